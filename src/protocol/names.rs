@@ -1,0 +1,218 @@
+//! User names and chat keys: validated when constructed, so a value of these
+//! types is always well-formed.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::limits::{MAX_NAME_CHARS, RESERVED_NAMES};
+
+/// Why a string is not a valid user name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("a user name cannot be empty")]
+    Empty,
+    #[error("a user name is at most {MAX_NAME_CHARS} characters")]
+    TooLong,
+    #[error("a user name must start with a letter")]
+    BadStart,
+    #[error("a user name may only contain letters, digits, '_' and '-'")]
+    BadChar,
+    #[error("the name '{0}' is reserved")]
+    Reserved(String),
+}
+
+/// A user name: 1–32 characters from `A–Z a–z 0–9 _ -`, starting with a letter.
+///
+/// Equality is exact; use [`UserName::key`] for the case-insensitive identity
+/// the server uses for uniqueness.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserName(String);
+
+impl UserName {
+    /// Checks the character rules (not the reserved list: reserved names are
+    /// valid spellings, they just cannot be registered).
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let mut chars = s.chars();
+        let first = chars.next().ok_or(NameError::Empty)?;
+        if s.len() > MAX_NAME_CHARS {
+            return Err(NameError::TooLong);
+        }
+        if !first.is_ascii_alphabetic() {
+            return Err(NameError::BadStart);
+        }
+        if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(NameError::BadChar);
+        }
+        Ok(UserName(s.to_owned()))
+    }
+
+    /// Like [`UserName::parse`], and also refuses the reserved names.
+    pub fn parse_registrable(s: &str) -> Result<Self, NameError> {
+        let name = Self::parse(s)?;
+        if name.is_reserved() {
+            return Err(NameError::Reserved(name.0));
+        }
+        Ok(name)
+    }
+
+    /// Whether this is one of the names nobody may register.
+    pub fn is_reserved(&self) -> bool {
+        RESERVED_NAMES
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&self.0))
+    }
+
+    /// The case-insensitive identity: `Alice` and `alice` share a key.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for UserName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for UserName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        UserName::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The name of a chat, as seen by whoever reads the frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChatKey {
+    /// `#public`: every logged-in user is in it.
+    Public,
+    /// `@Name`: the private chat with that user.
+    Private(UserName),
+    /// `#name` other than `#public`: reserved for group chats.
+    Group(String),
+}
+
+impl ChatKey {
+    /// Parses `#public`, `@Name` or `#group`. `None` when the string is none
+    /// of these shapes.
+    pub fn parse(s: &str) -> Option<ChatKey> {
+        if let Some(rest) = s.strip_prefix('@') {
+            return UserName::parse(rest).ok().map(ChatKey::Private);
+        }
+        let rest = s.strip_prefix('#')?;
+        if rest.eq_ignore_ascii_case("public") {
+            return Some(ChatKey::Public);
+        }
+        // Group names follow the user-name character rules.
+        UserName::parse(rest)
+            .ok()
+            .map(|n| ChatKey::Group(n.into_string()))
+    }
+
+    /// The private chat partner, if this is a private chat.
+    pub fn partner(&self) -> Option<&UserName> {
+        match self {
+            ChatKey::Private(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ChatKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChatKey::Public => f.write_str("#public"),
+            ChatKey::Private(name) => write!(f, "@{name}"),
+            ChatKey::Group(name) => write!(f, "#{name}"),
+        }
+    }
+}
+
+impl Serialize for ChatKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ChatKey::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a chat key: {s:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_character_rules() {
+        assert!(UserName::parse("Alice").is_ok());
+        assert!(UserName::parse("a").is_ok());
+        assert!(UserName::parse("a_b-9").is_ok());
+        assert_eq!(UserName::parse(""), Err(NameError::Empty));
+        assert_eq!(UserName::parse("9lives"), Err(NameError::BadStart));
+        assert_eq!(UserName::parse("_x"), Err(NameError::BadStart));
+        assert_eq!(UserName::parse("al ice"), Err(NameError::BadChar));
+        assert_eq!(UserName::parse("élodie"), Err(NameError::BadStart));
+        assert_eq!(UserName::parse("bob\u{7}"), Err(NameError::BadChar));
+        assert!(UserName::parse(&"a".repeat(32)).is_ok());
+        assert_eq!(UserName::parse(&"a".repeat(33)), Err(NameError::TooLong));
+    }
+
+    #[test]
+    fn reserved_names_are_refused_in_any_case() {
+        for n in [
+            "admin", "ADMIN", "Public", "root", "server", "System", "tchat",
+        ] {
+            assert!(matches!(
+                UserName::parse_registrable(n),
+                Err(NameError::Reserved(_))
+            ));
+        }
+        assert!(UserName::parse_registrable("administrator").is_ok());
+    }
+
+    #[test]
+    fn keys_are_case_insensitive() {
+        assert_eq!(
+            UserName::parse("Alice").unwrap().key(),
+            UserName::parse("aLICE").unwrap().key()
+        );
+    }
+
+    #[test]
+    fn chat_keys_round_trip() {
+        assert_eq!(ChatKey::parse("#public"), Some(ChatKey::Public));
+        assert_eq!(ChatKey::parse("#PUBLIC"), Some(ChatKey::Public));
+        let bob = ChatKey::parse("@Bob").unwrap();
+        assert_eq!(bob.to_string(), "@Bob");
+        assert_eq!(bob.partner().map(|n| n.as_str()), Some("Bob"));
+        assert_eq!(ChatKey::parse("#rust"), Some(ChatKey::Group("rust".into())));
+        assert_eq!(ChatKey::parse("public"), None);
+        assert_eq!(ChatKey::parse("@"), None);
+        assert_eq!(ChatKey::parse("@9"), None);
+        assert_eq!(ChatKey::parse(""), None);
+    }
+}
