@@ -5,6 +5,7 @@ pub mod admin;
 mod auth;
 mod config;
 mod hub;
+mod io;
 mod limits;
 mod link;
 mod session;

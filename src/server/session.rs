@@ -10,23 +10,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_util::codec::FramedRead;
 use tokio_util::task::TaskTracker;
 
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
 use super::hub::{HubCommand, LoginLookup};
+use super::io::{write_frames, LineReader, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
-    LineCodec, LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
+    LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
 };
 
 /// What every session needs from the server.
@@ -107,8 +106,7 @@ struct Connection {
 impl Connection {
     async fn read_loop(&mut self, read: tokio::net::tcp::OwnedReadHalf) {
         let config = &self.shared.config;
-        let mut frames =
-            FramedRead::with_capacity(read, LineCodec::new(MAX_CLIENT_FRAME_BYTES), 2048);
+        let mut lines = LineReader::new(read, MAX_CLIENT_FRAME_BYTES);
         let login_deadline = Instant::now() + config.login_timeout;
         let idle_timeout = config.idle_timeout;
         let mut idle_deadline = Instant::now() + idle_timeout;
@@ -134,7 +132,7 @@ impl Connection {
                     self.reply_direct(&ServerFrame::Error(frame.fatal()));
                     return;
                 }
-                next = frames.next() => next,
+                next = lines.next() => next,
             };
             let line = match next {
                 None => return,
@@ -437,7 +435,7 @@ async fn write_loop(
     control: Arc<SessionControl>,
 ) {
     let abort = control.aborted().clone();
-    let mut buf: Vec<u8> = Vec::new();
+    let mut frames: Vec<Bytes> = Vec::new();
     loop {
         let first = tokio::select! {
             biased;
@@ -447,28 +445,28 @@ async fn write_loop(
         let Some(first) = first else {
             break;
         };
-        buf.clear();
-        buf.extend_from_slice(&first);
-        while buf.len() < WRITE_BATCH {
+        let mut bytes = first.len();
+        frames.push(first);
+        while frames.len() < MAX_FRAMES_PER_WRITE && bytes < WRITE_BATCH {
             match rx.try_recv() {
-                Some(frame) => buf.extend_from_slice(&frame),
+                Some(frame) => {
+                    bytes += frame.len();
+                    frames.push(frame);
+                }
                 None => break,
             }
         }
         let written = tokio::select! {
             biased;
             _ = abort.cancelled() => break,
-            r = write.write_all(&buf) => r,
+            r = write_frames(&mut write, &frames) => r,
         };
-        rx.written(buf.len());
+        frames.clear();
+        rx.written(bytes);
         if written.is_err() {
             // The peer is gone; make the reader stop too.
             control.close_after_drain();
             break;
-        }
-        if buf.capacity() > 4 * WRITE_BATCH {
-            // One burst must not pin a large buffer for an idle session.
-            buf = Vec::new();
         }
     }
     if let Some(fatal) = control.take_fatal() {
