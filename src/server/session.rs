@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
-use super::hub::{HubCommand, LoginLookup};
+use super::hub::{HubCommand, LoginLookup, RegisterCheck};
 use super::io::{write_frames, LineReader, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
@@ -85,6 +85,12 @@ pub async fn serve(
     };
     conn.read_loop(read).await;
     let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
+}
+
+/// Tells a connection refused at accept why, and closes it.
+pub async fn refuse(mut stream: TcpStream, frame: Bytes) {
+    let _ = timeout(FATAL_WRITE_TIMEOUT, stream.write_all(&frame)).await;
+    let _ = timeout(FATAL_WRITE_TIMEOUT, stream.shutdown()).await;
 }
 
 /// Whether the reader goes on after a frame.
@@ -163,8 +169,13 @@ impl Connection {
                 }
                 Verdict::Flood => {
                     tracing::warn!(peer = %self.peer, "flooding; closing");
-                    let frame =
-                        ErrorFrame::new(None, ErrorCode::RateLimited, "flooding; closing").fatal();
+                    let id = decoded.as_ref().ok().and_then(|f| f.id);
+                    let frame = ErrorFrame::new(
+                        id,
+                        ErrorCode::RateLimited,
+                        "flooding far over the rate limit; closing",
+                    )
+                    .fatal();
                     self.reply(ServerFrame::Error(frame)).await;
                     return;
                 }
@@ -313,17 +324,34 @@ impl Connection {
             return Flow::Continue;
         }
         let key = name.key();
-        let Some(taken) = self.ask(|reply| HubCommand::NameTaken { key, reply }).await else {
+        let ip = self.peer.ip();
+        let Some(check) = self
+            .ask(|reply| HubCommand::RegisterCheck { key, ip, reply })
+            .await
+        else {
             return Flow::Close;
         };
-        if taken {
-            self.error(
-                id,
-                ErrorCode::NameTaken,
-                format!("the name {name} is taken"),
-            )
-            .await;
-            return Flow::Continue;
+        match check {
+            RegisterCheck::Free => {}
+            RegisterCheck::Taken => {
+                self.error(
+                    id,
+                    ErrorCode::NameTaken,
+                    format!("the name {name} is taken"),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            RegisterCheck::TooMany { retry_after_ms } => {
+                let frame = ErrorFrame::new(
+                    id,
+                    ErrorCode::RateLimited,
+                    "too many accounts registered from your address; try again later",
+                )
+                .retry_after(retry_after_ms);
+                self.reply(ServerFrame::Error(frame)).await;
+                return Flow::Continue;
+            }
         }
         let hash = match self.shared.hasher.hash(password.0).await {
             Ok(h) => h,
