@@ -201,9 +201,7 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     config.max_registrations_per_ip_hour = cli.max_registrations_per_hour;
     config.limit_loopback = cli.limit_loopback;
     raise_open_file_limit();
-    let server = Server::bind(config.clone())
-        .await
-        .with_context(|| format!("cannot start with database {}", config.db_path.display()))?;
+    let server = Server::bind(config.clone()).await.context("cannot start")?;
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
         let reason = wait_for_signal().await;
@@ -259,7 +257,19 @@ async fn wait_for_signal() -> String {
     }
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the whole cause chain: no backtrace for an
+            // operator's mistake.
+            eprintln!("tchat-server: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

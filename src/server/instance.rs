@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error("another tchat-server (pid {pid}) is already serving {db}; stop it first or use another --db")]
     Held { db: String, pid: String },
-    #[error("cannot lock {path}: {source}")]
+    #[error("cannot lock {path}")]
     Io {
         path: String,
         source: std::io::Error,
