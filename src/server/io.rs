@@ -72,8 +72,14 @@ impl LineReader {
     }
 }
 
-/// Writes `frames` with as few system calls as the socket allows.
-pub async fn write_frames(write: &mut OwnedWriteHalf, frames: &[Bytes]) -> std::io::Result<()> {
+/// Writes `frames` with as few system calls as the socket allows, counting
+/// in `progress` how many bytes are out, so that an interrupted write can be
+/// completed to a frame boundary.
+pub async fn write_frames(
+    write: &mut OwnedWriteHalf,
+    frames: &[Bytes],
+    progress: &mut usize,
+) -> std::io::Result<()> {
     let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
@@ -81,7 +87,37 @@ pub async fn write_frames(write: &mut OwnedWriteHalf, frames: &[Bytes]) -> std::
         if n == 0 {
             return Err(ErrorKind::WriteZero.into());
         }
+        *progress += n;
         IoSlice::advance_slices(&mut rest, n);
     }
     Ok(())
+}
+
+/// The unwritten tail of the frame that `written` bytes into `frames` ends
+/// in, or `None` when `written` falls on a frame boundary.
+pub fn unfinished_frame(frames: &[Bytes], written: usize) -> Option<Bytes> {
+    let mut start = 0;
+    for frame in frames {
+        let end = start + frame.len();
+        if written < end {
+            return (written > start).then(|| frame.slice(written - start..));
+        }
+        start = end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_rest_of_a_half_written_frame() {
+        let frames = [Bytes::from_static(b"abc\n"), Bytes::from_static(b"defg\n")];
+        assert_eq!(unfinished_frame(&frames, 0), None);
+        assert_eq!(unfinished_frame(&frames, 2).as_deref(), Some(&b"c\n"[..]));
+        assert_eq!(unfinished_frame(&frames, 4), None);
+        assert_eq!(unfinished_frame(&frames, 6).as_deref(), Some(&b"fg\n"[..]));
+        assert_eq!(unfinished_frame(&frames, 9), None);
+    }
 }

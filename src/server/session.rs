@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
 use super::hub::{HubCommand, LoginLookup, RegisterCheck};
-use super::io::{write_frames, LineReader, MAX_FRAMES_PER_WRITE};
+use super::io::{unfinished_frame, write_frames, LineReader, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
 use crate::protocol::{
@@ -464,6 +464,9 @@ async fn write_loop(
 ) {
     let abort = control.aborted().clone();
     let mut frames: Vec<Bytes> = Vec::new();
+    // What must go out before a fatal frame so that it starts on a line of
+    // its own: the rest of a frame whose write was cut short.
+    let mut unfinished: Option<Bytes> = None;
     loop {
         let first = tokio::select! {
             biased;
@@ -484,10 +487,14 @@ async fn write_loop(
                 None => break,
             }
         }
+        let mut progress = 0;
         let written = tokio::select! {
             biased;
-            _ = abort.cancelled() => break,
-            r = write_frames(&mut write, &frames) => r,
+            _ = abort.cancelled() => {
+                unfinished = unfinished_frame(&frames, progress);
+                break;
+            }
+            r = write_frames(&mut write, &frames, &mut progress) => r,
         };
         frames.clear();
         rx.written(bytes);
@@ -498,7 +505,13 @@ async fn write_loop(
         }
     }
     if let Some(fatal) = control.take_fatal() {
-        let _ = timeout(FATAL_WRITE_TIMEOUT, write.write_all(&fatal)).await;
+        let last_words = async {
+            if let Some(rest) = unfinished {
+                write.write_all(&rest).await?;
+            }
+            write.write_all(&fatal).await
+        };
+        let _ = timeout(FATAL_WRITE_TIMEOUT, last_words).await;
     }
     let _ = timeout(FATAL_WRITE_TIMEOUT, write.shutdown()).await;
 }
