@@ -195,9 +195,15 @@ impl Server {
         .to_line();
         let next_session = AtomicU64::new(1);
         let mut hub_died = false;
+        // A shutdown asked for before run() started counts too.
+        shutdown_rx.mark_changed();
         loop {
             tokio::select! {
-                _ = shutdown_rx.wait_for(|r| r.is_some()) => break,
+                changed = shutdown_rx.changed() => {
+                    if changed.is_err() || shutdown_rx.borrow().is_some() {
+                        break;
+                    }
+                }
                 _ = &mut hub_stopped => { hub_died = true; break; }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => match connections.admit(peer.ip()) {
