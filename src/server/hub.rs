@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::auth::{Lockout, RegistrationLimit};
 use super::config::ServerConfig;
-use super::link::{PushError, SessionId, SessionLink};
+use super::link::{SessionId, SessionLink};
+use super::outbox::PushError;
 use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
 };
@@ -155,6 +156,8 @@ struct SessionEntry {
     /// before that are not for it.
     attached_seq: u64,
     closing: bool,
+    /// Frames were queued in this delivery round; wake the writer once.
+    needs_wake: bool,
 }
 
 struct OnlineEntry {
@@ -186,6 +189,8 @@ pub struct Hub {
     last_ts: i64,
     seq: u64,
     out: Vec<Effect>,
+    /// Sessions with frames queued in this delivery round.
+    touched: Vec<SessionId>,
     /// Requests of the current batch that expect an answer, to be told
     /// `internal` if the commit fails.
     pending: Vec<(SessionId, Option<u64>)>,
@@ -217,6 +222,7 @@ impl Hub {
             last_ts: 0,
             seq: 0,
             out: Vec::new(),
+            touched: Vec::new(),
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
             shutting_down: false,
@@ -320,6 +326,7 @@ impl Hub {
                         login_row: None,
                         attached_seq: 0,
                         closing: false,
+                        needs_wake: false,
                     },
                 );
             }
@@ -1176,7 +1183,7 @@ impl Hub {
                             && entry.attached_seq <= seq
                             && Some(*id) != except
                         {
-                            push_to(entry, &frame);
+                            push_to(entry, &frame, *id, &mut self.touched);
                         }
                     }
                 }
@@ -1195,7 +1202,7 @@ impl Hub {
                         }
                         if let Some(entry) = self.sessions.get_mut(id) {
                             if entry.attached_seq <= seq {
-                                push_to(entry, &frame);
+                                push_to(entry, &frame, *id, &mut self.touched);
                             }
                         }
                     }
@@ -1209,19 +1216,32 @@ impl Hub {
                     }
                 }
                 Effect::Remove(session) => {
-                    self.sessions.remove(&session);
+                    if let Some(entry) = self.sessions.remove(&session) {
+                        entry.link.outbox.wake();
+                    }
                 }
             }
         }
+        self.wake_writers();
         if self.shutting_down {
             // Dropping the links lets every writer finish its queue and close.
             self.sessions.clear();
         }
     }
 
+    /// One wake per session that got frames this round, however many.
+    fn wake_writers(&mut self) {
+        for id in self.touched.drain(..) {
+            if let Some(entry) = self.sessions.get_mut(&id) {
+                entry.needs_wake = false;
+                entry.link.outbox.wake();
+            }
+        }
+    }
+
     fn push(&mut self, session: SessionId, frame: &Bytes) {
         if let Some(entry) = self.sessions.get_mut(&session) {
-            push_to(entry, frame);
+            push_to(entry, frame, session, &mut self.touched);
         }
     }
 
@@ -1257,6 +1277,7 @@ impl Hub {
             }
         }
         self.out.clear();
+        self.wake_writers();
         for session in gone {
             self.sessions.remove(&session);
         }
@@ -1304,11 +1325,15 @@ fn fit_page(messages: &mut Vec<Message>, direction: HistoryDirection) -> bool {
 
 /// Queues a frame for one session, closing it if its queue is full: a
 /// reader that stopped reading must never slow anyone else.
-fn push_to(entry: &mut SessionEntry, frame: &Bytes) {
+fn push_to(entry: &mut SessionEntry, frame: &Bytes, id: SessionId, touched: &mut Vec<SessionId>) {
     if entry.closing {
         return;
     }
-    match entry.link.outbox.push(frame.clone()) {
+    if !entry.needs_wake {
+        entry.needs_wake = true;
+        touched.push(id);
+    }
+    match entry.link.outbox.push_quiet(frame.clone()) {
         Ok(()) => {}
         Err(PushError::Full) => {
             entry.closing = true;

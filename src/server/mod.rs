@@ -10,6 +10,7 @@ mod instance;
 mod io;
 mod limits;
 mod link;
+mod outbox;
 mod session;
 pub mod store;
 

@@ -21,7 +21,8 @@ use super::config::ServerConfig;
 use super::hub::{HubCommand, LoginLookup, RegisterCheck};
 use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
-use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
+use super::link::{SessionControl, SessionId, SessionLink};
+use super::outbox::{Outbox, OutboxReceiver};
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
     LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
@@ -500,24 +501,13 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     // its own: the rest of a frame whose write was cut short.
     let mut unfinished: Option<Bytes> = None;
     loop {
-        let first = tokio::select! {
+        let bytes = tokio::select! {
             biased;
             _ = abort.cancelled() => break,
-            next = rx.recv() => next,
+            bytes = rx.recv_batch(&mut frames, MAX_FRAMES_PER_WRITE, WRITE_BATCH) => bytes,
         };
-        let Some(first) = first else {
+        if bytes == 0 {
             break;
-        };
-        let mut bytes = first.len();
-        frames.push(first);
-        while frames.len() < MAX_FRAMES_PER_WRITE && bytes < WRITE_BATCH {
-            match rx.try_recv() {
-                Some(frame) => {
-                    bytes += frame.len();
-                    frames.push(frame);
-                }
-                None => break,
-            }
         }
         let mut progress = 0;
         let written = tokio::select! {
