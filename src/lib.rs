@@ -1,2 +1,3 @@
 pub mod client;
 pub mod protocol;
+pub mod server;
