@@ -217,6 +217,11 @@ pub struct App {
     history_pos: Option<usize>,
     history_stash: Vec<String>,
     welcomed: bool,
+    /// The command line being run, so requests it makes can be tied to it.
+    submitting: Option<String>,
+    /// Command lines by request id: put back in the input if the server
+    /// refuses the request.
+    command_text: HashMap<u64, (usize, String)>,
     /// `public_unread` from the last welcome, placed once the page arrives.
     public_unread_hint: Option<u64>,
 }
@@ -343,6 +348,8 @@ impl App {
             history_pos: None,
             history_stash: Vec::new(),
             welcomed: false,
+            submitting: None,
+            command_text: HashMap::new(),
             public_unread_hint: None,
         }
     }
@@ -439,6 +446,9 @@ impl App {
         let id = pending.map(|p| {
             let id = self.new_id();
             self.pending.insert(id, p);
+            if let Some(text) = &self.submitting {
+                self.command_text.insert(id, (self.active, text.clone()));
+            }
             id
         });
         out.push(Command::Send(ClientFrame { id, request }));
@@ -975,10 +985,14 @@ impl App {
         if text.starts_with('/') && !text.starts_with("//") {
             match commands::parse(&text) {
                 Ok(cmd) => {
-                    set_draft(self.draft_mut(), "");
-                    self.remember(text);
                     self.notice = None;
-                    self.run_command(cmd, out);
+                    self.submitting = Some(text.clone());
+                    let done = self.run_command(cmd, out);
+                    self.submitting = None;
+                    if done {
+                        set_draft(self.draft_mut(), "");
+                        self.remember(text);
+                    }
                 }
                 Err(e) => self.error(e),
             }
@@ -1015,14 +1029,15 @@ impl App {
 
     // ----- commands ---------------------------------------------------------
 
-    fn run_command(&mut self, cmd: SlashCommand, out: &mut Vec<Command>) {
+    /// Runs a command; false if it failed here (the draft is then kept).
+    fn run_command(&mut self, cmd: SlashCommand, out: &mut Vec<Command>) -> bool {
         let needs_net = !matches!(
             cmd,
             SlashCommand::Theme(_) | SlashCommand::Help | SlashCommand::Quit
         );
         if needs_net && !self.online_now() {
             self.error("not connected: try again once the status bar says connected");
-            return;
+            return false;
         }
         match cmd {
             SlashCommand::Chat(name) => self.cmd_chat(&name, out),
@@ -1038,7 +1053,10 @@ impl App {
                         Some(Pending::EndChat(name)),
                     );
                 }
-                None => self.error("/end works in a private chat's tab"),
+                None => {
+                    self.error("/end works in a private chat's tab");
+                    return false;
+                }
             },
             SlashCommand::Who => self.request(out, Request::Who, Some(Pending::Who)),
             SlashCommand::Status(s) => self.request(
@@ -1051,7 +1069,10 @@ impl App {
                     self.theme = theme;
                     self.info(format!("theme: {name}"));
                 }
-                Err(e) => self.error(clean_line(&e.to_string()).into_owned()),
+                Err(e) => {
+                    self.error(clean_line(&e.to_string()).into_owned());
+                    return false;
+                }
             },
             SlashCommand::Help => self.show_help = true,
             SlashCommand::Quit => {
@@ -1059,6 +1080,7 @@ impl App {
                 out.push(Command::Quit);
             }
         }
+        self.notice.as_ref().is_none_or(|n| !n.error)
     }
 
     fn cmd_chat(&mut self, name: &str, out: &mut Vec<Command>) {
@@ -1195,6 +1217,7 @@ impl App {
                     .filter(|p| matches!(p, Pending::Send { .. }))
                     .count();
                 self.pending.clear();
+                self.command_text.clear();
                 for c in &mut self.chats {
                     c.loading = false;
                 }
@@ -1228,6 +1251,7 @@ impl App {
             }
             ServerFrame::Welcome(w) => self.on_welcome(w, out),
             ServerFrame::Ok(ok) => {
+                self.command_text.remove(&ok.id);
                 if let Some(p) = self.pending.remove(&ok.id) {
                     self.on_ok(p);
                 }
@@ -1237,6 +1261,7 @@ impl App {
             ServerFrame::Presence(p) => self.on_presence(p),
             ServerFrame::Who { id, online } => {
                 self.pending.remove(&id);
+                self.command_text.remove(&id);
                 self.set_online(online);
                 let list: Vec<String> = self
                     .online
@@ -1271,6 +1296,7 @@ impl App {
                 if self.focus_on_open.remove(&user.key()) {
                     self.switch_tab(i);
                 }
+                self.info(format!("private chat with {user} is open"));
             }
             ServerFrame::ChatRejected { user } => {
                 self.inbox.outgoing.retain(|r| r.to.key() != user.key());
@@ -1429,6 +1455,7 @@ impl App {
             self.inbox.incoming.clear();
             self.inbox.outgoing.clear();
             self.pending.clear();
+            self.command_text.clear();
         }
         self.welcomed = true;
         self.screen = Screen::Chat;
@@ -1531,6 +1558,16 @@ impl App {
     }
 
     fn on_error(&mut self, e: ErrorFrame) {
+        if let Some((tab, text)) = e.id.and_then(|id| self.command_text.remove(&id)) {
+            let n = self.chats.len();
+            let ta = match self.chats.get_mut(tab) {
+                Some(c) => &mut c.draft,
+                None => &mut self.inbox.draft,
+            };
+            if tab <= n && ta.is_empty() {
+                set_draft(ta, &text);
+            }
+        }
         let pending = e.id.and_then(|id| self.pending.remove(&id));
         let msg = error_text(&e, self.now_ms);
         match pending {
