@@ -97,31 +97,64 @@ fn main() {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     println!("{MESSAGES} messages in #public, terminal {w}x{h}");
 
-    time_frames("bottom of the chat, wraps cached", 2000, &mut term, &mut app, |_, _| {});
+    time_frames(
+        "bottom of the chat, wraps cached",
+        2000,
+        &mut term,
+        &mut app,
+        |_, _| {},
+    );
 
     let mut next = MESSAGES;
-    time_frames("a new message arrives, then a frame", 2000, &mut term, &mut app, |app, _| {
-        next += 1;
-        app.update(Event::Net(NetEvent::Frame(ServerFrame::Message(Message {
-            chat: ChatKey::Public,
-            msg_id: next,
-            ts: T0 + next as i64 * 1000,
-            from: UserName::parse("Bob").expect("name"),
-            text: "one more".into(),
-        }))));
-    });
+    time_frames(
+        "a new message arrives, then a frame",
+        2000,
+        &mut term,
+        &mut app,
+        |app, _| {
+            next += 1;
+            app.update(Event::Net(NetEvent::Frame(ServerFrame::Message(Message {
+                chat: ChatKey::Public,
+                msg_id: next,
+                ts: T0 + next as i64 * 1000,
+                from: UserName::parse("Bob").expect("name"),
+                text: "one more".into(),
+            }))));
+        },
+    );
 
-    time_frames("PgUp each frame (scrolling back)", 2000, &mut term, &mut app, |app, _| {
-        app.update(Event::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE)));
-    });
+    time_frames(
+        "PgUp each frame (scrolling back)",
+        2000,
+        &mut term,
+        &mut app,
+        |app, _| {
+            app.update(Event::Key(KeyEvent::new(
+                KeyCode::PageUp,
+                KeyModifiers::NONE,
+            )));
+        },
+    );
 
     // Width changes every frame: the visible entries are re-wrapped.
     let mut big = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     app.update(Event::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)));
-    time_frames("resize every frame (80 <-> 79 cols), re-wrap", 2000, &mut term, &mut app, |app, i| {
-        let w = if i % 2 == 0 { 79 } else { 80 };
-        app.size = (w, 24);
-    });
+    time_frames(
+        "resize every frame (80 <-> 79 cols), re-wrap",
+        2000,
+        &mut term,
+        &mut app,
+        |app, i| {
+            let w = if i % 2 == 0 { 79 } else { 80 };
+            app.size = (w, 24);
+        },
+    );
     app.size = (120, 40);
-    time_frames("120x40 terminal, bottom", 2000, &mut big, &mut app, |_, _| {});
+    time_frames(
+        "120x40 terminal, bottom",
+        2000,
+        &mut big,
+        &mut app,
+        |_, _| {},
+    );
 }
