@@ -16,6 +16,9 @@ use super::wrap;
 /// Where an entry sits in the log.
 pub type EntryKey = (u64, u32);
 
+/// Wrapped rows (byte ranges into the text) and the width they are for.
+type RowCache = RefCell<Option<(u16, Vec<(usize, usize)>)>>;
+
 /// What an entry shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -36,7 +39,7 @@ pub struct Entry {
     pub key: EntryKey,
     pub ts: i64,
     pub kind: EntryKind,
-    rows: RefCell<Option<(u16, Vec<(usize, usize)>)>>,
+    rows: RowCache,
 }
 
 impl Clone for Entry {

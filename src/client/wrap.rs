@@ -89,7 +89,7 @@ fn wrap_line(line: &str, base: usize, rows: &mut Vec<(usize, usize)>, first: usi
 mod tests {
     use super::*;
 
-    fn rows<'a>(text: &'a str, first: usize, rest: usize) -> Vec<&'a str> {
+    fn rows(text: &str, first: usize, rest: usize) -> Vec<&str> {
         wrap(text, first, rest)
             .into_iter()
             .map(|(a, b)| &text[a..b])

@@ -24,16 +24,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .me
         .as_ref()
         .map_or_else(|| app.login.user_text(), |m| m.to_string());
-    let mut rest = format!(
-        "  {me}@{}  {}",
-        app.login.server_text(),
-        app.status.as_str()
-    );
+    let mut pieces = vec![
+        format!("  {me}@{}", app.login.server_text()),
+        format!("  {}", app.status.as_str()),
+    ];
     if let Some(rtt) = app.rtt {
-        rest.push_str(&format!("  rtt {} ms", rtt.as_millis()));
+        pieces.push(format!("  rtt {} ms", rtt.as_millis()));
     }
     let right = "F1 help ";
     let room = w.saturating_sub(usize::from(x - area.x) + width(right) + 1);
+    // Whole pieces only: a cut-off "rtt" helps nobody.
+    let mut rest = String::new();
+    for (i, p) in pieces.iter().enumerate() {
+        if width(&rest) + width(p) <= room || i == 0 {
+            rest.push_str(p);
+        }
+    }
     let (nx, _) = buf.set_stringn(x, area.y, &rest, room, s.status_bar);
     x = nx;
     let rx = area.x + area.width.saturating_sub(width(right) as u16);
