@@ -60,7 +60,17 @@ impl Effects for Edges {
     }
 }
 
-fn main() -> Result<()> {
+fn main() {
+    if let Err(e) = run() {
+        // The terminal is already restored here (the guard has dropped).
+        eprintln!("tchat: {e:#}");
+        std::process::exit(1);
+    }
+    // The input reader may still be blocked on stdin; don't wait for it.
+    std::process::exit(0)
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     // Read before any thread exists: localtime_r consults the environment.
     let utc_offset = time::local_offset_secs();
@@ -74,7 +84,7 @@ fn main() -> Result<()> {
             false,
         ),
     };
-    let cfg = Config::load(&cfg_path, must_exist).context("bad config")?;
+    let cfg = Config::load(&cfg_path, must_exist).context("cannot use the config file")?;
     let themes = ThemeSet::load(dir.as_ref().map(|d| d.join("themes")).as_deref())
         .context("reading themes")?;
     let theme_name = args
@@ -112,7 +122,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let guard = terminal::TerminalGuard::enter().context("setting up the terminal")?;
         let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -129,7 +139,8 @@ fn main() -> Result<()> {
         let result = tchat::client::run(&mut term, &mut app, &mut rx, &mut edges, initial).await;
         drop(guard);
         result.context("tchat stopped")
-    })?;
-    // The input reader may still be blocked on stdin; don't wait for it.
-    std::process::exit(0)
+    });
+    // Tasks still waiting (the terminal reader, the socket) are not joined.
+    runtime.shutdown_background();
+    result
 }

@@ -64,11 +64,12 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    /// The TOML error's text already names the line and column and quotes
+    /// the line, so it is shown in full rather than chained.
+    #[error("{path}: {error}")]
     Parse {
         path: PathBuf,
-        #[source]
-        source: toml::de::Error,
+        error: toml::de::Error,
     },
 }
 
@@ -80,9 +81,9 @@ pub fn config_dir() -> Option<PathBuf> {
 impl Config {
     /// Parses config text; `path` is only used in the error.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|source| ConfigError::Parse {
+        toml::from_str(text).map_err(|error| ConfigError::Parse {
             path: path.to_owned(),
-            source,
+            error,
         })
     }
 

@@ -27,11 +27,10 @@ pub const BUILTIN: [(&str, &str); 4] = [
 /// Why a theme could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
-    #[error("theme {name:?}: {source}")]
+    #[error("theme {name:?}: {error}")]
     Toml {
         name: String,
-        #[source]
-        source: toml::de::Error,
+        error: toml::de::Error,
     },
     #[error("theme {name:?}: unknown style {key:?}")]
     UnknownStyle { name: String, key: String },
@@ -153,9 +152,9 @@ impl Theme {
 
     /// Parses a theme; styles it does not set are taken from `base`.
     pub fn parse(name: &str, source: &str, base: Option<&Theme>) -> Result<Theme, ThemeError> {
-        let raw: RawTheme = toml::from_str(source).map_err(|source| ThemeError::Toml {
+        let raw: RawTheme = toml::from_str(source).map_err(|error| ThemeError::Toml {
             name: name.to_owned(),
-            source,
+            error,
         })?;
         let mut styles = base.map_or_else(Styles::empty, |b| b.styles.clone());
         for (key, rs) in &raw.styles {
