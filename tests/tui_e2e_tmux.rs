@@ -46,6 +46,12 @@ impl Tmux {
         }
     }
 
+    fn pane_flag(&self, target: &str, name: &str) -> String {
+        let format = format!("#{{{name}}}");
+        let out = self.cmd(&["display-message", "-p", "-t", target, &format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     fn type_text(&self, target: &str, text: &str) {
         self.cmd(&["send-keys", "-t", target, "-l", text]);
     }
@@ -118,8 +124,9 @@ fn two_clients_talk_in_public_and_privately() {
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "bell = false\n").expect("write config");
     for user in ["alice", "bob"] {
+        // The shell stays after the client exits, to show how it ended.
         let shell = format!(
-            "TCHAT_PASSWORD='correct horse' exec '{client}' --server {addr} --user {user} --register --config '{}'",
+            "TCHAT_PASSWORD='correct horse' '{client}' --server {addr} --user {user} --register --config '{}'; echo \"tchat exited: $?\"; sleep 600",
             config.display()
         );
         let out = tmux.cmd(&[
@@ -173,13 +180,31 @@ fn two_clients_talk_in_public_and_privately() {
     tmux.wait_for("bob", "alice declined your chat request");
     tmux.wait_for("alice", "Your inbox is empty");
 
-    // Quit with Ctrl-C: the client exits and the pane's shell ends with it.
+    // Quit with Ctrl-C: the client exits 0 and gives the terminal back.
+    assert_eq!(tmux.pane_flag("bob", "alternate_on"), "1");
     tmux.keys("bob", &["C-c"]);
-    let start = Instant::now();
-    while tmux.cmd(&["has-session", "-t", "bob"]).status.success() {
-        assert!(start.elapsed() < DEADLINE, "bob's client did not quit");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    tmux.wait_for("bob", "tchat exited: 0");
+    assert_eq!(tmux.pane_flag("bob", "alternate_on"), "0");
+    assert_eq!(tmux.pane_flag("bob", "mouse_any_flag"), "0");
+
+    // SIGTERM: the same.
+    let shell_pid = tmux.pane_flag("alice", "pane_pid");
+    let children = Command::new("ps")
+        .args(["-o", "pid=", "--ppid", &shell_pid])
+        .output()
+        .expect("ps");
+    let client_pid = String::from_utf8_lossy(&children.stdout)
+        .split_whitespace()
+        .next()
+        .expect("the client runs under the pane's shell")
+        .to_owned();
+    let killed = Command::new("kill")
+        .args(["-TERM", &client_pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    tmux.wait_for("alice", "tchat exited: 0");
+    assert_eq!(tmux.pane_flag("alice", "alternate_on"), "0");
     drop(tmux);
     drop(server);
 }

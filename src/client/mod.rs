@@ -91,7 +91,8 @@ pub async fn run<B: Backend, E: Effects>(
         let mut commands = app.update(event);
         // Take everything already waiting before drawing again, so a burst
         // (a history page, a paste) costs one frame.
-        while let Ok(ev) = events.try_recv() {
+        while !app.should_quit() {
+            let Ok(ev) = events.try_recv() else { break };
             commands.extend(app.update(ev));
         }
         if apply(commands, effects) {

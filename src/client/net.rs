@@ -58,10 +58,35 @@ impl NetHandle {
     }
 }
 
+/// The task's clocks. The contract fixes the ping interval; tests shorten
+/// it to see a dead connection detected without waiting a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Ping when nothing was sent for this long; a ping still unanswered
+    /// one interval later means the connection is dead.
+    pub ping_interval: Duration,
+    /// Limit for connecting and for the login reply.
+    pub step_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            ping_interval: PING_INTERVAL,
+            step_timeout: STEP_TIMEOUT,
+        }
+    }
+}
+
 /// Starts the network task on the current tokio runtime.
 pub fn spawn(events: UnboundedSender<Event>) -> NetHandle {
+    spawn_with(events, Timing::default())
+}
+
+/// Starts the network task with the given timing.
+pub fn spawn_with(events: UnboundedSender<Event>, timing: Timing) -> NetHandle {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(run(rx, events));
+    tokio::spawn(run(rx, events, timing));
     NetHandle { tx }
 }
 
@@ -96,13 +121,15 @@ struct Task {
     cmds: UnboundedReceiver<NetCommand>,
     events: UnboundedSender<Event>,
     next_id: u64,
+    timing: Timing,
 }
 
-async fn run(cmds: UnboundedReceiver<NetCommand>, events: UnboundedSender<Event>) {
+async fn run(cmds: UnboundedReceiver<NetCommand>, events: UnboundedSender<Event>, timing: Timing) {
     let mut task = Task {
         cmds,
         events,
         next_id: OWN_ID_BASE,
+        timing,
     };
     let mut creds: Option<Credentials> = None;
     loop {
@@ -232,7 +259,12 @@ impl Task {
     }
 
     async fn login(&mut self, c: &Credentials, register: bool) -> Login {
-        let stream = match timeout(STEP_TIMEOUT, TcpStream::connect(c.server.as_str())).await {
+        let stream = match timeout(
+            self.timing.step_timeout,
+            TcpStream::connect(c.server.as_str()),
+        )
+        .await
+        {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Login::Failed(format!("cannot connect to {}: {e}", c.server)),
             Err(_) => return Login::Failed(format!("cannot connect to {}: timed out", c.server)),
@@ -262,7 +294,7 @@ impl Task {
         {
             return Login::Failed(format!("connection failed: {e}"));
         }
-        let deadline = Instant::now() + STEP_TIMEOUT;
+        let deadline = Instant::now() + self.timing.step_timeout;
         loop {
             let next = match tokio::time::timeout_at(deadline, conn.next()).await {
                 Ok(n) => n,
@@ -291,7 +323,8 @@ impl Task {
 
     /// Runs a logged-in connection until it ends.
     async fn session(&mut self, mut conn: Conn) -> Ended {
-        let mut ping = interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        let every = self.timing.ping_interval;
+        let mut ping = interval_at(Instant::now() + every, every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_sent = Instant::now();
         // Ping once at once, so the round trip shows from the start.
@@ -345,7 +378,7 @@ impl Task {
                     if outstanding.is_some() {
                         return Ended::Lost("no answer to ping".into());
                     }
-                    if last_sent.elapsed() + Duration::from_millis(500) >= PING_INTERVAL {
+                    if last_sent.elapsed() + every / 60 >= every {
                         let id = self.own_id();
                         if let Err(e) = conn.send(encode_line(&ClientFrame { id: Some(id), request: Request::Ping })).await {
                             return Ended::Lost(format!("{e}"));
