@@ -643,3 +643,45 @@ fn ctrl_c_and_sigterm_quit() {
     assert!(app.update(Event::Terminate).contains(&Command::Quit));
     assert!(app.should_quit());
 }
+
+#[test]
+fn mouse_clicks_tabs_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = three_tabs();
+    let at = |kind, column, row| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // " # public " is columns 0..10, then a gap, then " @Bob ".
+    app.update(at(MouseEventKind::Down(MouseButton::Left), 13, 0));
+    assert_eq!(app.active, 1);
+    app.update(at(MouseEventKind::Down(MouseButton::Left), 2, 0));
+    assert_eq!(app.active, 0);
+    for i in 1..=60 {
+        frame(
+            &mut app,
+            &msg_json("#public", i, T0, "Bob", &format!("m{i}")),
+        );
+    }
+    assert!(app.chats[0].scroll.is_none());
+    app.update(at(MouseEventKind::ScrollUp, 10, 10));
+    assert!(app.chats[0].scroll.is_some(), "the wheel scrolls back");
+    // While scrolled back, a new message is not marked read.
+    let cmds = frame(&mut app, &msg_json("#public", 61, T0, "Bob", "new"));
+    assert!(!sent(&cmds)
+        .iter()
+        .any(|f| matches!(f.request, Request::MarkRead { .. })));
+    assert_eq!(app.chats[0].unread, 1);
+    app.update(at(MouseEventKind::ScrollDown, 10, 10));
+    let cmds = app.update(at(MouseEventKind::ScrollDown, 10, 10));
+    assert!(app.chats[0].scroll.is_none(), "back at the newest");
+    assert!(sent(&cmds).iter().any(|f| f.request
+        == Request::MarkRead {
+            chat: "#public".into(),
+            msg_id: 61
+        }));
+}
