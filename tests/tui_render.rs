@@ -254,3 +254,32 @@ fn hostile_text_never_reaches_the_buffer() {
     let bad_name = json!({"type":"message","chat":"#public","msg_id":51,"ts":T0,"from":"Bob\u{1b}[31m","text":"x"}).to_string();
     assert!(tchat::protocol::decode_server_frame(bad_name.as_bytes()).is_err());
 }
+
+#[test]
+fn every_screen_draws_at_any_size_without_panicking() {
+    let mut states = vec![new_app(), public_room()];
+    let mut inbox = logged_in(
+        "alice",
+        json!({"requests_in":[{"from":"Carol","ts":T0}],"requests_out":[{"to":"Eve","ts":T0}]}),
+    );
+    alt(&mut inbox, '2');
+    states.push(inbox);
+    let mut help = public_room();
+    press(&mut help, KeyCode::F(1));
+    states.push(help);
+    let mut people = public_room();
+    press(&mut people, KeyCode::F(2));
+    type_str(&mut people, "draft");
+    key(&mut people, KeyCode::Enter, crossterm::event::KeyModifiers::ALT);
+    type_str(&mut people, "second line");
+    states.push(people);
+    for app in &mut states {
+        for (w, h) in [(1, 1), (2, 3), (10, 4), (20, 6), (33, 9), (45, 12), (80, 24), (200, 60)] {
+            app.update(Event::Resize(w, h));
+            press(app, KeyCode::PageUp);
+            let _ = screen(app);
+            press(app, KeyCode::PageDown);
+            let _ = screen(app);
+        }
+    }
+}
