@@ -270,11 +270,24 @@ fn every_screen_draws_at_any_size_without_panicking() {
     let mut people = public_room();
     press(&mut people, KeyCode::F(2));
     type_str(&mut people, "draft");
-    key(&mut people, KeyCode::Enter, crossterm::event::KeyModifiers::ALT);
+    key(
+        &mut people,
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::ALT,
+    );
     type_str(&mut people, "second line");
     states.push(people);
     for app in &mut states {
-        for (w, h) in [(1, 1), (2, 3), (10, 4), (20, 6), (33, 9), (45, 12), (80, 24), (200, 60)] {
+        for (w, h) in [
+            (1, 1),
+            (2, 3),
+            (10, 4),
+            (20, 6),
+            (33, 9),
+            (45, 12),
+            (80, 24),
+            (200, 60),
+        ] {
             app.update(Event::Resize(w, h));
             press(app, KeyCode::PageUp);
             let _ = screen(app);
