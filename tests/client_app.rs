@@ -685,3 +685,23 @@ fn mouse_clicks_tabs_and_the_wheel_scrolls() {
             msg_id: 61
         }));
 }
+
+#[test]
+fn a_request_accepted_much_later_highlights_its_tab_instead_of_taking_the_focus() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/chat bob");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    assert_eq!(app.inbox.outgoing.len(), 1);
+    type_str(&mut app, "typing in public");
+    app.now_ms += 60 * 60 * 1000; // an hour later Bob accepts
+    frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@bob","user":"bob","ts":T0}).to_string(),
+    );
+    assert_eq!(app.active, 0, "the focus stays");
+    assert_eq!(app.chats[1].attention, Attention::Highlight);
+    assert!(app.inbox.outgoing.is_empty());
+    assert_eq!(draft(&app), "typing in public");
+}

@@ -160,6 +160,9 @@ fn two_clients_talk_in_public_and_privately() {
     tmux.wait_for("bob", "Requests for you");
     tmux.type_text("bob", "a");
     tmux.wait_for("bob", "@alice>");
+    // Alice's new tab is the second; go there whether or not it took the focus.
+    tmux.wait_for("alice", "@bob");
+    tmux.keys("alice", &["M-2"]);
     tmux.wait_for("alice", "@bob>");
 
     // Messages both ways in the private chat.

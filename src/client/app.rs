@@ -6,7 +6,7 @@
 //! Nothing here touches the terminal or the socket, so every behaviour can be
 //! tested by feeding events and looking at the state and the commands.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use ratatui::layout::Rect;
@@ -36,6 +36,8 @@ use errors::login_error_text;
 
 /// Messages asked for when a chat is first shown or scrolled to its top.
 pub const PAGE: u32 = 50;
+/// How long after asking a chat that opens takes the focus.
+pub const FOCUS_WINDOW_MS: i64 = 5_000;
 /// Page size when catching up after a reconnect.
 pub const CATCH_UP_PAGE: u32 = 200;
 /// Rows scrolled per mouse-wheel step.
@@ -216,8 +218,11 @@ pub struct App {
     quit: bool,
     next_id: u64,
     pending: HashMap<u64, Pending>,
-    /// Lower-cased names whose chat tab should get the focus when it opens.
-    focus_on_open: HashSet<String>,
+    /// Lower-cased names whose chat tab should get the focus when it opens,
+    /// with when it was asked for: accepting, or a request that opens at
+    /// once because the other side had asked too. A request answered much
+    /// later only highlights its tab rather than pulling the user away.
+    focus_on_open: HashMap<String, i64>,
     input_history: Vec<String>,
     history_pos: Option<usize>,
     history_stash: Vec<String>,
@@ -348,7 +353,7 @@ impl App {
             quit: false,
             next_id: 1,
             pending: HashMap::new(),
-            focus_on_open: HashSet::new(),
+            focus_on_open: HashMap::new(),
             input_history: Vec::new(),
             history_pos: None,
             history_stash: Vec::new(),

@@ -126,8 +126,11 @@ impl App {
                 let i = self.open_chat(chat, out);
                 self.chats[i].partner_online =
                     self.online.iter().any(|u| u.user.key() == user.key());
-                if self.focus_on_open.remove(&user.key()) {
+                let asked = self.focus_on_open.remove(&user.key());
+                if asked.is_some_and(|t| self.now_ms - t <= FOCUS_WINDOW_MS) {
                     self.switch_tab(i);
+                } else if i != self.active {
+                    self.chats[i].attention = Attention::Highlight;
                 }
                 self.info(format!("private chat with {user} is open"));
             }

@@ -79,7 +79,8 @@ impl App {
             self.error("not connected");
             return;
         }
-        self.focus_on_open.insert(name.to_ascii_lowercase());
+        self.focus_on_open
+            .insert(name.to_ascii_lowercase(), self.now_ms);
         self.request(
             out,
             Request::RequestChat {
@@ -90,7 +91,8 @@ impl App {
     }
 
     pub(super) fn cmd_accept(&mut self, name: &str, out: &mut Vec<Command>) {
-        self.focus_on_open.insert(name.to_ascii_lowercase());
+        self.focus_on_open
+            .insert(name.to_ascii_lowercase(), self.now_ms);
         self.request(
             out,
             Request::Accept {
