@@ -153,6 +153,16 @@ fn two_clients_talk_in_public_and_privately() {
     tmux.line("bob", "hi alice, bob here");
     tmux.wait_for("alice", "bob: hi alice, bob here");
 
+    // A bracketed paste of several lines stays in the input as one draft
+    // until Enter.
+    tmux.cmd(&["set-buffer", "-b", "p", "pasted one\npasted two"]);
+    tmux.cmd(&["paste-buffer", "-p", "-b", "p", "-t", "bob"]);
+    let draft = tmux.wait_for("bob", "#public> pasted one");
+    assert!(draft.contains("pasted two"), "{draft}");
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait_for("alice", "bob: pasted one");
+    tmux.wait_for("alice", "      pasted two");
+
     // A private-chat request, accepted from Bob's inbox with `a`.
     tmux.line("alice", "/chat bob");
     tmux.wait_for("bob", "Inbox [1]");

@@ -93,9 +93,8 @@ impl Entry {
             let rows = wrap::wrap(self.text(), first, rest);
             *self.rows.borrow_mut() = Some((width, rows));
         }
-        Ref::map(self.rows.borrow(), |r| match r {
-            Some((_, rows)) => rows,
-            None => unreachable_rows(),
+        Ref::map(self.rows.borrow(), |r| {
+            r.as_ref().map_or(&NO_ROWS, |(_, rows)| rows)
         })
     }
 
@@ -105,10 +104,9 @@ impl Entry {
     }
 }
 
-fn unreachable_rows() -> &'static Vec<(usize, usize)> {
-    static EMPTY: Vec<(usize, usize)> = Vec::new();
-    &EMPTY
-}
+/// What `rows` lends out if the cache were somehow empty (it is filled just
+/// before), so that no path can panic.
+static NO_ROWS: Vec<(usize, usize)> = Vec::new();
 
 /// The entries of one chat.
 #[derive(Debug, Clone, Default)]
