@@ -432,6 +432,9 @@ fn reconnect_catches_up_after_the_last_seen_message_without_duplicates() {
         other => panic!("unexpected {other:?}"),
     }
     let id = catch_up.id.unwrap();
+    // A live message arrives before the catch-up page: the next page must
+    // still start after the page, not after this one.
+    frame(&mut app, &msg_json("#public", 9, T0, "Bob", "live"));
     let cmds = frame(
         &mut app,
         &history_json(
@@ -468,7 +471,7 @@ fn reconnect_catches_up_after_the_last_seen_message_without_duplicates() {
         .iter()
         .filter_map(|e| e.msg_id())
         .collect();
-    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    assert_eq!(ids, [1, 2, 3, 4, 5, 9]);
     assert_eq!(draft(&app), "unsent draft", "the draft survives");
     assert_eq!(app.screen, Screen::Chat);
 }

@@ -247,9 +247,10 @@ impl App {
         );
     }
 
-    pub(super) fn catch_up(&mut self, i: usize, out: &mut Vec<Command>) {
+    /// Asks for the messages of chat `i` after `after` (a reconnect's
+    /// catch-up, page by page).
+    pub(super) fn catch_up(&mut self, i: usize, after: u64, out: &mut Vec<Command>) {
         let key = self.chats[i].key.clone();
-        let after = self.chats[i].log.newest_id();
         self.chats[i].loading = true;
         self.request(
             out,
@@ -341,10 +342,9 @@ impl App {
             }
         }
         for i in 0..self.chats.len() {
-            if self.chats[i].log.newest_id() == 0 {
-                self.load_initial(i, out);
-            } else {
-                self.catch_up(i, out);
+            match self.chats[i].log.newest_id() {
+                0 => self.load_initial(i, out),
+                newest => self.catch_up(i, newest, out),
             }
         }
         if resync {
@@ -525,7 +525,10 @@ impl App {
         let Some(i) = self.chat_index(&page.chat) else {
             return;
         };
-        let newest_before = self.chats[i].log.newest_id();
+        // The next catch-up page starts after this page's newest message,
+        // not after the log's: live messages may already sit beyond the gap.
+        let page_newest = page.messages.iter().map(|m| m.msg_id).max();
+        let got_any = page_newest.is_some();
         for m in page.messages {
             self.on_message(m, false, out);
         }
@@ -544,10 +547,11 @@ impl App {
                     chat.marker_after = Some(chat.last_read);
                 }
             }
-            HistoryDir::Older => chat.more_older = page.more && chat.log.newest_id() > 0,
+            // An empty page that claims more would loop; stop there.
+            HistoryDir::Older => chat.more_older = page.more && got_any,
             HistoryDir::Newer => {
-                if page.more && chat.log.newest_id() > newest_before {
-                    self.catch_up(i, out);
+                if let (true, Some(last)) = (page.more, page_newest) {
+                    self.catch_up(i, last, out);
                 }
             }
         }
