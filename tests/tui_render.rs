@@ -168,6 +168,21 @@ fn help_overlay() {
     let mut app = logged_in("alice", json!({}));
     press(&mut app, KeyCode::F(1));
     insta::assert_snapshot!("help", screen(&app));
+    // The rest is a scroll away; every command is listed.
+    press(&mut app, KeyCode::End);
+    let text = screen(&app);
+    for cmd in [
+        "/chat NAME",
+        "/accept NAME",
+        "/status available|away|busy",
+        "/quit",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing:\n{text}");
+    }
+    press(&mut app, KeyCode::Up);
+    assert_ne!(screen(&app), text, "↑ scrolls back at once");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.show_help);
 }
 
 #[test]

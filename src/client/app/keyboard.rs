@@ -82,8 +82,14 @@ impl App {
                 Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
                 Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
                 Action::PageDown => self.help_scroll = self.help_scroll.saturating_add(10),
+                Action::Home => self.help_scroll = 0,
+                Action::End => self.help_scroll = u16::MAX,
                 _ => {}
             }
+            // Never scroll past the last page, so ↑ works at once.
+            let inner = self.size.1.saturating_sub(4);
+            let max = (crate::client::ui::help::line_count() as u16).saturating_sub(inner);
+            self.help_scroll = self.help_scroll.min(max);
             return;
         }
         match action {

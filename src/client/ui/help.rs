@@ -42,6 +42,11 @@ pub const KEYS: [(&str, &str); 27] = [
     ("//text", "send a message starting with /"),
 ];
 
+/// Rows of help text (for scrolling limits).
+pub fn line_count() -> usize {
+    KEYS.len() + COMMANDS.len() + 3
+}
+
 fn lines(app: &App) -> Vec<Line<'static>> {
     let s = &app.theme.styles;
     let mut out = vec![Line::from(Span::styled("Keys", s.title))];
@@ -71,7 +76,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(s.border)
-        .title(" tchat help — Esc closes, ↑/↓ scroll ")
+        .title(" tchat help — Esc closes, ↑/↓ PgUp/PgDn scroll ")
         .title_style(s.title)
         .style(s.base);
     let text = lines(app);
