@@ -708,3 +708,96 @@ fn a_request_accepted_much_later_highlights_its_tab_instead_of_taking_the_focus(
     assert!(app.inbox.outgoing.is_empty());
     assert_eq!(draft(&app), "typing in public");
 }
+
+/// Thousands of pseudo-random keys, pastes, clicks, resizes and frames in
+/// every state: nothing may panic.
+#[test]
+fn random_input_never_panics() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let codes = [
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Esc,
+        KeyCode::F(1),
+        KeyCode::F(2),
+    ];
+    let chars = [
+        'a', 'r', 'c', '/', '?', ' ', 'é', '日', '😀', '1', '2', 'n', 'p', 'w', 'u', 'k',
+    ];
+    let mods = [
+        KeyModifiers::NONE,
+        KeyModifiers::CONTROL,
+        KeyModifiers::ALT,
+        KeyModifiers::SHIFT,
+    ];
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Bob","status":"busy"}],
+               "chats":[{"chat":"@Bob","user":"Bob","online":true,"unread":3,"last_read":0}],
+               "requests_in":[{"from":"Carol","ts":T0}],"requests_out":[{"to":"Eve","ts":T0}]}),
+    );
+    let mut id = 100;
+    for step in 0..20_000 {
+        let ev = match next(10) {
+            0..=3 => Event::Key(crossterm::event::KeyEvent::new(
+                codes[next(codes.len() as u64) as usize],
+                mods[next(4) as usize],
+            )),
+            4..=6 => Event::Key(crossterm::event::KeyEvent::new(
+                KeyCode::Char(chars[next(chars.len() as u64) as usize]),
+                mods[next(4) as usize],
+            )),
+            7 => Event::Paste("x\ny\u{1b}[1mz".repeat(next(3) as usize)),
+            8 => Event::Mouse(MouseEvent {
+                kind: [
+                    MouseEventKind::Down(MouseButton::Left),
+                    MouseEventKind::ScrollUp,
+                    MouseEventKind::ScrollDown,
+                ][next(3) as usize],
+                column: next(90) as u16,
+                row: next(30) as u16,
+                modifiers: KeyModifiers::NONE,
+            }),
+            _ => {
+                id += 1;
+                let chat = ["#public", "@Bob", "@Zed"][next(3) as usize];
+                Event::Net(NetEvent::Frame(
+                    tchat::protocol::decode_server_frame(
+                        msg_json(chat, id, T0 + id as i64, "Bob", "alice: hi").as_bytes(),
+                    )
+                    .unwrap()
+                    .unwrap(),
+                ))
+            }
+        };
+        if let Event::Key(k) = &ev {
+            if k.code == KeyCode::Char('c') && k.modifiers == KeyModifiers::CONTROL {
+                continue;
+            }
+        }
+        app.update(ev);
+        if step % 500 == 0 {
+            app.update(Event::Resize(10 + next(150) as u16, 3 + next(50) as u16));
+            let _ = screen(&app);
+        }
+    }
+    let _ = screen(&app);
+}
