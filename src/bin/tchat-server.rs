@@ -44,6 +44,23 @@ struct Cli {
     #[arg(long, default_value_t = tchat::protocol::RATE_PER_SEC, value_name = "N")]
     max_msg_rate: u32,
 
+    /// Open connections allowed from one IP address (0: no limit).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    max_connections_per_ip: u32,
+
+    /// Sessions one account may have logged in at once (0: no limit).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    max_sessions_per_account: u32,
+
+    /// Accounts one IP address may register per hour (0: no limit).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    max_registrations_per_hour: u32,
+
+    /// Apply the per-address limits to loopback (127.0.0.1, ::1) too; by
+    /// default local clients, which all share one address, are exempt.
+    #[arg(long)]
+    limit_loopback: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -179,9 +196,12 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     config.bcrypt_cost = cli.bcrypt_cost;
     config.motd = cli.motd;
     config.max_msg_rate = cli.max_msg_rate;
-    let server = Server::bind(config.clone())
-        .await
-        .with_context(|| format!("cannot start with database {}", config.db_path.display()))?;
+    config.max_connections_per_ip = cli.max_connections_per_ip;
+    config.max_sessions_per_account = cli.max_sessions_per_account;
+    config.max_registrations_per_ip_hour = cli.max_registrations_per_hour;
+    config.limit_loopback = cli.limit_loopback;
+    raise_open_file_limit();
+    let server = Server::bind(config.clone()).await.context("cannot start")?;
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
         let reason = wait_for_signal().await;
@@ -194,6 +214,32 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     drop(stdout);
     server.run().await?;
     Ok(())
+}
+
+/// Every connection is a file descriptor: raise the soft limit to the hard
+/// one so a busy server is not capped at the usual 1024.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write to and read from a valid rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            tracing::warn!("cannot read the open-file limit");
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                limit = wanted;
+            }
+        }
+    }
+    tracing::info!(open_files = limit.rlim_cur, "open-file limit");
 }
 
 async fn wait_for_signal() -> String {
@@ -211,7 +257,19 @@ async fn wait_for_signal() -> String {
     }
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the whole cause chain: no backtrace for an
+            // operator's mistake.
+            eprintln!("tchat-server: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

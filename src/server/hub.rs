@@ -14,7 +14,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::auth::Lockout;
+use super::auth::{Lockout, RegistrationLimit};
+use super::config::ServerConfig;
 use super::link::{PushError, SessionId, SessionLink};
 use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
@@ -55,10 +56,12 @@ pub enum HubCommand {
         password_ok: bool,
         reply: oneshot::Sender<bool>,
     },
-    /// Whether a name is taken, so registration can fail before hashing.
-    NameTaken {
+    /// Whether a registration may go ahead, so that it can fail before
+    /// paying for a hash.
+    RegisterCheck {
         key: String,
-        reply: oneshot::Sender<bool>,
+        ip: IpAddr,
+        reply: oneshot::Sender<RegisterCheck>,
     },
     /// Create the account (hash already computed) and log in.
     Register {
@@ -82,6 +85,13 @@ pub enum HubCommand {
         reason: String,
         done: oneshot::Sender<()>,
     },
+}
+
+/// The answer to [`HubCommand::RegisterCheck`].
+pub enum RegisterCheck {
+    Free,
+    Taken,
+    TooMany { retry_after_ms: u64 },
 }
 
 /// The answer to [`HubCommand::LoginLookup`].
@@ -167,6 +177,8 @@ pub struct Hub {
     statuses: HashMap<AccountId, Status>,
     names: HashMap<AccountId, UserName>,
     lockout: Lockout,
+    registrations: RegistrationLimit,
+    max_sessions_per_account: usize,
     next_msg_id: u64,
     last_ts: i64,
     seq: u64,
@@ -179,7 +191,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(store: Store) -> Result<Hub, StoreError> {
+    pub fn new(store: Store, config: &ServerConfig) -> Result<Hub, StoreError> {
         let now = now_ms();
         let closed = store.close_dangling_logins(now)?;
         if closed > 0 {
@@ -193,6 +205,11 @@ impl Hub {
             statuses: HashMap::new(),
             names: HashMap::new(),
             lockout: Lockout::default(),
+            registrations: RegistrationLimit::new(
+                config.max_registrations_per_ip_hour,
+                config.limit_loopback,
+            ),
+            max_sessions_per_account: config.max_sessions_per_account as usize,
             next_msg_id,
             last_ts: 0,
             seq: 0,
@@ -224,15 +241,20 @@ impl Hub {
 
     fn process(&mut self, batch: &mut Vec<HubCommand>) {
         let first_msg_id = self.next_msg_id;
-        let began = self.store.begin();
-        if let Err(e) = &began {
-            tracing::error!(error = %e, "cannot start a transaction");
+        if let Err(e) = self.store.begin() {
+            // Without a transaction nothing may be written: writes would
+            // land one by one while the batch is told they failed.
+            tracing::error!(error = %e, "cannot start a transaction; refusing this batch");
+            for cmd in batch.drain(..) {
+                self.refuse_unstored(cmd);
+            }
+            self.deliver();
+            return;
         }
         for cmd in batch.drain(..) {
             self.handle(cmd);
         }
-        let committed = began.and_then(|()| self.store.commit());
-        match committed {
+        match self.store.commit() {
             Ok(()) => self.deliver(),
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; answering the batch with internal errors");
@@ -243,6 +265,40 @@ impl Hub {
         }
         self.pending.clear();
         self.attached_in_batch.clear();
+    }
+
+    /// Handles what needs no storage; answers the rest `internal`.
+    fn refuse_unstored(&mut self, cmd: HubCommand) {
+        match cmd {
+            HubCommand::Login {
+                session, id, reply, ..
+            }
+            | HubCommand::Register {
+                session, id, reply, ..
+            } => {
+                self.reply_error(
+                    session,
+                    id,
+                    ErrorCode::Internal,
+                    "the server cannot write to its database; try again",
+                );
+                self.out.push(Effect::Done(reply, false));
+            }
+            HubCommand::Request { session, id, .. } => {
+                self.reply_error(
+                    session,
+                    id,
+                    ErrorCode::Internal,
+                    "the server cannot write to its database; try again",
+                );
+            }
+            HubCommand::Disconnect { session } => {
+                // Presence must still go out; the audit record cannot.
+                let _ = self.detach(session);
+                self.sessions.remove(&session);
+            }
+            other => self.handle(other),
+        }
     }
 
     fn handle(&mut self, cmd: HubCommand) {
@@ -287,9 +343,17 @@ impl Hub {
                 };
                 let _ = reply.send(answer);
             }
-            HubCommand::NameTaken { key, reply } => {
-                let taken = !matches!(self.store.account_by_key(&key), Ok(None));
-                let _ = reply.send(taken);
+            HubCommand::RegisterCheck { key, ip, reply } => {
+                let answer = if let Some(wait) = self.registrations.wait_for(ip, Instant::now()) {
+                    RegisterCheck::TooMany {
+                        retry_after_ms: wait.as_millis().max(1) as u64,
+                    }
+                } else if matches!(self.store.account_by_key(&key), Ok(None)) {
+                    RegisterCheck::Free
+                } else {
+                    RegisterCheck::Taken
+                };
+                let _ = reply.send(answer);
             }
             HubCommand::Login {
                 session,
@@ -449,6 +513,16 @@ impl Hub {
             // The connection went away while the password was checked.
             _ => return refuse(ErrorCode::Internal, "connection closed during login"),
         };
+        let open = self.online.get(&account.id).map_or(0, |o| o.sessions.len());
+        if self.max_sessions_per_account > 0 && open >= self.max_sessions_per_account {
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "{} already has {open} sessions open; close one first",
+                    account.name
+                ),
+            );
+        }
         let login_row = self
             .store
             .record_login(account.id, &peer.to_string(), now_ms())?;
@@ -622,6 +696,9 @@ impl Hub {
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(peer) = self.sessions.get(&session).map(|s| s.peer) {
+            self.registrations.record(peer.ip(), Instant::now());
+        }
         tracing::info!(user = %name, "registered");
         self.attach(session, id, &account)
     }

@@ -10,23 +10,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_util::codec::FramedRead;
 use tokio_util::task::TaskTracker;
 
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
-use super::hub::{HubCommand, LoginLookup};
+use super::hub::{HubCommand, LoginLookup, RegisterCheck};
+use super::io::{write_frames, LineReader, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
-    LineCodec, LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
+    LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
 };
 
 /// What every session needs from the server.
@@ -88,6 +87,12 @@ pub async fn serve(
     let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
 }
 
+/// Tells a connection refused at accept why, and closes it.
+pub async fn refuse(mut stream: TcpStream, frame: Bytes) {
+    let _ = timeout(FATAL_WRITE_TIMEOUT, stream.write_all(&frame)).await;
+    let _ = timeout(FATAL_WRITE_TIMEOUT, stream.shutdown()).await;
+}
+
 /// Whether the reader goes on after a frame.
 enum Flow {
     Continue,
@@ -107,8 +112,7 @@ struct Connection {
 impl Connection {
     async fn read_loop(&mut self, read: tokio::net::tcp::OwnedReadHalf) {
         let config = &self.shared.config;
-        let mut frames =
-            FramedRead::with_capacity(read, LineCodec::new(MAX_CLIENT_FRAME_BYTES), 2048);
+        let mut lines = LineReader::new(read, MAX_CLIENT_FRAME_BYTES);
         let login_deadline = Instant::now() + config.login_timeout;
         let idle_timeout = config.idle_timeout;
         let mut idle_deadline = Instant::now() + idle_timeout;
@@ -134,7 +138,7 @@ impl Connection {
                     self.reply_direct(&ServerFrame::Error(frame.fatal()));
                     return;
                 }
-                next = frames.next() => next,
+                next = lines.next() => next,
             };
             let line = match next {
                 None => return,
@@ -165,8 +169,13 @@ impl Connection {
                 }
                 Verdict::Flood => {
                     tracing::warn!(peer = %self.peer, "flooding; closing");
-                    let frame =
-                        ErrorFrame::new(None, ErrorCode::RateLimited, "flooding; closing").fatal();
+                    let id = decoded.as_ref().ok().and_then(|f| f.id);
+                    let frame = ErrorFrame::new(
+                        id,
+                        ErrorCode::RateLimited,
+                        "flooding far over the rate limit; closing",
+                    )
+                    .fatal();
                     self.reply(ServerFrame::Error(frame)).await;
                     return;
                 }
@@ -315,17 +324,34 @@ impl Connection {
             return Flow::Continue;
         }
         let key = name.key();
-        let Some(taken) = self.ask(|reply| HubCommand::NameTaken { key, reply }).await else {
+        let ip = self.peer.ip();
+        let Some(check) = self
+            .ask(|reply| HubCommand::RegisterCheck { key, ip, reply })
+            .await
+        else {
             return Flow::Close;
         };
-        if taken {
-            self.error(
-                id,
-                ErrorCode::NameTaken,
-                format!("the name {name} is taken"),
-            )
-            .await;
-            return Flow::Continue;
+        match check {
+            RegisterCheck::Free => {}
+            RegisterCheck::Taken => {
+                self.error(
+                    id,
+                    ErrorCode::NameTaken,
+                    format!("the name {name} is taken"),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            RegisterCheck::TooMany { retry_after_ms } => {
+                let frame = ErrorFrame::new(
+                    id,
+                    ErrorCode::RateLimited,
+                    "too many accounts registered from your address; try again later",
+                )
+                .retry_after(retry_after_ms);
+                self.reply(ServerFrame::Error(frame)).await;
+                return Flow::Continue;
+            }
         }
         let hash = match self.shared.hasher.hash(password.0).await {
             Ok(h) => h,
@@ -437,7 +463,7 @@ async fn write_loop(
     control: Arc<SessionControl>,
 ) {
     let abort = control.aborted().clone();
-    let mut buf: Vec<u8> = Vec::new();
+    let mut frames: Vec<Bytes> = Vec::new();
     loop {
         let first = tokio::select! {
             biased;
@@ -447,28 +473,28 @@ async fn write_loop(
         let Some(first) = first else {
             break;
         };
-        buf.clear();
-        buf.extend_from_slice(&first);
-        while buf.len() < WRITE_BATCH {
+        let mut bytes = first.len();
+        frames.push(first);
+        while frames.len() < MAX_FRAMES_PER_WRITE && bytes < WRITE_BATCH {
             match rx.try_recv() {
-                Some(frame) => buf.extend_from_slice(&frame),
+                Some(frame) => {
+                    bytes += frame.len();
+                    frames.push(frame);
+                }
                 None => break,
             }
         }
         let written = tokio::select! {
             biased;
             _ = abort.cancelled() => break,
-            r = write.write_all(&buf) => r,
+            r = write_frames(&mut write, &frames) => r,
         };
-        rx.written(buf.len());
+        frames.clear();
+        rx.written(bytes);
         if written.is_err() {
             // The peer is gone; make the reader stop too.
             control.close_after_drain();
             break;
-        }
-        if buf.capacity() > 4 * WRITE_BATCH {
-            // One burst must not pin a large buffer for an idle session.
-            buf = Vec::new();
         }
     }
     if let Some(fatal) = control.take_fatal() {
