@@ -11,6 +11,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SESSION=tchat-demo
 PASSWORD='demo-password'
 
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "demo: installing tmux…"
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && apt-get install -y -qq tmux
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo apt-get update -qq && sudo apt-get install -y -qq tmux
+    fi
+fi
 command -v tmux >/dev/null 2>&1 || { echo "demo: tmux is required (apt-get install tmux)" >&2; exit 1; }
 command -v cargo >/dev/null 2>&1 || { echo "demo: cargo is required" >&2; exit 1; }
 
