@@ -801,3 +801,18 @@ fn random_input_never_panics() {
     }
     let _ = screen(&app);
 }
+
+#[test]
+fn only_an_inbox_with_requests_asks_for_ticks() {
+    let mut app = logged_in("alice", json!({"requests_in":[{"from":"Carol","ts":T0}]}));
+    assert_eq!(app.tick_interval(), None, "a chat tab sleeps");
+    alt(&mut app, '2');
+    assert!(
+        app.tick_interval().is_some(),
+        "request ages need refreshing"
+    );
+    let before = screen(&app);
+    app.now_ms += 60 * 60 * 1000;
+    app.update(Event::Tick);
+    assert_ne!(screen(&app), before, "the age moved on");
+}

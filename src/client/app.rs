@@ -364,6 +364,17 @@ impl App {
         }
     }
 
+    /// How often the screen must be redrawn with nothing happening: only
+    /// while the inbox shows requests with their age. `None` means the
+    /// client may sleep until the next event.
+    pub fn tick_interval(&self) -> Option<std::time::Duration> {
+        let inbox = &self.inbox;
+        (self.screen == Screen::Chat
+            && self.active == self.inbox_tab()
+            && !(inbox.incoming.is_empty() && inbox.outgoing.is_empty()))
+        .then_some(std::time::Duration::from_secs(30))
+    }
+
     /// Whether `/quit` or Ctrl-C was seen.
     pub fn should_quit(&self) -> bool {
         self.quit
@@ -491,6 +502,8 @@ impl App {
                 self.quit = true;
                 out.push(Command::Quit);
             }
+            // The caller has set `now_ms`; the redraw that follows is the point.
+            Event::Tick => {}
         }
         self.after_update(&mut out);
         out

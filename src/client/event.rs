@@ -18,6 +18,10 @@ pub enum Event {
     Net(NetEvent),
     /// Quit asked from outside (SIGTERM, SIGHUP).
     Terminate,
+    /// Time passed with nothing else happening; sent only while the screen
+    /// shows something that ages ("5m ago" in the inbox), see
+    /// `App::tick_interval`.
+    Tick,
 }
 
 /// What the network task reports.

@@ -69,7 +69,8 @@ pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
 }
 
 /// The main loop: draw, wait for an event, update, carry out the commands,
-/// draw again. It sleeps while nothing happens: no ticking, no redraws.
+/// draw again. It sleeps while nothing happens: no redraws, and a tick only
+/// while something on screen ages (`App::tick_interval`).
 pub async fn run<B: Backend, E: Effects>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -84,7 +85,14 @@ pub async fn run<B: Backend, E: Effects>(
         terminal
             .draw(|f| ui::render(app, f))
             .map_err(|e| RunError::Draw(format!("{e:?}")))?;
-        let Some(event) = events.recv().await else {
+        let next = match app.tick_interval() {
+            Some(every) => match tokio::time::timeout(every, events.recv()).await {
+                Ok(next) => next,
+                Err(_) => Some(Event::Tick),
+            },
+            None => events.recv().await,
+        };
+        let Some(event) = next else {
             return Ok(());
         };
         app.now_ms = crate::protocol::now_ms();
