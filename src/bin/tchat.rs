@@ -48,11 +48,11 @@ struct Edges {
 
 impl Effects for Edges {
     fn connect(&mut self, creds: tchat::client::Credentials) {
-        Effects::connect(&mut self.net, creds);
+        self.net.send(net::NetCommand::Connect(creds));
     }
 
     fn send(&mut self, frame: ClientFrame) {
-        Effects::send(&mut self.net, frame);
+        self.net.send(net::NetCommand::Send(frame));
     }
 
     fn bell(&mut self) {

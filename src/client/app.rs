@@ -32,7 +32,6 @@ mod server;
 mod slash;
 
 pub use errors::error_text;
-use errors::login_error_text;
 
 /// Messages asked for when a chat is first shown or scrolled to its top.
 pub const PAGE: u32 = 50;

@@ -42,18 +42,6 @@ pub trait Effects {
     fn bell(&mut self);
 }
 
-impl Effects for net::NetHandle {
-    fn connect(&mut self, creds: Credentials) {
-        net::NetHandle::send(self, net::NetCommand::Connect(creds));
-    }
-
-    fn send(&mut self, frame: crate::protocol::ClientFrame) {
-        net::NetHandle::send(self, net::NetCommand::Send(frame));
-    }
-
-    fn bell(&mut self) {}
-}
-
 /// Carries out the commands; returns true on quit.
 pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
     let mut quit = false;

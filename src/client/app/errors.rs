@@ -50,7 +50,3 @@ pub fn error_text(e: &ErrorFrame, now_ms: i64) -> String {
         _ => format!("{}: {server_msg}", e.code),
     }
 }
-
-pub(super) fn login_error_text(e: &ErrorFrame, now_ms: i64) -> String {
-    error_text(e, now_ms)
-}

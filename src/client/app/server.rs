@@ -24,7 +24,7 @@ impl App {
                 self.conn = ConnState::Offline(None);
                 self.screen = Screen::Login;
                 self.login.busy = false;
-                self.login.error = Some(login_error_text(&err, self.now_ms));
+                self.login.error = Some(error_text(&err, self.now_ms));
                 match err.code {
                     ErrorCode::InvalidName | ErrorCode::NameTaken => self.login.focus = Field::User,
                     ErrorCode::InvalidPassword | ErrorCode::BadCredentials => {
