@@ -77,13 +77,8 @@ pub fn action(key: KeyEvent) -> Option<Action> {
             'e' => A::Edit(E::LineEnd),
             'b' => A::Edit(E::Left),
             'f' => A::Edit(E::Right),
-            'w' | 'h' => {
-                if c == 'h' {
-                    A::Edit(E::Backspace)
-                } else {
-                    A::Edit(E::DeleteWordBack)
-                }
-            }
+            'w' => A::Edit(E::DeleteWordBack),
+            'h' => A::Edit(E::Backspace),
             'u' => A::Edit(E::DeleteToStart),
             'k' => A::Edit(E::DeleteToEnd),
             'd' => A::Edit(E::Delete),
