@@ -42,9 +42,12 @@ impl TerminalGuard {
     /// Switches the terminal to full-screen mode and installs the panic hook.
     pub fn enter() -> io::Result<TerminalGuard> {
         let previous = std::panic::take_hook();
+        // A panic on any thread ends the program: the terminal is given back
+        // first, and a client with a dead task must not go on drawing.
         std::panic::set_hook(Box::new(move |info| {
             restore();
             previous(info);
+            std::process::exit(101);
         }));
         enable_raw_mode()?;
         let guard = TerminalGuard(());
