@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tchat::protocol::Role;
 use tchat::server::admin::{format_utc, Admin};
-use tchat::server::{Server, ServerConfig, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
+use tchat::server::{Server, ServerConfig, TlsFiles, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
 
 /// The tchat server: public room, private chats that need consent, and
 /// everything stored in one SQLite file.
@@ -56,6 +56,15 @@ struct Cli {
     #[arg(long, default_value_t = 10, value_name = "N")]
     max_registrations_per_hour: u32,
 
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    /// `tchat-server tls gen` makes a self-signed pair.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// Apply the per-address limits to loopback (127.0.0.1, ::1) too; by
     /// default local clients, which all share one address, are exempt.
     #[arg(long)]
@@ -79,6 +88,25 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// TLS certificates.
+    Tls {
+        #[command(subcommand)]
+        action: TlsAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TlsAction {
+    /// Write a self-signed certificate and key for HOST and print the
+    /// certificate's SHA-256 fingerprint (clients show it on first connect).
+    Gen {
+        /// The name clients connect to (DNS name or IP address).
+        #[arg(long)]
+        host: String,
+        /// Where to write cert.pem and key.pem [default: <data dir>/tchat/tls].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -124,11 +152,39 @@ impl From<RoleArg> for Role {
     }
 }
 
+fn data_dir() -> Result<PathBuf> {
+    let dirs = directories::BaseDirs::new()
+        .context("cannot find a data directory (no home directory?); pass --db PATH")?;
+    Ok(dirs.data_dir().join("tchat"))
+}
+
 fn default_db() -> Result<PathBuf> {
-    let dirs = directories::BaseDirs::new().context(
-        "cannot find a data directory for the database (no home directory?); pass --db PATH",
-    )?;
-    Ok(dirs.data_dir().join("tchat").join("tchat.db"))
+    Ok(data_dir()?.join("tchat.db"))
+}
+
+fn run_tls(action: TlsAction) -> Result<()> {
+    match action {
+        TlsAction::Gen { host, dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => data_dir()?.join("tls"),
+            };
+            let made = tchat::tls::generate_self_signed(&host, &dir)?;
+            println!("certificate: {}", made.cert.display());
+            println!("key:         {}", made.key.display());
+            println!("fingerprint: {}", made.fingerprint);
+            println!();
+            println!(
+                "serve with:  tchat-server --tls-cert {} --tls-key {}",
+                made.cert.display(),
+                made.key.display()
+            );
+            println!(
+                "Clients show this fingerprint on first connect: tell your users to compare it."
+            );
+        }
+    }
+    Ok(())
 }
 
 fn resolve_listen(listen: &str) -> Result<SocketAddr> {
@@ -200,6 +256,9 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     config.max_sessions_per_account = cli.max_sessions_per_account;
     config.max_registrations_per_ip_hour = cli.max_registrations_per_hour;
     config.limit_loopback = cli.limit_loopback;
+    if let (Some(cert), Some(key)) = (cli.tls_cert.clone(), cli.tls_key.clone()) {
+        config.tls = Some(TlsFiles { cert, key });
+    }
     raise_open_file_limit();
     let server = Server::bind(config.clone()).await.context("cannot start")?;
     let shutdown = server.shutdown_handle();
@@ -282,8 +341,10 @@ fn run() -> Result<()> {
         Some(db) => db,
         None => default_db()?,
     };
-    if let Some(Command::User { action }) = cli.command {
-        return run_admin(db, cli.bcrypt_cost, action);
+    match cli.command {
+        Some(Command::User { action }) => return run_admin(db, cli.bcrypt_cost, action),
+        Some(Command::Tls { action }) => return run_tls(action),
+        None => {}
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

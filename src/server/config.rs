@@ -11,6 +11,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 /// The default bcrypt cost for new password hashes.
 pub const DEFAULT_BCRYPT_COST: u32 = 12;
 
+/// A certificate chain and its private key, both PEM.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Settings for one server instance.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -41,6 +48,8 @@ pub struct ServerConfig {
     pub max_sessions_per_account: u32,
     /// Accounts one IP address may register per hour (0: no limit).
     pub max_registrations_per_ip_hour: u32,
+    /// Serve TLS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
     /// Apply the per-address limits to loopback too. Off by default: on a
     /// shared host every local client comes from 127.0.0.1.
     pub limit_loopback: bool,
@@ -68,6 +77,7 @@ impl ServerConfig {
             max_sessions_per_account: 8,
             max_registrations_per_ip_hour: 10,
             limit_loopback: false,
+            tls: None,
         }
     }
 }

@@ -125,6 +125,9 @@ enum Effect {
     Done(oneshot::Sender<bool>, bool),
     /// Close the session once its queue is written.
     Close(SessionId),
+    /// Forget a session whose connection is gone, after it has been given
+    /// everything queued for it before (a last reply, a fatal error).
+    Remove(SessionId),
 }
 
 /// Why a request failed.
@@ -295,7 +298,7 @@ impl Hub {
             HubCommand::Disconnect { session } => {
                 // Presence must still go out; the audit record cannot.
                 let _ = self.detach(session);
-                self.sessions.remove(&session);
+                self.out.push(Effect::Remove(session));
             }
             other => self.handle(other),
         }
@@ -324,7 +327,7 @@ impl Hub {
                 if let Err(e) = self.detach(session) {
                     tracing::error!(error = %e, "could not record a logout");
                 }
-                self.sessions.remove(&session);
+                self.out.push(Effect::Remove(session));
             }
             HubCommand::LoginLookup { key, ip, reply } => {
                 let answer = match self.lockout.locked_for(&key, ip, Instant::now()) {
@@ -1205,6 +1208,9 @@ impl Hub {
                         entry.link.control.close_after_drain();
                     }
                 }
+                Effect::Remove(session) => {
+                    self.sessions.remove(&session);
+                }
             }
         }
         if self.shutting_down {
@@ -1223,9 +1229,14 @@ impl Hub {
     /// is answered `internal`, and sessions that logged in are closed.
     fn fail_batch(&mut self) {
         let effects = std::mem::take(&mut self.out);
+        let mut gone = Vec::new();
         for effect in effects {
-            if let Effect::Done(reply, _) = effect {
-                let _ = reply.send(false);
+            match effect {
+                Effect::Done(reply, _) => {
+                    let _ = reply.send(false);
+                }
+                Effect::Remove(session) => gone.push(session),
+                _ => {}
             }
         }
         let pending = std::mem::take(&mut self.pending);
@@ -1246,6 +1257,9 @@ impl Hub {
             }
         }
         self.out.clear();
+        for session in gone {
+            self.sessions.remove(&session);
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
-pub use config::{ServerConfig, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
+pub use config::{ServerConfig, TlsFiles, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
 
 use crate::protocol::{ErrorCode, ErrorFrame, Hello, ServerFrame, PROTOCOL_VERSION};
 use auth::PasswordHasher;
@@ -51,6 +51,8 @@ pub enum ServerError {
     HubGone,
     #[error(transparent)]
     Lock(#[from] instance::LockError),
+    #[error("cannot set up TLS")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Asks a running server to shut down gracefully.
@@ -92,6 +94,14 @@ impl Server {
         if !(4..=31).contains(&config.bcrypt_cost) {
             return Err(ServerError::BcryptCost(config.bcrypt_cost));
         }
+        let tls = match &config.tls {
+            Some(files) => {
+                let (tls_config, fingerprint) = crate::tls::server_config(&files.cert, &files.key)?;
+                tracing::info!(%fingerprint, "serving TLS");
+                Some(tokio_rustls::TlsAcceptor::from(tls_config))
+            }
+            None => None,
+        };
         let lock = instance::InstanceLock::acquire(&config.db_path)?;
         tracing::debug!(lock = %lock.path().display(), "database locked");
         let db_path = config.db_path.clone();
@@ -133,6 +143,7 @@ impl Server {
                 hub: hub_tx,
                 hasher,
                 hello,
+                tls,
             }),
             hub_thread,
             hub_stopped,
@@ -184,9 +195,15 @@ impl Server {
         .to_line();
         let next_session = AtomicU64::new(1);
         let mut hub_died = false;
+        // A shutdown asked for before run() started counts too.
+        shutdown_rx.mark_changed();
         loop {
             tokio::select! {
-                _ = shutdown_rx.wait_for(|r| r.is_some()) => break,
+                changed = shutdown_rx.changed() => {
+                    if changed.is_err() || shutdown_rx.borrow().is_some() {
+                        break;
+                    }
+                }
                 _ = &mut hub_stopped => { hub_died = true; break; }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => match connections.admit(peer.ip()) {

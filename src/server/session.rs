@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
@@ -20,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
 use super::hub::{HubCommand, LoginLookup, RegisterCheck};
-use super::io::{write_frames, LineReader, MAX_FRAMES_PER_WRITE};
+use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
 use crate::protocol::{
@@ -35,6 +34,8 @@ pub struct Shared {
     pub hasher: Arc<PasswordHasher>,
     /// The `hello` line, encoded once.
     pub hello: Bytes,
+    /// Set when serving TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Largest write the writer assembles from queued frames.
@@ -51,7 +52,38 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
+    match shared.tls.clone() {
+        None => {
+            let (read, write) = stream.into_split();
+            run(read, write, peer, session, shared, tracker).await;
+        }
+        Some(acceptor) => {
+            // The handshake counts against the login deadline, so a peer that
+            // opens a connection and never speaks TLS is dropped in time.
+            let handshake = timeout(shared.config.login_timeout, acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(tls)) => {
+                    let (read, write) = tokio::io::split(tls);
+                    run(read, write, peer, session, shared, tracker).await;
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn run<R, W>(
+    read: R,
+    write: W,
+    peer: SocketAddr,
+    session: SessionId,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+) where
+    R: ReadSource + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (outbox, rx) = Outbox::new(shared.config.outgoing_limit_bytes.max(1024));
     let control = Arc::new(SessionControl::default());
     tracker.spawn(write_loop(write, rx, control.clone()));
@@ -110,7 +142,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn read_loop(&mut self, read: tokio::net::tcp::OwnedReadHalf) {
+    async fn read_loop<R: ReadSource>(&mut self, read: R) {
         let config = &self.shared.config;
         let mut lines = LineReader::new(read, MAX_CLIENT_FRAME_BYTES);
         let login_deadline = Instant::now() + config.login_timeout;
@@ -457,13 +489,16 @@ impl Connection {
 
 /// Writes queued frames, many per system call, until the queue closes or
 /// the session is aborted.
-async fn write_loop(
-    mut write: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut write: W,
     mut rx: OutboxReceiver,
     control: Arc<SessionControl>,
 ) {
     let abort = control.aborted().clone();
     let mut frames: Vec<Bytes> = Vec::new();
+    // What must go out before a fatal frame so that it starts on a line of
+    // its own: the rest of a frame whose write was cut short.
+    let mut unfinished: Option<Bytes> = None;
     loop {
         let first = tokio::select! {
             biased;
@@ -484,10 +519,14 @@ async fn write_loop(
                 None => break,
             }
         }
+        let mut progress = 0;
         let written = tokio::select! {
             biased;
-            _ = abort.cancelled() => break,
-            r = write_frames(&mut write, &frames) => r,
+            _ = abort.cancelled() => {
+                unfinished = unfinished_frame(&frames, progress);
+                break;
+            }
+            r = write_frames(&mut write, &frames, &mut progress) => r,
         };
         frames.clear();
         rx.written(bytes);
@@ -498,7 +537,13 @@ async fn write_loop(
         }
     }
     if let Some(fatal) = control.take_fatal() {
-        let _ = timeout(FATAL_WRITE_TIMEOUT, write.write_all(&fatal)).await;
+        let last_words = async {
+            if let Some(rest) = unfinished {
+                write.write_all(&rest).await?;
+            }
+            write.write_all(&fatal).await
+        };
+        let _ = timeout(FATAL_WRITE_TIMEOUT, last_words).await;
     }
     let _ = timeout(FATAL_WRITE_TIMEOUT, write.shutdown()).await;
 }
