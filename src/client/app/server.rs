@@ -57,7 +57,7 @@ impl App {
                 let reason = clean_line(&reason).into_owned();
                 if unconfirmed > 0 {
                     self.error(format!(
-                        "connection lost ({reason}) before {unconfirmed} message(s) were confirmed: they appear below once delivered"
+                        "connection lost ({reason}) before the server confirmed {unconfirmed} message(s): if they are not in the chat once reconnected, send them again"
                     ));
                 } else {
                     self.error(format!("connection lost ({reason}); reconnecting"));
