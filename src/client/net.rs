@@ -16,19 +16,11 @@ use tokio::time::{interval_at, sleep, timeout, Instant, MissedTickBehavior};
 use tokio_util::codec::Framed;
 
 use crate::protocol::{
-    decode_server_frame, ClientFrame, ErrorCode, ErrorFrame, LineCodec, Request, ServerFrame,
-    MAX_SERVER_FRAME_BYTES, PING_INTERVAL,
+    decode_server_frame, encode_line, ClientFrame, ErrorCode, ErrorFrame, LineCodec, Request,
+    ServerFrame, MAX_SERVER_FRAME_BYTES, PING_INTERVAL,
 };
 
 use super::event::{Credentials, Event, NetEvent};
-
-/// One client frame as a line of JSON. Serializing a `ClientFrame` cannot
-/// fail: it has only string keys.
-fn encode_line(frame: &ClientFrame) -> bytes::Bytes {
-    let mut out = serde_json::to_vec(frame).unwrap_or_default();
-    out.push(b'\n');
-    bytes::Bytes::from(out)
-}
 
 /// Longest wait between reconnect attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
