@@ -41,11 +41,6 @@ pub struct Shared {
 
 /// Largest write the writer assembles from queued frames.
 const WRITE_BATCH: usize = 64 * 1024;
-/// In a steady stream of frames, the shortest time between two writes to
-/// one connection: at thousands of frames per second per session this turns
-/// one system call per frame into one per few frames, for at most this much
-/// added latency.
-const WRITE_COALESCE: Duration = Duration::from_millis(3);
 /// How long the writer tries to deliver a last word to a peer being dropped.
 const FATAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -505,32 +500,14 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     // What must go out before a fatal frame so that it starts on a line of
     // its own: the rest of a frame whose write was cut short.
     let mut unfinished: Option<Bytes> = None;
-    let mut last_write: Option<Instant> = None;
     loop {
-        let mut bytes = tokio::select! {
+        let bytes = tokio::select! {
             biased;
             _ = abort.cancelled() => break,
             bytes = rx.recv_batch(&mut frames, MAX_FRAMES_PER_WRITE, WRITE_BATCH) => bytes,
         };
         if bytes == 0 {
             break;
-        }
-        // In a steady stream, write at most once per WRITE_COALESCE and send
-        // whatever arrived meanwhile in the same call. The first frame after
-        // a quiet spell goes out at once.
-        if let Some(due) = last_write.map(|t| t + WRITE_COALESCE) {
-            if Instant::now() < due && frames.len() < MAX_FRAMES_PER_WRITE {
-                tokio::select! {
-                    biased;
-                    _ = abort.cancelled() => break,
-                    _ = sleep_until(due) => {}
-                }
-                bytes += rx.take(
-                    &mut frames,
-                    MAX_FRAMES_PER_WRITE,
-                    WRITE_BATCH.saturating_sub(bytes),
-                );
-            }
         }
         let mut progress = 0;
         let written = tokio::select! {
@@ -543,7 +520,6 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         };
         frames.clear();
         rx.written(bytes);
-        last_write = Some(Instant::now());
         if written.is_err() {
             // The peer is gone; make the reader stop too.
             control.close_after_drain();
