@@ -1004,11 +1004,7 @@ impl Hub {
         self.reply_ok(session, id);
         let me_name = self.name_of(me)?;
         self.send_to_user(from, &ServerFrame::ChatRejected { user: me_name }, None);
-        self.send_to_user(
-            me,
-            &ServerFrame::ChatRequestRemoved { user: from_name },
-            Some(session),
-        );
+        self.tell_other_sessions_request_gone(session, me, from_name);
         Ok(())
     }
 
@@ -1029,12 +1025,23 @@ impl Hub {
         self.reply_ok(session, id);
         let me_name = self.name_of(me)?;
         self.send_to_user(to, &ServerFrame::ChatRequestRemoved { user: me_name }, None);
+        self.tell_other_sessions_request_gone(session, me, to_name);
+        Ok(())
+    }
+
+    /// `me`'s other sessions still show the request between `me` and
+    /// `other`; at most one is pending per pair, so the name says which.
+    fn tell_other_sessions_request_gone(
+        &mut self,
+        session: SessionId,
+        me: AccountId,
+        other: UserName,
+    ) {
         self.send_to_user(
             me,
-            &ServerFrame::ChatRequestRemoved { user: to_name },
+            &ServerFrame::ChatRequestRemoved { user: other },
             Some(session),
         );
-        Ok(())
     }
 
     fn end_chat(
