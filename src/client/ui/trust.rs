@@ -9,7 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget, Wrap};
 
 use crate::client::app::App;
 use crate::client::sanitize::clean_line;
@@ -20,9 +20,10 @@ use crate::client::trust::Untrusted;
 pub fn fingerprint_rows(fingerprint: &str) -> [String; 2] {
     let clean = clean_line(fingerprint);
     let hex = clean.strip_prefix("SHA256:").unwrap_or(&clean);
-    // 16 bytes are 47 characters plus the colon after them.
-    let cut = hex.char_indices().nth(48).map_or(hex.len(), |(i, _)| i);
+    // 16 bytes are 47 characters; the colon after them is dropped.
+    let cut = hex.char_indices().nth(47).map_or(hex.len(), |(i, _)| i);
     let (a, b) = hex.split_at(cut);
+    let b = b.strip_prefix(':').unwrap_or(b);
     [format!("SHA256:{a}"), format!("       {b}")]
 }
 
@@ -60,7 +61,7 @@ pub fn render(app: &App, prompt: &Untrusted, area: Rect, buf: &mut Buffer) {
         // Shown on the login form as an error, never as a modal.
         Untrusted::PinMismatch { .. } => return,
     };
-    let w = area.width.min(74);
+    let w = area.width.min(76);
     let h = (lines.len() as u16 + 2).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
@@ -74,6 +75,7 @@ pub fn render(app: &App, prompt: &Untrusted, area: Rect, buf: &mut Buffer) {
         .border_style(border)
         .title(title)
         .title_style(border.add_modifier(Modifier::BOLD))
+        .padding(Padding::horizontal(1))
         .style(s.base);
     Paragraph::new(lines)
         .block(block)
@@ -125,7 +127,7 @@ fn unknown_lines(
             Span::styled(fp1, s.title),
         ]),
         Line::from(vec![
-            Span::raw("              "),
+            Span::raw("               "),
             Span::styled(fp2, s.title),
         ]),
         Line::raw(""),
