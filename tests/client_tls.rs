@@ -3,7 +3,8 @@
 //! fingerprint and no login; once trusted (and recorded) it logs in; a
 //! different certificate on the same host:port is refused as CHANGED, on a
 //! first login and on a reconnect, which then does not retry; `--ca` and
-//! `--trust-fingerprint` connect without a question.
+//! `--trust-fingerprint` connect without a question; an unwritable
+//! `known_servers` still lets the user's yes count for the session.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -328,5 +329,39 @@ async fn a_pinned_fingerprint_is_accepted_and_recorded_and_a_wrong_one_refused()
         known.get(&key).map(|e| e.fingerprint.clone()),
         Some(made.fingerprint.clone())
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_known_servers_file_that_cannot_be_written_trusts_for_the_session_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, made) = tls_server(dir.path(), "127.0.0.1:0", "a").await;
+    // A file where the directory should be: nothing can be created below it.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let mut trust = settings(dir.path());
+    trust.known_servers = Some(blocker.join("known_servers"));
+    let (net, mut rx) = start(trust);
+    net.send(NetCommand::Connect(creds(server.addr, true)));
+    let Outcome::Untrusted(Untrusted::Unknown { server: key, .. }) = outcome(&mut rx).await else {
+        panic!("expected the question");
+    };
+    net.send(NetCommand::Trust {
+        server: key,
+        fingerprint: made.fingerprint.clone(),
+    });
+    let warning = timeout(WAIT, async {
+        loop {
+            match rx.recv().await {
+                Some(Event::Net(NetEvent::Warning(w))) => return w,
+                Some(_) => {}
+                None => panic!("the network task stopped"),
+            }
+        }
+    })
+    .await
+    .expect("a warning");
+    assert!(warning.contains("this session only"), "{warning}");
+    assert!(matches!(outcome(&mut rx).await, Outcome::Welcome(Some(_))));
     server.stop().await;
 }

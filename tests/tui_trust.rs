@@ -144,7 +144,7 @@ fn a_refused_certificate_on_reconnect_brings_back_the_login_form() {
 }
 
 #[test]
-fn a_pin_mismatch_is_an_error_on_the_form() {
+fn a_pin_mismatch_shows_both_fingerprints_and_has_no_yes() {
     let mut app = logging_in();
     untrusted(
         &mut app,
@@ -154,6 +154,13 @@ fn a_pin_mismatch_is_an_error_on_the_form() {
             got: print(0x10),
         },
     );
+    let text = screen(&app);
+    assert!(text.contains("--trust-fingerprint"), "{text}");
+    assert!(text.contains("SHA256:00:07:0E"), "{text}");
+    assert!(text.contains("SHA256:10:17:1E"), "{text}");
+    assert!(type_str(&mut app, "y").is_empty());
+    assert!(app.trust_prompt.is_some());
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.trust_prompt, None);
     let err = app.login.error.clone().unwrap_or_default();
     assert!(err.contains("--trust-fingerprint"), "{err}");

@@ -3,7 +3,8 @@
 //! The network task has stopped and waits; nothing connects until the user
 //! answers. `y` on the question sends `Trust` (remember, connect again);
 //! `n` or Esc leaves the client offline. The CHANGED warning has no yes: it
-//! only closes, and the fix (deleting the old line) is the user's.
+//! only closes, and the fix (deleting the old line) is the user's; so does
+//! the warning for a certificate that is not the `--trust-fingerprint` one.
 
 use super::*;
 use crate::client::event::Command;
@@ -26,12 +27,7 @@ impl App {
         self.show_help = false;
         self.login.busy = false;
         self.login.error = None;
-        match u {
-            Untrusted::PinMismatch { .. } => {
-                self.login.error = Some(clean_line(&u.to_string()).into_owned());
-            }
-            u => self.trust_prompt = Some(u),
-        }
+        self.trust_prompt = Some(u);
     }
 
     /// Keys while a prompt is shown; everything else waits.
@@ -67,6 +63,12 @@ impl App {
                 self.trust_prompt = None;
                 self.login.error = Some(format!(
                     "not connected: the certificate of {server} has changed (see known_servers)"
+                ));
+            }
+            Untrusted::PinMismatch { .. } if no || action == Action::Submit => {
+                self.trust_prompt = None;
+                self.login.error = Some(format!(
+                    "not connected: the certificate of {server} is not the one given with --trust-fingerprint"
                 ));
             }
             _ => {}

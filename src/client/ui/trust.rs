@@ -58,8 +58,15 @@ pub fn render(app: &App, prompt: &Untrusted, area: Rect, buf: &mut Buffer) {
             s.error,
             changed_lines(app, server, old, new, file.as_deref(), *line),
         ),
-        // Shown on the login form as an error, never as a modal.
-        Untrusted::PinMismatch { .. } => return,
+        Untrusted::PinMismatch {
+            server,
+            expected,
+            got,
+        } => (
+            " Certificate does not match --trust-fingerprint ",
+            s.error,
+            pin_lines(app, server, expected, got),
+        ),
     };
     let w = area.width.min(76);
     let h = (lines.len() as u16 + 2).min(area.height);
@@ -197,6 +204,38 @@ fn changed_lines(
             Span::raw(")"),
         ]),
         Line::raw("and connect again; you will be asked about the new one."),
+        Line::raw(""),
+        Line::from(vec![Span::styled("  Esc  ", s.prompt), Span::raw("close")]),
+    ]
+}
+
+fn pin_lines(app: &App, server: &str, expected: &str, got: &str) -> Vec<Line<'static>> {
+    let s = &app.theme.styles;
+    let [exp1, exp2] = fingerprint_rows(expected);
+    let [got1, got2] = fingerprint_rows(got);
+    vec![
+        Line::from(vec![
+            Span::styled(clean_line(server).into_owned(), s.title),
+            Span::styled(
+                " sent another certificate than the one given",
+                s.error.add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        Line::styled(
+            "with --trust-fingerprint. Not connected.",
+            s.error.add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(""),
+        Line::from(vec![Span::styled("  expected   ", s.dim), Span::raw(exp1)]),
+        Line::from(vec![Span::raw("             "), Span::raw(exp2)]),
+        Line::from(vec![
+            Span::styled("  presented  ", s.dim),
+            Span::styled(got1, s.error),
+        ]),
+        Line::from(vec![
+            Span::raw("             "),
+            Span::styled(got2, s.error),
+        ]),
         Line::raw(""),
         Line::from(vec![Span::styled("  Esc  ", s.prompt), Span::raw("close")]),
     ]
