@@ -34,6 +34,9 @@ const MAX_BATCH: usize = 2048;
 /// The shortest time between two rounds under steady load.
 const ROUND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(3);
 
+/// Rounds that woke at least this many writers pace the next one.
+const PACE_AFTER_WAKES: usize = 32;
+
 /// What a session asks of the hub.
 pub enum HubCommand {
     /// A new connection (not yet logged in).
@@ -194,6 +197,8 @@ pub struct Hub {
     out: Vec<Effect>,
     /// Sessions with frames queued in this delivery round.
     touched: Vec<SessionId>,
+    /// How many writers the last round woke: the measure of fan-out load.
+    woken_last_round: usize,
     /// Requests of the current batch that expect an answer, to be told
     /// `internal` if the commit fails.
     pending: Vec<(SessionId, Option<u64>)>,
@@ -226,6 +231,7 @@ impl Hub {
             seq: 0,
             out: Vec::new(),
             touched: Vec::new(),
+            woken_last_round: 0,
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
             shutting_down: false,
@@ -237,15 +243,18 @@ impl Hub {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut last_round: Option<Instant> = None;
         while let Some(first) = rx.blocking_recv() {
-            // Under steady load, at most one round per ROUND_INTERVAL: what
-            // arrives meanwhile joins the round, so a session that receives
-            // many frames gets them with one wake-up and one write, and many
-            // messages share one commit. After a quiet spell a request is
-            // handled at once.
-            if let Some(due) = last_round.map(|t| t + ROUND_INTERVAL) {
-                let now = Instant::now();
-                if now < due {
-                    std::thread::sleep(due - now);
+            // Under steady fan-out, at most one round per ROUND_INTERVAL:
+            // what arrives meanwhile joins the round, so a session that
+            // receives many frames gets them with one wake-up and one write,
+            // and many messages share one commit. A round that woke few
+            // sessions (a reply, a private message) is not followed by a
+            // pause, so request/reply latency stays at the commit time.
+            if self.woken_last_round >= PACE_AFTER_WAKES {
+                if let Some(due) = last_round.map(|t| t + ROUND_INTERVAL) {
+                    let now = Instant::now();
+                    if now < due {
+                        std::thread::sleep(due - now);
+                    }
                 }
             }
             last_round = Some(Instant::now());
@@ -1254,6 +1263,7 @@ impl Hub {
 
     /// One wake per session that got frames this round, however many.
     fn wake_writers(&mut self) {
+        self.woken_last_round = self.touched.len();
         for id in self.touched.drain(..) {
             if let Some(entry) = self.sessions.get_mut(&id) {
                 entry.needs_wake = false;

@@ -150,7 +150,7 @@ impl OutboxReceiver {
                 None => break,
             }
         }
-        if q.is_empty() && q.capacity() > 64 {
+        if q.is_empty() && q.capacity() > 8 {
             // A burst must not pin a large ring for an idle session.
             *q = VecDeque::new();
         }
