@@ -1,1 +1,234 @@
-fn main() {}
+//! `tchat-server`: the tchat chat server, and account administration on its
+//! database.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tchat::protocol::Role;
+use tchat::server::admin::{format_utc, Admin};
+use tchat::server::{Server, ServerConfig, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
+
+/// The tchat server: public room, private chats that need consent, and
+/// everything stored in one SQLite file.
+///
+/// Run it without a subcommand to serve (it prints `listening on ADDR` once
+/// it accepts connections; stop it with Ctrl-C or SIGTERM, which tells every
+/// client and finishes writing before exiting). Use `user …` to manage
+/// accounts on the same database without a running server.
+#[derive(Parser, Debug)]
+#[command(name = "tchat-server", version, about, long_about, after_help = EXAMPLES)]
+struct Cli {
+    /// Address to accept connections on (port 0 picks a free port).
+    #[arg(long, env = "TCHAT_LISTEN", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
+    listen: String,
+
+    /// The database file [default: <data dir>/tchat/tchat.db, e.g.
+    /// ~/.local/share/tchat/tchat.db]. Parent directories are created.
+    #[arg(long, env = "TCHAT_DB", value_name = "PATH", global = true)]
+    db: Option<PathBuf>,
+
+    /// bcrypt cost for new password hashes (4–31; each step doubles the
+    /// work). Lower it only for tests.
+    #[arg(long, default_value_t = DEFAULT_BCRYPT_COST, value_parser = clap::value_parser!(u32).range(4..=31), value_name = "N", global = true)]
+    bcrypt_cost: u32,
+
+    /// Message of the day, shown by clients when they connect.
+    #[arg(long, value_name = "TEXT")]
+    motd: Option<String>,
+
+    /// Frames per second each session may send (bursts of twice that);
+    /// 0 turns flood control off, for benchmarks.
+    #[arg(long, default_value_t = tchat::protocol::RATE_PER_SEC, value_name = "N")]
+    max_msg_rate: u32,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+const EXAMPLES: &str = "Examples:
+  tchat-server                                   serve on 127.0.0.1:7700
+  tchat-server --listen 0.0.0.0:7700 --motd 'Be nice'
+  tchat-server user add alice --admin            create an admin (asks for a password)
+  echo 'correct horse' | tchat-server user add bob
+  tchat-server user list
+Logging: set RUST_LOG (e.g. RUST_LOG=debug); logs go to stderr.";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage accounts in the database.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserAction {
+    /// Create an account. The password is read from stdin, or asked for
+    /// twice when stdin is a terminal.
+    Add {
+        name: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a new password (read like `add`).
+    Passwd { name: String },
+    /// Make an account an administrator or a plain user.
+    Role { name: String, role: RoleArg },
+    /// List every account.
+    List,
+    /// Refuse logins to an account, for some minutes or for good.
+    Ban {
+        name: String,
+        /// How long; without it the ban is permanent.
+        #[arg(long)]
+        minutes: Option<u64>,
+    },
+    /// Lift a ban.
+    Unban { name: String },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    Admin,
+    User,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::User => Role::User,
+        }
+    }
+}
+
+fn default_db() -> Result<PathBuf> {
+    let dirs = directories::BaseDirs::new().context(
+        "cannot find a data directory for the database (no home directory?); pass --db PATH",
+    )?;
+    Ok(dirs.data_dir().join("tchat").join("tchat.db"))
+}
+
+fn resolve_listen(listen: &str) -> Result<SocketAddr> {
+    listen
+        .to_socket_addrs()
+        .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:7700"))?
+        .next()
+        .with_context(|| format!("--listen {listen:?} resolves to no address"))
+}
+
+fn read_password(confirm: bool) -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        if confirm {
+            let again = rpassword::prompt_password("Again: ")?;
+            if first != again {
+                bail!("the passwords differ");
+            }
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+fn run_admin(db: PathBuf, cost: u32, action: UserAction) -> Result<()> {
+    let admin = Admin::open(&db)?;
+    match action {
+        UserAction::Add {
+            name,
+            admin: is_admin,
+        } => {
+            let password = read_password(true)?;
+            let role = if is_admin { Role::Admin } else { Role::User };
+            let name = admin.add_user(&name, &password, role, cost)?;
+            println!("created {} {name}", role.as_str());
+        }
+        UserAction::Passwd { name } => {
+            let password = read_password(true)?;
+            admin.set_password(&name, &password, cost)?;
+            println!("password of {name} changed");
+        }
+        UserAction::Role { name, role } => {
+            let role = Role::from(role);
+            admin.set_role(&name, role)?;
+            println!("{name} is now {}", role.as_str());
+        }
+        UserAction::List => print!("{}", admin.list()?),
+        UserAction::Ban { name, minutes } => match admin.ban(&name, minutes)? {
+            Some(until) => println!("{name} is banned until {} UTC", format_utc(until)),
+            None => println!("{name} is banned permanently"),
+        },
+        UserAction::Unban { name } => {
+            admin.unban(&name)?;
+            println!("{name} may log in again");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
+    let mut config = ServerConfig::new(resolve_listen(&cli.listen)?, db);
+    config.bcrypt_cost = cli.bcrypt_cost;
+    config.motd = cli.motd;
+    config.max_msg_rate = cli.max_msg_rate;
+    let server = Server::bind(config.clone())
+        .await
+        .with_context(|| format!("cannot start with database {}", config.db_path.display()))?;
+    let shutdown = server.shutdown_handle();
+    tokio::spawn(async move {
+        let reason = wait_for_signal().await;
+        shutdown.shutdown(reason);
+    });
+    tracing::info!(db = %config.db_path.display(), "database open");
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", server.local_addr())?;
+    stdout.flush()?;
+    drop(stdout);
+    server.run().await?;
+    Ok(())
+}
+
+async fn wait_for_signal() -> String {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "server shutting down".into();
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "server shutting down (interrupted)".into(),
+        _ = term.recv() => "server shutting down".into(),
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let db = match cli.db.clone() {
+        Some(db) => db,
+        None => default_db()?,
+    };
+    if let Some(Command::User { action }) = cli.command {
+        return run_admin(db, cli.bcrypt_cost, action);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(cli, db))
+}

@@ -1,0 +1,54 @@
+//! Everything an operator (or a test) can tune about a running server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::protocol::{IDLE_TIMEOUT, LOGIN_TIMEOUT, RATE_PER_SEC};
+
+/// The default `--listen` address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+/// The default bcrypt cost for new password hashes.
+pub const DEFAULT_BCRYPT_COST: u32 = 12;
+
+/// Settings for one server instance.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to accept connections; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The SQLite database file; its parent directories are created.
+    pub db_path: PathBuf,
+    /// bcrypt cost (4–31) for new hashes and for the dummy hash that
+    /// unknown users are verified against.
+    pub bcrypt_cost: u32,
+    /// Message of the day, sent in `hello`.
+    pub motd: Option<String>,
+    /// A connection that has not logged in by then is closed.
+    pub login_timeout: Duration,
+    /// A connection silent for this long is closed.
+    pub idle_timeout: Duration,
+    /// Sustained frames per second per session (burst twice that);
+    /// 0 turns flood control off, for benchmarks.
+    pub max_msg_rate: u32,
+    /// Frames that may wait for one slow reader before it is disconnected.
+    pub outgoing_queue: usize,
+    /// How long graceful shutdown waits for sessions to flush.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// The contract's defaults for everything but where to listen and store.
+    pub fn new(listen: SocketAddr, db_path: PathBuf) -> Self {
+        ServerConfig {
+            listen,
+            db_path,
+            bcrypt_cost: DEFAULT_BCRYPT_COST,
+            motd: None,
+            login_timeout: LOGIN_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            max_msg_rate: RATE_PER_SEC,
+            outgoing_queue: 8192,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! `tchat-server`: accepts connections, runs one task per connection, and
+//! routes everything shared through the [`hub`].
+
+pub mod admin;
+mod auth;
+mod config;
+mod hub;
+mod limits;
+mod link;
+mod session;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::task::TaskTracker;
+
+pub use config::{ServerConfig, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
+
+use crate::protocol::{Hello, ServerFrame, PROTOCOL_VERSION};
+use auth::PasswordHasher;
+use hub::{Hub, HubCommand};
+use session::Shared;
+use store::Store;
+
+/// How many hub commands may wait before sessions wait to add more.
+const HUB_QUEUE: usize = 16 * 1024;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("bcrypt cost must be 4 to 31, not {0}")]
+    BcryptCost(u32),
+    #[error(transparent)]
+    Hash(#[from] auth::HashError),
+    #[error("the hub stopped unexpectedly")]
+    HubGone,
+}
+
+/// Asks a running server to shut down gracefully.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    tx: Arc<watch::Sender<Option<String>>>,
+}
+
+impl ShutdownHandle {
+    /// Every session is sent `shutdown` with `reason`, pending work is
+    /// committed, and [`Server::run`] returns.
+    pub fn shutdown(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.tx.send_if_modified(|slot| {
+            if slot.is_none() {
+                *slot = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+/// A bound server, ready to [`run`](Server::run).
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    hub_thread: std::thread::JoinHandle<()>,
+    hub_stopped: oneshot::Receiver<()>,
+    shutdown_tx: Arc<watch::Sender<Option<String>>>,
+    shutdown_rx: watch::Receiver<Option<String>>,
+}
+
+impl Server {
+    /// Opens the database, starts the hub and binds the listener.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        if !(4..=31).contains(&config.bcrypt_cost) {
+            return Err(ServerError::BcryptCost(config.bcrypt_cost));
+        }
+        let db_path = config.db_path.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+            .await
+            .map_err(|_| ServerError::HubGone)??;
+        let hub = Hub::new(store)?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let hasher = PasswordHasher::new(config.bcrypt_cost).await?;
+
+        let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
+        let (stopped_tx, hub_stopped) = oneshot::channel();
+        let hub_thread = std::thread::Builder::new()
+            .name("tchat-hub".into())
+            .spawn(move || {
+                hub.run(hub_rx);
+                let _ = stopped_tx.send(());
+            })
+            .map_err(|_| ServerError::HubGone)?;
+
+        let hello = ServerFrame::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            server: format!("tchat-server/{}", env!("CARGO_PKG_VERSION")),
+            motd: config.motd.clone(),
+        })
+        .to_line();
+        let (shutdown_tx, shutdown_rx) = watch::channel(None);
+        Ok(Server {
+            listener,
+            shared: Arc::new(Shared {
+                config,
+                hub: hub_tx,
+                hasher,
+                hello,
+            }),
+            hub_thread,
+            hub_stopped,
+            shutdown_tx: Arc::new(shutdown_tx),
+            shutdown_rx,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.shared.config.listen)
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            tx: self.shutdown_tx.clone(),
+        }
+    }
+
+    /// Accepts connections until shut down, then shuts down gracefully.
+    pub async fn run(self) -> Result<(), ServerError> {
+        let Server {
+            listener,
+            shared,
+            hub_thread,
+            mut hub_stopped,
+            shutdown_tx: _keep_sender,
+            mut shutdown_rx,
+        } = self;
+        let tracker = TaskTracker::new();
+        let next_session = AtomicU64::new(1);
+        let mut hub_died = false;
+        loop {
+            tokio::select! {
+                _ = shutdown_rx.wait_for(|r| r.is_some()) => break,
+                _ = &mut hub_stopped => { hub_died = true; break; }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let id = next_session.fetch_add(1, Ordering::Relaxed);
+                        tracker.spawn(session::serve(stream, peer, id, shared.clone(), tracker.clone()));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors, say: wait a moment rather
+                        // than spin, and keep serving the connections we have.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        drop(listener);
+        if hub_died {
+            tracing::error!("the hub stopped; shutting down");
+            return Err(ServerError::HubGone);
+        }
+        let reason = shutdown_rx
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "server shutting down".into());
+        tracing::info!(%reason, "shutting down");
+        let (done, flushed) = oneshot::channel();
+        if shared
+            .hub
+            .send(HubCommand::Shutdown { reason, done })
+            .await
+            .is_ok()
+        {
+            let _ = flushed.await;
+        }
+        tracker.close();
+        if tokio::time::timeout(shared.config.shutdown_grace, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not finish within the grace period");
+        }
+        drop(shared);
+        let _ = tokio::task::spawn_blocking(move || hub_thread.join()).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,477 @@
+//! One connection: a reader that decodes, checks and forwards frames, and a
+//! writer that drains the outgoing queue in batches.
+//!
+//! Everything that only concerns this connection (framing, decoding, flood
+//! control, text and password rules, bcrypt) happens here, in parallel with
+//! every other connection; only what touches shared state goes to the hub.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, timeout, Instant};
+use tokio_util::codec::FramedRead;
+use tokio_util::task::TaskTracker;
+
+use super::auth::PasswordHasher;
+use super::config::ServerConfig;
+use super::hub::{HubCommand, LoginLookup};
+use super::limits::{RateLimiter, Verdict};
+use super::link::{SessionControl, SessionId, SessionLink};
+use crate::protocol::{
+    decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
+    LineCodec, LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
+};
+
+/// What every session needs from the server.
+pub struct Shared {
+    pub config: ServerConfig,
+    pub hub: mpsc::Sender<HubCommand>,
+    pub hasher: Arc<PasswordHasher>,
+    /// The `hello` line, encoded once.
+    pub hello: Bytes,
+}
+
+/// Largest write the writer assembles from queued frames.
+const WRITE_BATCH: usize = 64 * 1024;
+/// How long the writer tries to deliver a last word to a peer being dropped.
+const FATAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Serves one connection until it closes.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    session: SessionId,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+) {
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let (tx, rx) = mpsc::channel(shared.config.outgoing_queue.max(1));
+    let control = Arc::new(SessionControl::default());
+    tracker.spawn(write_loop(write, rx, control.clone()));
+
+    if tx.try_send(shared.hello.clone()).is_err() {
+        return;
+    }
+    let link = SessionLink {
+        tx: tx.clone(),
+        control: control.clone(),
+    };
+    if shared
+        .hub
+        .send(HubCommand::Connect {
+            session,
+            peer,
+            link,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut conn = Connection {
+        session,
+        peer,
+        shared: shared.clone(),
+        tx,
+        control,
+        user: None,
+    };
+    conn.read_loop(read).await;
+    let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
+}
+
+/// Whether the reader goes on after a frame.
+enum Flow {
+    Continue,
+    Close,
+}
+
+struct Connection {
+    session: SessionId,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Bytes>,
+    control: Arc<SessionControl>,
+    /// Set once logged in.
+    user: Option<UserName>,
+}
+
+impl Connection {
+    async fn read_loop(&mut self, read: tokio::net::tcp::OwnedReadHalf) {
+        let config = &self.shared.config;
+        let mut frames =
+            FramedRead::with_capacity(read, LineCodec::new(MAX_CLIENT_FRAME_BYTES), 2048);
+        let login_deadline = Instant::now() + config.login_timeout;
+        let idle_timeout = config.idle_timeout;
+        let mut idle_deadline = Instant::now() + idle_timeout;
+        let mut limiter = RateLimiter::new(config.max_msg_rate, std::time::Instant::now());
+        let stop = self.control.stopped().clone();
+        loop {
+            let deadline = if self.user.is_some() {
+                idle_deadline
+            } else {
+                login_deadline.min(idle_deadline)
+            };
+            let next = tokio::select! {
+                biased;
+                _ = stop.cancelled() => return,
+                _ = sleep_until(deadline) => {
+                    let frame = if self.user.is_none() && deadline == login_deadline {
+                        ErrorFrame::new(None, ErrorCode::NotAuthenticated, format!(
+                            "no login within {} s; closing", self.shared.config.login_timeout.as_secs()))
+                    } else {
+                        ErrorFrame::new(None, ErrorCode::BadRequest, format!(
+                            "nothing received for {} s (clients ping every 30 s); closing", idle_timeout.as_secs()))
+                    };
+                    self.reply_direct(&ServerFrame::Error(frame.fatal()));
+                    return;
+                }
+                next = frames.next() => next,
+            };
+            let line = match next {
+                None => return,
+                Some(Err(LineError::TooLong { limit })) => {
+                    let frame = ErrorFrame::new(
+                        None,
+                        ErrorCode::FrameTooLarge,
+                        format!("a frame is at most {limit} bytes including the newline; closing"),
+                    );
+                    self.reply(ServerFrame::Error(frame.fatal())).await;
+                    return;
+                }
+                Some(Err(LineError::Io(_))) => return,
+                Some(Ok(line)) => line,
+            };
+            idle_deadline = Instant::now() + idle_timeout;
+            let decoded = decode_client_frame(&line);
+            drop(line);
+            match limiter.check(std::time::Instant::now()) {
+                Verdict::Allow => {}
+                Verdict::Limited { retry_after_ms } => {
+                    let id = decoded.as_ref().ok().and_then(|f| f.id);
+                    let frame =
+                        ErrorFrame::new(id, ErrorCode::RateLimited, "too many frames; slow down")
+                            .retry_after(retry_after_ms);
+                    self.reply(ServerFrame::Error(frame)).await;
+                    continue;
+                }
+                Verdict::Flood => {
+                    tracing::warn!(peer = %self.peer, "flooding; closing");
+                    let frame =
+                        ErrorFrame::new(None, ErrorCode::RateLimited, "flooding; closing").fatal();
+                    self.reply(ServerFrame::Error(frame)).await;
+                    return;
+                }
+            }
+            let flow = match decoded {
+                Err(e) => {
+                    self.reply(ServerFrame::Error(e.into_frame())).await;
+                    Flow::Continue
+                }
+                Ok(frame) => self.handle(frame).await,
+            };
+            if let Flow::Close = flow {
+                return;
+            }
+        }
+    }
+
+    /// Sends a reply in order with the session's other replies: through the
+    /// hub once logged in (the hub may have replies of its own queued),
+    /// straight to the queue before that.
+    async fn reply(&self, frame: ServerFrame) {
+        if self.user.is_some() {
+            let _ = self
+                .shared
+                .hub
+                .send(HubCommand::Reply {
+                    session: self.session,
+                    frame: frame.to_line(),
+                })
+                .await;
+        } else {
+            self.reply_direct(&frame);
+        }
+    }
+
+    fn reply_direct(&self, frame: &ServerFrame) {
+        if self.tx.try_send(frame.to_line()).is_err() {
+            self.control.close_after_drain();
+        }
+    }
+
+    async fn error(&self, id: Option<u64>, code: ErrorCode, message: impl Into<String>) {
+        self.reply(ServerFrame::Error(ErrorFrame::new(id, code, message)))
+            .await;
+    }
+
+    async fn to_hub(&self, cmd: HubCommand) -> Flow {
+        match self.shared.hub.send(cmd).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Close,
+        }
+    }
+
+    async fn handle(&mut self, frame: ClientFrame) -> Flow {
+        let ClientFrame { id, request } = frame;
+        if self.user.is_none() {
+            return match request {
+                Request::Register { user, password } => self.register(id, &user, password).await,
+                Request::Login { user, password } => self.login(id, &user, password).await,
+                Request::Ping => {
+                    if let Some(id) = id {
+                        self.reply_direct(&ServerFrame::Pong { id });
+                    }
+                    Flow::Continue
+                }
+                Request::Logout => {
+                    if let Some(id) = id {
+                        self.reply_direct(&ServerFrame::ok(id));
+                    }
+                    Flow::Close
+                }
+                other => {
+                    self.error(
+                        id,
+                        ErrorCode::NotAuthenticated,
+                        format!("log in before \"{}\"", other.type_name()),
+                    )
+                    .await;
+                    Flow::Continue
+                }
+            };
+        }
+        match request {
+            Request::Register { .. } | Request::Login { .. } => {
+                self.error(
+                    id,
+                    ErrorCode::AlreadyAuthenticated,
+                    "this connection is already logged in",
+                )
+                .await;
+                Flow::Continue
+            }
+            Request::Send { ref text, .. } => match validate_text(text) {
+                Err(why) => {
+                    self.error(id, ErrorCode::InvalidText, why.to_string())
+                        .await;
+                    Flow::Continue
+                }
+                Ok(()) => {
+                    self.to_hub(HubCommand::Request {
+                        session: self.session,
+                        id,
+                        request,
+                    })
+                    .await
+                }
+            },
+            Request::Logout => {
+                self.to_hub(HubCommand::Request {
+                    session: self.session,
+                    id,
+                    request: Request::Logout,
+                })
+                .await;
+                // The hub answers and logs out; nothing after this is read.
+                Flow::Close
+            }
+            request => {
+                self.to_hub(HubCommand::Request {
+                    session: self.session,
+                    id,
+                    request,
+                })
+                .await
+            }
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> HubCommand) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.shared.hub.send(make(reply)).await.ok()?;
+        answer.await.ok()
+    }
+
+    async fn register(&mut self, id: Option<u64>, user: &str, password: Password) -> Flow {
+        let name = match UserName::parse_registrable(user) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(id, ErrorCode::InvalidName, e.to_string()).await;
+                return Flow::Continue;
+            }
+        };
+        if let Err(e) = validate_password(&password.0) {
+            self.error(id, ErrorCode::InvalidPassword, e.to_string())
+                .await;
+            return Flow::Continue;
+        }
+        let key = name.key();
+        let Some(taken) = self.ask(|reply| HubCommand::NameTaken { key, reply }).await else {
+            return Flow::Close;
+        };
+        if taken {
+            self.error(
+                id,
+                ErrorCode::NameTaken,
+                format!("the name {name} is taken"),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        let hash = match self.shared.hasher.hash(password.0).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "hashing failed");
+                self.error(
+                    id,
+                    ErrorCode::Internal,
+                    "could not create the account; try again",
+                )
+                .await;
+                return Flow::Continue;
+            }
+        };
+        let session = self.session;
+        let registered_name = name.clone();
+        let Some(ok) = self
+            .ask(|reply| HubCommand::Register {
+                session,
+                id,
+                name: registered_name,
+                hash,
+                reply,
+            })
+            .await
+        else {
+            return Flow::Close;
+        };
+        if ok {
+            self.user = Some(name);
+        }
+        Flow::Continue
+    }
+
+    async fn login(&mut self, id: Option<u64>, user: &str, password: Password) -> Flow {
+        let name = match UserName::parse(user) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(id, ErrorCode::InvalidName, e.to_string()).await;
+                return Flow::Continue;
+            }
+        };
+        if let Err(e) = validate_password(&password.0) {
+            self.error(id, ErrorCode::InvalidPassword, e.to_string())
+                .await;
+            return Flow::Continue;
+        }
+        let key = name.key();
+        let ip = self.peer.ip();
+        let lookup_key = key.clone();
+        let Some(lookup) = self
+            .ask(|reply| HubCommand::LoginLookup {
+                key: lookup_key,
+                ip,
+                reply,
+            })
+            .await
+        else {
+            return Flow::Close;
+        };
+        let account = match lookup {
+            LoginLookup::Locked { retry_after_ms } => {
+                let frame = ErrorFrame::new(
+                    id,
+                    ErrorCode::LockedOut,
+                    format!(
+                        "too many failed logins; try again in {} s",
+                        retry_after_ms.div_ceil(1000)
+                    ),
+                )
+                .retry_after(retry_after_ms);
+                self.reply(ServerFrame::Error(frame)).await;
+                return Flow::Continue;
+            }
+            LoginLookup::Proceed { account } => account,
+        };
+        let (account_id, hash) = match account {
+            Some((a, h)) => (Some(a), Some(h)),
+            None => (None, None),
+        };
+        let password_ok = self.shared.hasher.verify(password.0, hash).await;
+        let session = self.session;
+        let Some(ok) = self
+            .ask(|reply| HubCommand::Login {
+                session,
+                id,
+                key,
+                ip,
+                account: account_id,
+                password_ok,
+                reply,
+            })
+            .await
+        else {
+            return Flow::Close;
+        };
+        if ok {
+            self.user = Some(name);
+        }
+        Flow::Continue
+    }
+}
+
+/// Writes queued frames, many per system call, until the queue closes or
+/// the session is aborted.
+async fn write_loop(
+    mut write: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Bytes>,
+    control: Arc<SessionControl>,
+) {
+    let abort = control.aborted().clone();
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = abort.cancelled() => break,
+            next = rx.recv() => next,
+        };
+        let Some(first) = first else {
+            break;
+        };
+        buf.clear();
+        buf.extend_from_slice(&first);
+        while buf.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(frame) => buf.extend_from_slice(&frame),
+                Err(_) => break,
+            }
+        }
+        let written = tokio::select! {
+            biased;
+            _ = abort.cancelled() => break,
+            r = write.write_all(&buf) => r,
+        };
+        if written.is_err() {
+            // The peer is gone; make the reader stop too.
+            control.close_after_drain();
+            break;
+        }
+        if buf.capacity() > 4 * WRITE_BATCH {
+            // One burst must not pin a large buffer for an idle session.
+            buf = Vec::new();
+        }
+    }
+    if let Some(fatal) = control.take_fatal() {
+        let _ = timeout(FATAL_WRITE_TIMEOUT, write.write_all(&fatal)).await;
+    }
+    let _ = timeout(FATAL_WRITE_TIMEOUT, write.shutdown()).await;
+}

@@ -1,0 +1,755 @@
+//! Persistent state in SQLite: accounts, private chats, pending requests,
+//! messages, read markers and the login audit trail.
+//!
+//! One method per question the hub asks; parameterised SQL only. The hub is
+//! the only writer while a server runs, and it groups many requests into one
+//! transaction (see [`Store::begin`]) so that persistence does not cap
+//! message throughput.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::protocol::Role;
+
+/// `PRAGMA application_id` of a tchat database ("tcht"), so that a foreign
+/// SQLite file is recognised and never written to.
+const APPLICATION_ID: i64 = 0x7463_6874;
+
+/// Forward migrations; entry `n` takes the schema from version `n` to `n+1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE accounts (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT    NOT NULL,
+    name_key        TEXT    NOT NULL UNIQUE,
+    password_hash   TEXT    NOT NULL,
+    role            TEXT    NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+    created_ms      INTEGER NOT NULL,
+    banned          INTEGER NOT NULL DEFAULT 0,
+    banned_until_ms INTEGER
+);
+CREATE TABLE chats (
+    id        INTEGER PRIMARY KEY,
+    kind      TEXT    NOT NULL CHECK (kind IN ('public', 'private')),
+    user_lo   INTEGER,
+    user_hi   INTEGER,
+    is_open   INTEGER NOT NULL DEFAULT 0,
+    opened_ms INTEGER,
+    ended_ms  INTEGER,
+    UNIQUE (user_lo, user_hi)
+);
+INSERT INTO chats (id, kind, is_open) VALUES (1, 'public', 1);
+CREATE TABLE chat_requests (
+    from_id INTEGER NOT NULL,
+    to_id   INTEGER NOT NULL,
+    ts      INTEGER NOT NULL,
+    PRIMARY KEY (from_id, to_id)
+) WITHOUT ROWID;
+CREATE INDEX chat_requests_by_target ON chat_requests (to_id);
+CREATE TABLE messages (
+    id        INTEGER PRIMARY KEY,
+    chat_id   INTEGER NOT NULL,
+    sender_id INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    text      TEXT    NOT NULL
+);
+CREATE INDEX messages_by_chat ON messages (chat_id, id, sender_id);
+CREATE TABLE read_markers (
+    account_id INTEGER NOT NULL,
+    chat_id    INTEGER NOT NULL,
+    msg_id     INTEGER NOT NULL,
+    PRIMARY KEY (account_id, chat_id)
+) WITHOUT ROWID;
+CREATE TABLE logins (
+    id         INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL,
+    address    TEXT    NOT NULL,
+    login_ms   INTEGER NOT NULL,
+    logout_ms  INTEGER
+);
+CREATE INDEX logins_by_account ON logins (account_id, login_ms);
+"#];
+
+/// The chat id of `#public`.
+pub const PUBLIC_CHAT: ChatId = 1;
+
+pub type AccountId = i64;
+pub type ChatId = i64;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a tchat database (it is some other SQLite file); refusing to touch it")]
+    Foreign { path: String },
+    #[error("{path} is not a database: {source}")]
+    NotADatabase {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("{path} has schema version {found}, newer than this tchat-server understands ({known}); upgrade tchat-server")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot create the directory for {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the name is taken")]
+    NameTaken,
+    #[error("no such account")]
+    NoSuchAccount,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// An account as the hub needs it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub created_ms: i64,
+    pub ban: Option<Ban>,
+}
+
+/// A ban on an account: until a time, or for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ban {
+    pub until_ms: Option<i64>,
+}
+
+/// A private chat between two accounts.
+#[derive(Debug, Clone, Copy)]
+pub struct PrivateChat {
+    pub id: ChatId,
+    pub is_open: bool,
+}
+
+/// One stored message.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: u64,
+    pub sender: AccountId,
+    pub ts: i64,
+    pub text: String,
+}
+
+/// Which way a history page goes from its anchor.
+#[derive(Debug, Clone, Copy)]
+pub enum HistoryDirection {
+    /// The newest messages below the id (`None`: the newest overall).
+    Before(Option<u64>),
+    /// The oldest messages above the id.
+    After(u64),
+}
+
+/// A handle on the database.
+pub struct Store {
+    conn: Connection,
+}
+
+fn ordered(a: AccountId, b: AccountId) -> (AccountId, AccountId) {
+    if a < b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`, checks that it is a tchat
+    /// database, and migrates it forward.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                    path: shown.clone(),
+                    source,
+                })?;
+            }
+        }
+        let conn = Connection::open(path)?;
+        // Reading the header is the first thing that fails on a file that is
+        // not SQLite at all.
+        let app_id: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|source| StoreError::NotADatabase {
+                path: shown.clone(),
+                source,
+            })?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        let fresh = app_id == 0 && version == 0 && tables == 0;
+        if !fresh && app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign { path: shown });
+        }
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: shown,
+                found: version,
+                known,
+            });
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = OFF;",
+        )?;
+        let mut store = Store { conn };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
+                i + 1
+            ))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction; everything until [`Store::commit`] is one
+    /// atomic, durable unit.
+    pub fn begin(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Runs `f` so that its writes happen entirely or not at all, inside or
+    /// outside a batch transaction.
+    pub fn atomically<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.execute_batch("SAVEPOINT step")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("RELEASE step")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK TO step; RELEASE step");
+                Err(e)
+            }
+        }
+    }
+
+    /// Undoes the open transaction, if any.
+    pub fn rollback(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    // ----- accounts -------------------------------------------------------
+
+    fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+        let role: String = r.get(4)?;
+        let banned: bool = r.get(6)?;
+        Ok(Account {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            password_hash: r.get(2)?,
+            created_ms: r.get(3)?,
+            role: Role::parse(&role).unwrap_or_default(),
+            ban: banned.then(|| Ban {
+                until_ms: r.get(7).ok().flatten(),
+            }),
+        })
+    }
+
+    const ACCOUNT_COLUMNS: &'static str =
+        "id, name, password_hash, created_ms, role, name_key, banned, banned_until_ms";
+
+    /// Looks an account up by its case-insensitive key.
+    pub fn account_by_key(&self, key: &str) -> Result<Option<Account>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE name_key = ?1",
+            Self::ACCOUNT_COLUMNS
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([key], Self::account_from_row)
+            .optional()?)
+    }
+
+    pub fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE id = ?1",
+            Self::ACCOUNT_COLUMNS
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], Self::account_from_row)
+            .optional()?)
+    }
+
+    /// All accounts, oldest first.
+    pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {} FROM accounts ORDER BY id", Self::ACCOUNT_COLUMNS);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], Self::account_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Creates an account. Its `#public` read marker starts at the newest
+    /// message, so a new user does not start with the whole backlog unread.
+    pub fn create_account(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<AccountId, StoreError> {
+        let key = name.to_ascii_lowercase();
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO accounts (name, name_key, password_hash, role, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![name, key, password_hash, role.as_str(), now_ms]);
+        match inserted {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::NameTaken)
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let id = self.conn.last_insert_rowid();
+        let newest = self.max_msg_id()?;
+        self.set_read_marker(id, PUBLIC_CHAT, newest)?;
+        Ok(id)
+    }
+
+    fn update_account(
+        &self,
+        sql: &str,
+        key: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<(), StoreError> {
+        let changed = self.conn.execute(sql, params![value, key])?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchAccount);
+        }
+        Ok(())
+    }
+
+    pub fn set_password_hash(&self, key: &str, hash: &str) -> Result<(), StoreError> {
+        self.update_account(
+            "UPDATE accounts SET password_hash = ?1 WHERE name_key = ?2",
+            key,
+            &hash,
+        )
+    }
+
+    pub fn set_role(&self, key: &str, role: Role) -> Result<(), StoreError> {
+        self.update_account(
+            "UPDATE accounts SET role = ?1 WHERE name_key = ?2",
+            key,
+            &role.as_str(),
+        )
+    }
+
+    /// Bans an account until `until_ms`, or for good with `None`; `unban`
+    /// lifts it.
+    pub fn set_ban(&self, key: &str, ban: Option<Ban>) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE accounts SET banned = ?1, banned_until_ms = ?2 WHERE name_key = ?3",
+            params![ban.is_some(), ban.and_then(|b| b.until_ms), key],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchAccount);
+        }
+        Ok(())
+    }
+
+    // ----- messages -------------------------------------------------------
+
+    /// The newest msg_id on the server, 0 when there is none.
+    pub fn max_msg_id(&self) -> Result<u64, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT max(id) FROM messages")?
+            .query_row([], |r| r.get(0))?;
+        Ok(id.unwrap_or(0).max(0) as u64)
+    }
+
+    pub fn insert_message(
+        &self,
+        id: u64,
+        chat: ChatId,
+        sender: AccountId,
+        ts: i64,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO messages (id, chat_id, sender_id, ts, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![id as i64, chat, sender, ts, text])?;
+        Ok(())
+    }
+
+    /// One page of a chat's history, oldest first, and whether more exist
+    /// further in the same direction.
+    pub fn history(
+        &self,
+        chat: ChatId,
+        direction: HistoryDirection,
+        limit: u32,
+    ) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+        let fetch = i64::from(limit) + 1;
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok(StoredMessage {
+                id: r.get::<_, i64>(0)? as u64,
+                sender: r.get(1)?,
+                ts: r.get(2)?,
+                text: r.get(3)?,
+            })
+        };
+        let mut messages: Vec<StoredMessage> = match direction {
+            HistoryDirection::Before(before) => {
+                let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT id, sender_id, ts, text FROM messages
+                     WHERE chat_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                )?;
+                let rows = stmt.query_map(params![chat, before, fetch], row)?;
+                rows.collect::<Result<_, _>>()?
+            }
+            HistoryDirection::After(after) => {
+                let after = after.min(i64::MAX as u64) as i64;
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT id, sender_id, ts, text FROM messages
+                     WHERE chat_id = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3",
+                )?;
+                let rows = stmt.query_map(params![chat, after, fetch], row)?;
+                rows.collect::<Result<_, _>>()?
+            }
+        };
+        let more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        if matches!(direction, HistoryDirection::Before(_)) {
+            messages.reverse();
+        }
+        Ok((messages, more))
+    }
+
+    /// Messages in `chat` above `after` that `reader` did not write.
+    pub fn unread_count(
+        &self,
+        chat: ChatId,
+        after: u64,
+        reader: AccountId,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM messages WHERE chat_id = ?1 AND id > ?2 AND sender_id <> ?3",
+            )?
+            .query_row(
+                params![chat, after.min(i64::MAX as u64) as i64, reader],
+                |r| r.get(0),
+            )?;
+        Ok(n.max(0) as u64)
+    }
+
+    // ----- read markers ---------------------------------------------------
+
+    pub fn read_marker(&self, account: AccountId, chat: ChatId) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT msg_id FROM read_markers WHERE account_id = ?1 AND chat_id = ?2",
+            )?
+            .query_row(params![account, chat], |r| r.get(0))
+            .optional()?;
+        Ok(v.map(|v| v.max(0) as u64))
+    }
+
+    pub fn set_read_marker(
+        &self,
+        account: AccountId,
+        chat: ChatId,
+        msg_id: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO read_markers (account_id, chat_id, msg_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (account_id, chat_id) DO UPDATE SET msg_id = excluded.msg_id",
+            )?
+            .execute(params![account, chat, msg_id.min(i64::MAX as u64) as i64])?;
+        Ok(())
+    }
+
+    // ----- private chats --------------------------------------------------
+
+    pub fn private_chat(
+        &self,
+        a: AccountId,
+        b: AccountId,
+    ) -> Result<Option<PrivateChat>, StoreError> {
+        let (lo, hi) = ordered(a, b);
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, is_open FROM chats WHERE kind = 'private' AND user_lo = ?1 AND user_hi = ?2",
+            )?
+            .query_row(params![lo, hi], |r| {
+                Ok(PrivateChat {
+                    id: r.get(0)?,
+                    is_open: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Opens the chat between `a` and `b`, reusing an ended one so that its
+    /// history continues.
+    pub fn open_private_chat(
+        &self,
+        a: AccountId,
+        b: AccountId,
+        now_ms: i64,
+    ) -> Result<ChatId, StoreError> {
+        let (lo, hi) = ordered(a, b);
+        let id = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO chats (kind, user_lo, user_hi, is_open, opened_ms) VALUES ('private', ?1, ?2, 1, ?3)
+                 ON CONFLICT (user_lo, user_hi) DO UPDATE SET is_open = 1, opened_ms = excluded.opened_ms, ended_ms = NULL
+                 RETURNING id",
+            )?
+            .query_row(params![lo, hi, now_ms], |r| r.get(0))?;
+        Ok(id)
+    }
+
+    pub fn end_private_chat(&self, chat: ChatId, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE chats SET is_open = 0, ended_ms = ?2 WHERE id = ?1")?
+            .execute(params![chat, now_ms])?;
+        Ok(())
+    }
+
+    /// The open private chats of `account`: (chat, partner), oldest first.
+    pub fn open_chats_of(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(ChatId, AccountId)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, CASE WHEN user_lo = ?1 THEN user_hi ELSE user_lo END FROM chats
+             WHERE kind = 'private' AND is_open = 1 AND (user_lo = ?1 OR user_hi = ?1) ORDER BY opened_ms, id",
+        )?;
+        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ----- requests -------------------------------------------------------
+
+    /// When `from` asked `to` for a chat, if that request is pending.
+    pub fn pending_request(
+        &self,
+        from: AccountId,
+        to: AccountId,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT ts FROM chat_requests WHERE from_id = ?1 AND to_id = ?2")?
+            .query_row(params![from, to], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn add_request(&self, from: AccountId, to: AccountId, ts: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO chat_requests (from_id, to_id, ts) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![from, to, ts])?;
+        Ok(())
+    }
+
+    /// Removes the request; whether there was one.
+    pub fn remove_request(&self, from: AccountId, to: AccountId) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM chat_requests WHERE from_id = ?1 AND to_id = ?2")?
+            .execute(params![from, to])?;
+        Ok(n > 0)
+    }
+
+    /// Pending requests to `account`: (from, ts), oldest first.
+    pub fn requests_to(&self, account: AccountId) -> Result<Vec<(AccountId, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT from_id, ts FROM chat_requests WHERE to_id = ?1 ORDER BY ts, from_id",
+        )?;
+        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Pending requests from `account`: (to, ts), oldest first.
+    pub fn requests_from(&self, account: AccountId) -> Result<Vec<(AccountId, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT to_id, ts FROM chat_requests WHERE from_id = ?1 ORDER BY ts, to_id",
+        )?;
+        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ----- audit ----------------------------------------------------------
+
+    /// Records a login; the returned id closes it later.
+    pub fn record_login(
+        &self,
+        account: AccountId,
+        address: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO logins (account_id, address, login_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![account, address, now_ms])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn record_logout(&self, login: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE logins SET logout_ms = ?2 WHERE id = ?1 AND logout_ms IS NULL")?
+            .execute(params![login, now_ms])?;
+        Ok(())
+    }
+
+    /// Closes logins left open by a server that did not shut down cleanly.
+    pub fn close_dangling_logins(&self, now_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE logins SET logout_ms = ?1 WHERE logout_ms IS NULL",
+            [now_ms],
+        )?)
+    }
+
+    /// The audit trail of one account, newest first: (address, login, logout).
+    pub fn logins_of(
+        &self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT address, login_ms, logout_ms FROM logins WHERE account_id = ?1 ORDER BY login_ms DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![account, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sub/t.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn accounts_are_unique_case_insensitively() {
+        let (_d, s) = store();
+        let id = s.create_account("Alice", "h", Role::User, 1).unwrap();
+        assert!(matches!(
+            s.create_account("ALICE", "h", Role::User, 1),
+            Err(StoreError::NameTaken)
+        ));
+        let a = s.account_by_key("alice").unwrap().unwrap();
+        assert_eq!((a.id, a.name.as_str()), (id, "Alice"));
+    }
+
+    #[test]
+    fn history_pages_both_ways() {
+        let (_d, s) = store();
+        for i in 1..=10 {
+            s.insert_message(i, PUBLIC_CHAT, 1, i as i64, "m").unwrap();
+        }
+        let (page, more) = s
+            .history(PUBLIC_CHAT, HistoryDirection::Before(None), 3)
+            .unwrap();
+        assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), [8, 9, 10]);
+        assert!(more);
+        let (page, more) = s
+            .history(PUBLIC_CHAT, HistoryDirection::Before(Some(3)), 5)
+            .unwrap();
+        assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2]);
+        assert!(!more);
+        let (page, more) = s
+            .history(PUBLIC_CHAT, HistoryDirection::After(7), 3)
+            .unwrap();
+        assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), [8, 9, 10]);
+        assert!(!more);
+    }
+
+    #[test]
+    fn a_foreign_sqlite_file_is_refused_and_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('keep');")
+                .unwrap();
+        }
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::Foreign { .. })
+        ));
+        let c = Connection::open(&path).unwrap();
+        let t: String = c
+            .query_row("SELECT t FROM notes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(t, "keep");
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(
+            &path,
+            b"this is certainly not a database file, just some text",
+        )
+        .unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::NotADatabase { .. })
+        ));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"this is certainly not a database file, just some text"
+        );
+    }
+}
