@@ -342,7 +342,7 @@ async fn reset_mid_frame_does_not_disturb_other_clients() {
     let mut carol = server.user("carol").await;
     alice.expect_event("presence").await;
     bob.expect_event("presence").await;
-    carol.send_raw(br#"{"type":"send","chat":"#pub"#).await;
+    carol.send_raw(br##"{"type":"send","chat":"#pub"##).await;
     carol.reset();
     let gone = alice.expect_event("presence").await;
     assert_eq!(gone["user"], "carol");

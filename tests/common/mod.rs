@@ -16,7 +16,6 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 
 /// How long a test waits for a frame it expects before failing.
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,7 +32,7 @@ pub struct TestServer {
     dir: TempDir,
     configure: Configure,
     shutdown: Box<dyn Fn(&str) + Send + Sync>,
-    task: JoinHandle<()>,
+    done: tokio::sync::oneshot::Receiver<Result<(), String>>,
 }
 
 impl TestServer {
@@ -54,19 +53,31 @@ impl TestServer {
         config.motd = Some("hi".into());
         config.max_msg_rate = 0;
         configure(&mut config);
-        let server = Server::bind(config).await.expect("server binds");
-        let addr = server.local_addr();
-        let handle = server.shutdown_handle();
-        let shutdown = Box::new(move |reason: &str| handle.shutdown(reason));
-        let task = tokio::spawn(async move {
-            server.run().await.expect("server run ends cleanly");
+        // The server gets a runtime of its own, as in production: the test's
+        // runtime then only drives clients, and `run()` need not be `Send`.
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            let result = rt.block_on(async move {
+                let server = Server::bind(config).await.expect("server binds");
+                let _ = ready_tx.send((server.local_addr(), server.shutdown_handle()));
+                server.run().await.map_err(|e| e.to_string())
+            });
+            let _ = done_tx.send(result);
         });
+        let (addr, handle) = ready_rx.await.expect("server started");
+        let shutdown = Box::new(move |reason: &str| handle.shutdown(reason));
         TestServer {
             addr,
             dir,
             configure,
             shutdown,
-            task,
+            done: done_rx,
         }
     }
 
@@ -77,11 +88,9 @@ impl TestServer {
     /// Graceful shutdown; fails the test if `run()` does not return `Ok`.
     pub async fn stop(self) -> TempDir {
         (self.shutdown)("test shutdown");
-        tokio::time::timeout(RECV_TIMEOUT, self.task)
-            .await
-            .expect("server stops within the timeout")
-            .expect("server task does not panic");
-        self.dir
+        let dir = self.dir;
+        wait_done(self.done).await;
+        dir
     }
 
     /// Stops this server and starts a new one on the same database.
@@ -98,10 +107,7 @@ impl TestServer {
 
     /// Waits for `run()` to return after a shutdown was triggered.
     pub async fn join(self) {
-        tokio::time::timeout(RECV_TIMEOUT, self.task)
-            .await
-            .expect("server stops within the timeout")
-            .expect("server task does not panic");
+        wait_done(self.done).await;
     }
 
     /// A connected client that has read `hello`.
@@ -122,6 +128,14 @@ impl TestServer {
         c.login(name, PASSWORD).await;
         c
     }
+}
+
+async fn wait_done(done: tokio::sync::oneshot::Receiver<Result<(), String>>) {
+    let result = tokio::time::timeout(Duration::from_secs(10), done)
+        .await
+        .expect("server stops within the timeout")
+        .expect("server thread does not panic");
+    assert_eq!(result, Ok(()), "run() ends with Ok after a graceful shutdown");
 }
 
 fn db_path(dir: &TempDir) -> PathBuf {
@@ -237,6 +251,14 @@ impl TestClient {
             Ok(v) => v,
             Err(()) => panic!("no frame from the server within {RECV_TIMEOUT:?}"),
         }
+    }
+
+    /// The next frame if one arrives within `wait`; `None` on timeout or close.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        if let Some(v) = self.buffered.pop_front() {
+            return Some(v);
+        }
+        self.read_frame(wait).await.ok().flatten()
     }
 
     /// The next frame; fails the test if none arrives or the connection closed.
