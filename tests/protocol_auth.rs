@@ -44,7 +44,10 @@ async fn register_welcome_has_every_field() {
     assert_eq!(w["user"], "alice");
     assert_eq!(w["role"], "user");
     assert_eq!(w["last_msg_id"], 0, "empty server");
-    assert_eq!(w["online"], json!([{"user": "alice", "status": "available"}]));
+    assert_eq!(
+        w["online"],
+        json!([{"user": "alice", "status": "available"}])
+    );
     assert_eq!(w["chats"], json!([]));
     assert_eq!(w["public_unread"], 0);
     assert_eq!(w["requests_in"], json!([]));
@@ -58,13 +61,13 @@ async fn register_welcome_has_every_field() {
 async fn login_welcome_lists_everyone_online_and_the_newest_msg_id() {
     let server = TestServer::start().await;
     let mut bob = server.user("Bob").await;
-    bob.ok(json!({"type": "set_status", "status": "away"})).await;
+    bob.ok(json!({"type": "set_status", "status": "away"}))
+        .await;
     bob.say_id("#public", "one").await;
     let last = bob.say_id("#public", "two").await;
     let mut c = server.client().await;
     c.register("alice").await;
-    c.ok(json!({"type": "logout"})).await;
-    c.expect_closed().await;
+    c.logout().await;
 
     let mut c = server.client().await;
     let w = c.login("alice", PASSWORD).await;
@@ -75,7 +78,10 @@ async fn login_welcome_lists_everyone_online_and_the_newest_msg_id() {
         online_set(&w["online"]),
         pairs(&[("Bob", "away"), ("alice", "available")])
     );
-    assert_eq!(w["public_unread"], 0, "alice registered after both messages");
+    assert_eq!(
+        w["public_unread"], 0,
+        "alice registered after both messages"
+    );
     assert_eq!(w["chats"], json!([]));
     assert_eq!(w["requests_in"], json!([]));
     assert_eq!(w["requests_out"], json!([]));
@@ -86,7 +92,7 @@ async fn login_welcome_lists_everyone_online_and_the_newest_msg_id() {
 async fn login_without_id_logs_in_silently() {
     let server = TestServer::start().await;
     let mut bob = server.user("bob").await;
-    server.user("alice").await.ok(json!({"type": "logout"})).await;
+    server.user("alice").await.logout().await;
     let p = bob.expect_event("presence").await;
     assert_eq!(p["online"], true);
     let p = bob.expect_event("presence").await;
@@ -95,7 +101,10 @@ async fn login_without_id_logs_in_silently() {
     let mut c = server.client().await;
     c.send_json(login("alice", PASSWORD)).await;
     let p = bob.expect_event("presence").await;
-    assert_eq!(p, json!({"type": "presence", "user": "alice", "online": true, "status": "available"}));
+    assert_eq!(
+        p,
+        json!({"type": "presence", "user": "alice", "online": true, "status": "available"})
+    );
     c.expect_silence().await;
     let who = c.request(json!({"type": "who"})).await;
     assert_eq!(who["type"], "who", "logged in: {who}");
@@ -107,7 +116,8 @@ async fn names_are_unique_case_insensitively_and_keep_their_spelling() {
     let mut alice = server.user("Alice").await;
     let mut c = server.client().await;
     c.error(register("alice", PASSWORD), "name_taken").await;
-    c.error(register("ALICE", "another password"), "name_taken").await;
+    c.error(register("ALICE", "another password"), "name_taken")
+        .await;
     c.assert_open().await;
 
     let w = c.login("aLiCe", PASSWORD).await;
@@ -117,7 +127,8 @@ async fn names_are_unique_case_insensitively_and_keep_their_spelling() {
     let mut bob = server.user("bob").await;
     let p = alice.expect_event("presence").await;
     assert_eq!(p["user"], "bob");
-    bob.ok(json!({"type": "request_chat", "user": "ALICE"})).await;
+    bob.ok(json!({"type": "request_chat", "user": "ALICE"}))
+        .await;
     let r = alice.expect_event("chat_request").await;
     assert_eq!(r["from"], "bob");
     let sent = c.expect_event("chat_request").await;
@@ -180,17 +191,26 @@ async fn valid_name_edge_cases_register() {
 async fn password_length_is_counted_in_bytes_between_8_and_72() {
     let server = TestServer::start().await;
     let mut c = server.client().await;
-    c.error(register("alice", "1234567"), "invalid_password").await;
-    c.error(register("alice", ""), "invalid_password").await;
-    c.error(register("alice", &"p".repeat(73)), "invalid_password").await;
-    // 36 two-byte characters are 72 bytes; one more byte is too many.
-    c.error(register("alice", &format!("{}a", "é".repeat(36))), "invalid_password")
+    c.error(register("alice", "1234567"), "invalid_password")
         .await;
+    c.error(register("alice", ""), "invalid_password").await;
+    c.error(register("alice", &"p".repeat(73)), "invalid_password")
+        .await;
+    // 36 two-byte characters are 72 bytes; one more byte is too many.
+    c.error(
+        register("alice", &format!("{}a", "é".repeat(36))),
+        "invalid_password",
+    )
+    .await;
     c.assert_open().await;
 
     // Four two-byte characters are 8 bytes.
     server.client().await.register_with("eight", "éééé").await;
-    server.client().await.register_with("exact8", "12345678").await;
+    server
+        .client()
+        .await
+        .register_with("exact8", "12345678")
+        .await;
     let max = "p".repeat(72);
     server.client().await.register_with("exact72", &max).await;
     server
@@ -217,15 +237,37 @@ async fn bad_credentials_looks_the_same_for_unknown_user_and_wrong_password() {
     let server = TestServer::start().await;
     server.user("alice").await;
     let mut c = server.client().await;
-    let wrong = c.error(login("alice", "wrong password"), "bad_credentials").await;
-    let unknown = c.error(login("nobody", "wrong password"), "bad_credentials").await;
-    let invalid = c.error(login("not a name!", "wrong password"), "bad_credentials").await;
-    for e in [&wrong, &unknown, &invalid] {
+    let wrong = c
+        .error(login("alice", "wrong password"), "bad_credentials")
+        .await;
+    let unknown = c
+        .error(login("nobody", "wrong password"), "bad_credentials")
+        .await;
+    for e in [&wrong, &unknown] {
         assert_eq!(keys(e), keys(&wrong), "same fields: {e}");
         assert_eq!(e["message"], wrong["message"], "same message: {e}");
     }
     c.assert_open().await;
     c.login("alice", PASSWORD).await;
+}
+
+/// A name that could never be registered cannot exist either; `login`
+/// answers it like any other unknown name (the frame types in
+/// `src/protocol/frames.rs` document the same rule).
+#[tokio::test]
+async fn login_with_a_malformed_name_is_bad_credentials() {
+    let server = TestServer::start().await;
+    let mut c = server.client().await;
+    let unknown = c
+        .error(login("nobody", "wrong password"), "bad_credentials")
+        .await;
+    for name in ["not a name!", "", "9lives"] {
+        let e = c
+            .error(login(name, "wrong password"), "bad_credentials")
+            .await;
+        assert_eq!(e["message"], unknown["message"], "{e}");
+    }
+    c.assert_open().await;
 }
 
 #[tokio::test]
@@ -235,11 +277,15 @@ async fn five_failed_logins_lock_the_account_even_for_the_right_password() {
     server.user("bob").await;
     let mut c = server.client().await;
     for _ in 0..LOCKOUT_ACCOUNT_FAILURES {
-        c.error(login("alice", "wrong password"), "bad_credentials").await;
+        c.error(login("alice", "wrong password"), "bad_credentials")
+            .await;
     }
     let e = c.error(login("alice", PASSWORD), "locked_out").await;
     let retry = e["retry_after_ms"].as_u64().expect("retry_after_ms");
-    assert!((240_000..=300_000).contains(&retry), "about 5 minutes: {retry}");
+    assert!(
+        (240_000..=300_000).contains(&retry),
+        "about 5 minutes: {retry}"
+    );
     // Other casing is the same account.
     c.error(login("ALICE", PASSWORD), "locked_out").await;
     c.assert_open().await;
@@ -253,9 +299,12 @@ async fn failed_logins_for_an_unknown_name_lock_it_too() {
     let server = TestServer::start().await;
     let mut c = server.client().await;
     for _ in 0..LOCKOUT_ACCOUNT_FAILURES {
-        c.error(login("ghost", "wrong password"), "bad_credentials").await;
+        c.error(login("ghost", "wrong password"), "bad_credentials")
+            .await;
     }
-    let e = c.error(login("ghost", "wrong password"), "locked_out").await;
+    let e = c
+        .error(login("ghost", "wrong password"), "locked_out")
+        .await;
     assert!(e["retry_after_ms"].as_u64().is_some(), "{e}");
 }
 
@@ -265,12 +314,18 @@ async fn twenty_failed_logins_from_one_address_lock_the_address() {
     server.user("alice").await;
     let mut c = server.client().await;
     for i in 0..LOCKOUT_IP_FAILURES {
-        c.error(login(&format!("ghost{i}"), "wrong password"), "bad_credentials")
-            .await;
+        c.error(
+            login(&format!("ghost{i}"), "wrong password"),
+            "bad_credentials",
+        )
+        .await;
     }
     let e = c.error(login("alice", PASSWORD), "locked_out").await;
     let retry = e["retry_after_ms"].as_u64().expect("retry_after_ms");
-    assert!((240_000..=300_000).contains(&retry), "about 5 minutes: {retry}");
+    assert!(
+        (240_000..=300_000).contains(&retry),
+        "about 5 minutes: {retry}"
+    );
     let mut other = server.client().await;
     other.error(login("alice", PASSWORD), "locked_out").await;
 }
@@ -281,13 +336,15 @@ async fn successful_login_resets_the_account_failure_count() {
     server.user("alice").await;
     let mut c = server.client().await;
     for _ in 0..LOCKOUT_ACCOUNT_FAILURES - 1 {
-        c.error(login("alice", "wrong password"), "bad_credentials").await;
+        c.error(login("alice", "wrong password"), "bad_credentials")
+            .await;
     }
     c.login("alice", PASSWORD).await;
-    c.ok(json!({"type": "logout"})).await;
+    c.logout().await;
     let mut c = server.client().await;
     for _ in 0..LOCKOUT_ACCOUNT_FAILURES - 1 {
-        c.error(login("alice", "wrong password"), "bad_credentials").await;
+        c.error(login("alice", "wrong password"), "bad_credentials")
+            .await;
     }
     c.login("alice", PASSWORD).await;
 }
@@ -297,9 +354,12 @@ async fn second_login_or_register_is_already_authenticated() {
     let server = TestServer::start().await;
     server.user("bob").await;
     let mut c = server.user("alice").await;
-    c.error(login("alice", PASSWORD), "already_authenticated").await;
-    c.error(login("bob", PASSWORD), "already_authenticated").await;
-    c.error(register("carol", PASSWORD), "already_authenticated").await;
+    c.error(login("alice", PASSWORD), "already_authenticated")
+        .await;
+    c.error(login("bob", PASSWORD), "already_authenticated")
+        .await;
+    c.error(register("carol", PASSWORD), "already_authenticated")
+        .await;
     c.assert_open().await;
     // Still alice.
     let id = c.say_id("#public", "still alice").await;
@@ -406,7 +466,10 @@ async fn multiple_sessions_of_one_account_are_allowed() {
     let server = TestServer::start().await;
     let mut a1 = server.user("alice").await;
     let mut a2 = server.session("alice").await;
-    assert_eq!(online_set(&a2.welcome["online"]), pairs(&[("alice", "available")]));
+    assert_eq!(
+        online_set(&a2.welcome["online"]),
+        pairs(&[("alice", "available")])
+    );
     a1.expect_silence().await;
     let id = a2.say_id("#public", "from two").await;
     assert_eq!(a1.expect_message("#public").await["msg_id"], id);

@@ -27,7 +27,10 @@ async fn hello_announces_protocol_server_and_motd() {
     assert_eq!(c.hello["type"], "hello");
     assert_eq!(c.hello["protocol"], 1);
     let name = c.hello["server"].as_str().expect("server is a string");
-    assert!(name.starts_with("tchat-server/"), "server names itself: {name}");
+    assert!(
+        name.starts_with("tchat-server/"),
+        "server names itself: {name}"
+    );
     assert_eq!(c.hello["motd"], "hi");
     assert!(c.hello.get("id").is_none(), "hello is an event");
 }
@@ -103,12 +106,43 @@ async fn frame_of_exactly_max_size_is_accepted() {
 async fn frame_one_byte_over_max_is_refused_and_closed() {
     let server = TestServer::start().await;
     let mut c = server.client().await;
-    c.try_send_raw(&padded_ping(MAX_CLIENT_FRAME_BYTES + 1)).await;
+    c.try_send_raw(&padded_ping(MAX_CLIENT_FRAME_BYTES + 1))
+        .await;
     let frames = c.expect_closed().await;
-    assert_eq!(frames.len(), 1, "only the fatal error before close: {frames:?}");
+    assert_eq!(
+        frames.len(),
+        1,
+        "only the fatal error before close: {frames:?}"
+    );
     assert_eq!(frames[0]["type"], "error");
     assert_eq!(frames[0]["code"], "frame_too_large");
-    assert_eq!(frames[0]["fatal"], true, "a closing error is fatal: {}", frames[0]);
+    assert_eq!(
+        frames[0]["fatal"], true,
+        "a closing error is fatal: {}",
+        frames[0]
+    );
+}
+
+#[tokio::test]
+async fn frame_too_large_is_reported_to_a_logged_in_session_before_close() {
+    let server = TestServer::start().await;
+    let mut bob = server.user("bob").await;
+    let mut c = server.user("alice").await;
+    bob.expect_event("presence").await;
+    c.try_send_raw(&padded_ping(MAX_CLIENT_FRAME_BYTES + 1))
+        .await;
+    let frames = c.expect_closed().await;
+    let errors: Vec<&Value> = frames.iter().filter(|f| f["type"] == "error").collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "the fatal error before the close: {frames:?}"
+    );
+    assert_eq!(errors[0]["code"], "frame_too_large");
+    assert_eq!(errors[0]["fatal"], true);
+    let p = bob.expect_event("presence").await;
+    assert_eq!(p["user"], "alice");
+    assert_eq!(p["online"], false);
 }
 
 #[tokio::test]
@@ -139,7 +173,8 @@ async fn endless_line_without_newline_is_cut_off() {
 async fn invalid_utf8_is_bad_frame_and_connection_stays_open() {
     let server = TestServer::start().await;
     let mut c = server.client().await;
-    c.send_raw(b"{\"type\":\"ping\",\"x\":\"\xff\xfe\"}\n").await;
+    c.send_raw(b"{\"type\":\"ping\",\"x\":\"\xff\xfe\"}\n")
+        .await;
     let e = c.recv().await;
     assert_error(&e, "bad_frame", &json!({}));
     c.assert_open().await;
@@ -182,8 +217,11 @@ async fn unknown_type_gets_unknown_type_with_id() {
     c.assert_open().await;
     let mut u = server.user("alice").await;
     // Reserved §9 frames are unknown in this version.
-    u.error(json!({"type": "create_group", "name": "#rust"}), "unknown_type")
-        .await;
+    u.error(
+        json!({"type": "create_group", "name": "#rust"}),
+        "unknown_type",
+    )
+    .await;
     u.assert_open().await;
 }
 
@@ -224,8 +262,11 @@ async fn missing_or_mistyped_fields_are_bad_request() {
     let mut anon = server.client().await;
     anon.error(json!({"type": "login", "user": "alice"}), "bad_request")
         .await;
-    anon.error(json!({"type": "register", "password": PASSWORD}), "bad_request")
-        .await;
+    anon.error(
+        json!({"type": "register", "password": PASSWORD}),
+        "bad_request",
+    )
+    .await;
     anon.assert_open().await;
 }
 
@@ -310,8 +351,15 @@ async fn pipelined_requests_get_exactly_one_reply_each_in_request_order() {
         }
     }
     let ids: Vec<u64> = replies.iter().map(|r| r["id"].as_u64().unwrap()).collect();
-    assert_eq!(ids, (10..=17).collect::<Vec<_>>(), "replies in request order");
-    let types: Vec<&str> = replies.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        (10..=17).collect::<Vec<_>>(),
+        "replies in request order"
+    );
+    let types: Vec<&str> = replies
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
         ["pong", "ok", "pong", "who", "ok", "error", "history", "pong"]
@@ -375,8 +423,10 @@ async fn never_panics_on_odd_input() {
         b"{\"type\":\"send\",\"id\":1.5,\"chat\":\"#public\",\"text\":\"x\"}\n".to_vec(),
         b"{\"type\":\"ping\",\"id\":-1}\n".to_vec(),
         b"{\"type\":\"ping\",\"id\":1e400}\n".to_vec(),
-        b"{\"type\":\"history\",\"id\":2,\"chat\":\"#public\",\"limit\":18446744073709551616}\n".to_vec(),
-        b"{\"type\":\"mark_read\",\"id\":3,\"chat\":\"#public\",\"msg_id\":18446744073709551615}\n".to_vec(),
+        b"{\"type\":\"history\",\"id\":2,\"chat\":\"#public\",\"limit\":18446744073709551616}\n"
+            .to_vec(),
+        b"{\"type\":\"mark_read\",\"id\":3,\"chat\":\"#public\",\"msg_id\":18446744073709551615}\n"
+            .to_vec(),
         b"{\"type\":\"send\",\"id\":4,\"chat\":\"@\",\"text\":\"x\"}\n".to_vec(),
         b"{\"type\":\"send\",\"id\":5,\"chat\":\"\",\"text\":\"x\"}\n".to_vec(),
         b"{\"type\":\"request_chat\",\"id\":6,\"user\":\"\"}\n".to_vec(),

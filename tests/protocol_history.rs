@@ -13,7 +13,8 @@ async fn flood_public(c: &mut TestClient, n: usize, prefix: &str) -> Vec<u64> {
     for i in 0..n {
         let id = 100_000 + i as u64;
         ids.push(id);
-        let frame = json!({"type": "send", "id": id, "chat": "#public", "text": format!("{prefix}{i}")});
+        let frame =
+            json!({"type": "send", "id": id, "chat": "#public", "text": format!("{prefix}{i}")});
         batch.extend(serde_json::to_vec(&frame).unwrap());
         batch.push(b'\n');
     }
@@ -24,7 +25,7 @@ async fn flood_public(c: &mut TestClient, n: usize, prefix: &str) -> Vec<u64> {
         assert_eq!(ok["type"], "ok", "{ok}");
         msg_ids.push(ok["msg_id"].as_u64().unwrap());
     }
-    c.discard_buffered();
+    c.settle().await;
     msg_ids
 }
 
@@ -53,7 +54,10 @@ async fn history_pages_backwards_and_forwards_oldest_first() {
     let ids = flood_public(&mut alice, 10, "m").await;
 
     let h = history(&mut alice, json!({"chat": "#public", "limit": 3})).await;
-    assert_eq!(keys(&h), key_list(&["type", "id", "chat", "messages", "more"]));
+    assert_eq!(
+        keys(&h),
+        key_list(&["type", "id", "chat", "messages", "more"])
+    );
     assert_eq!(ids_of(&h), ids[7..10]);
     assert_eq!(h["more"], true);
     assert_eq!(
@@ -62,26 +66,46 @@ async fn history_pages_backwards_and_forwards_oldest_first() {
     );
     assert_recent_ts(&h["messages"][2]["ts"]);
 
-    let h = history(&mut alice, json!({"chat": "#public", "before": ids[5], "limit": 3})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "before": ids[5], "limit": 3}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[2..5]);
     assert_eq!(h["more"], true);
-    let h = history(&mut alice, json!({"chat": "#public", "before": ids[3], "limit": 3})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "before": ids[3], "limit": 3}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[0..3]);
     assert_eq!(h["more"], false, "nothing older than the first message");
     let h = history(&mut alice, json!({"chat": "#public", "before": ids[0]})).await;
     assert_eq!(ids_of(&h), Vec::<u64>::new());
     assert_eq!(h["more"], false);
 
-    let h = history(&mut alice, json!({"chat": "#public", "after": ids[2], "limit": 3})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "after": ids[2], "limit": 3}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[3..6]);
     assert_eq!(h["more"], true);
-    let h = history(&mut alice, json!({"chat": "#public", "after": ids[6], "limit": 3})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "after": ids[6], "limit": 3}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[7..10]);
     assert_eq!(h["more"], false, "nothing newer than the last message");
     let h = history(&mut alice, json!({"chat": "#public", "after": ids[9]})).await;
     assert_eq!(ids_of(&h), Vec::<u64>::new());
     assert_eq!(h["more"], false);
-    let h = history(&mut alice, json!({"chat": "#public", "after": 0, "limit": 4})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "after": 0, "limit": 4}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[0..4], "after 0 starts at the oldest");
     assert_eq!(h["more"], true);
 
@@ -110,10 +134,18 @@ async fn history_limit_defaults_to_50_and_is_capped_at_200() {
     let h = history(&mut alice, json!({"chat": "#public", "limit": 1000})).await;
     assert_eq!(ids_of(&h), ids[210 - HISTORY_MAX_LIMIT as usize..]);
     assert_eq!(h["more"], true);
-    let h = history(&mut alice, json!({"chat": "#public", "limit": 200, "after": 0})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "limit": 200, "after": 0}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[..200]);
     assert_eq!(h["more"], true);
-    let h = history(&mut alice, json!({"chat": "#public", "limit": 1, "before": ids[1]})).await;
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "limit": 1, "before": ids[1]}),
+    )
+    .await;
     assert_eq!(ids_of(&h), ids[..1]);
     assert_eq!(h["more"], false);
 }
@@ -123,7 +155,7 @@ async fn history_rejects_bad_parameters_and_unknown_chats() {
     let server = TestServer::start().await;
     let mut alice = server.user("Alice").await;
     server.user("Bob").await;
-    alice.discard_buffered();
+    alice.settle().await;
     let h = |p: Value| {
         let mut f = p;
         f["type"] = json!("history");
@@ -133,13 +165,24 @@ async fn history_rejects_bad_parameters_and_unknown_chats() {
         .error(h(json!({"chat": "#public", "limit": 0})), "bad_request")
         .await;
     alice
-        .error(h(json!({"chat": "#public", "before": 5, "after": 1})), "bad_request")
+        .error(
+            h(json!({"chat": "#public", "before": 5, "after": 1})),
+            "bad_request",
+        )
         .await;
     alice.error(h(json!({"chat": "@Bob"})), "not_open").await;
-    alice.error(h(json!({"chat": "@ghost"})), "no_such_user").await;
-    alice.error(h(json!({"chat": "@alice"})), "self_target").await;
-    alice.error(h(json!({"chat": "#rust"})), "no_such_chat").await;
-    alice.error(h(json!({"chat": "nonsense"})), "no_such_chat").await;
+    alice
+        .error(h(json!({"chat": "@ghost"})), "no_such_user")
+        .await;
+    alice
+        .error(h(json!({"chat": "@alice"})), "self_target")
+        .await;
+    alice
+        .error(h(json!({"chat": "#rust"})), "no_such_chat")
+        .await;
+    alice
+        .error(h(json!({"chat": "nonsense"})), "no_such_chat")
+        .await;
     alice.assert_open().await;
 }
 
@@ -148,7 +191,9 @@ async fn private_history_uses_the_readers_key() {
     let server = TestServer::start().await;
     let mut alice = server.user("Alice").await;
     let mut bob = server.user("Bob").await;
-    alice.ok(json!({"type": "request_chat", "user": "bob"})).await;
+    alice
+        .ok(json!({"type": "request_chat", "user": "bob"}))
+        .await;
     bob.ok(json!({"type": "accept", "user": "alice"})).await;
     let a = alice.say_id("@Bob", "from alice").await;
     let b = bob.say_id("@Alice", "from bob").await;
@@ -165,7 +210,11 @@ async fn private_history_uses_the_readers_key() {
     assert_eq!(h["more"], false);
     let h = history(&mut alice, json!({"chat": "@Bob"})).await;
     assert_eq!(ids_of(&h), [a, b]);
-    assert!(h["messages"].as_array().unwrap().iter().all(|m| m["chat"] == "@Bob"));
+    assert!(h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["chat"] == "@Bob"));
     let h = history(&mut alice, json!({"chat": "@Bob", "after": a})).await;
     assert_eq!(ids_of(&h), [b]);
     assert_eq!(h["more"], false);
@@ -182,8 +231,8 @@ async fn mark_read_moves_forward_and_tells_other_sessions() {
         a1.expect_message("#public").await;
         a2.expect_message("#public").await;
     }
-    a1.discard_buffered();
-    a2.discard_buffered();
+    a1.settle().await;
+    a2.settle().await;
 
     // Without id: no reply, but the other session hears it.
     a1.send_json(json!({"type": "mark_read", "chat": "#public", "msg_id": ids[3]}))
@@ -209,10 +258,13 @@ async fn mark_read_moves_forward_and_tells_other_sessions() {
         .request(json!({"type": "mark_read", "chat": "#public", "msg_id": ids[1]}))
         .await;
     assert_eq!(back["type"], "ok", "{back}");
-    a2.discard_buffered();
+    a2.settle().await;
 
     let w = server.session("alice").await.welcome;
-    assert_eq!(w["public_unread"], 1, "only the message after the marker: {w}");
+    assert_eq!(
+        w["public_unread"], 1,
+        "only the message after the marker: {w}"
+    );
 }
 
 #[tokio::test]
@@ -221,14 +273,17 @@ async fn mark_read_in_a_private_chat_uses_per_session_keys() {
     let mut alice = server.user("Alice").await;
     let mut b1 = server.user("Bob").await;
     let mut b2 = server.session("bob").await;
-    alice.ok(json!({"type": "request_chat", "user": "bob"})).await;
+    alice
+        .ok(json!({"type": "request_chat", "user": "bob"}))
+        .await;
     b1.ok(json!({"type": "accept", "user": "alice"})).await;
     let id = alice.say_id("@Bob", "read me").await;
     b1.expect_message("@Alice").await;
-    b2.discard_buffered();
-    alice.discard_buffered();
+    b2.settle().await;
+    alice.settle().await;
 
-    b1.ok(json!({"type": "mark_read", "chat": "@alice", "msg_id": id})).await;
+    b1.ok(json!({"type": "mark_read", "chat": "@alice", "msg_id": id}))
+        .await;
     assert_eq!(
         b2.expect_event("read").await,
         json!({"type": "read", "chat": "@Alice", "msg_id": id})
@@ -244,7 +299,7 @@ async fn mark_read_errors() {
     let server = TestServer::start().await;
     let mut alice = server.user("Alice").await;
     server.user("Bob").await;
-    alice.discard_buffered();
+    alice.settle().await;
     let m = |chat: &str| json!({"type": "mark_read", "chat": chat, "msg_id": 1});
     alice.error(m("@Bob"), "not_open").await;
     alice.error(m("@ghost"), "no_such_user").await;
@@ -264,10 +319,10 @@ async fn welcome_unread_counts_follow_the_markers() {
     let mut bob = server.user("Bob").await;
     assert_eq!(bob.welcome["last_msg_id"], before[2]);
     assert_eq!(bob.welcome["public_unread"], 0);
-    bob.ok(json!({"type": "request_chat", "user": "alice"})).await;
+    bob.ok(json!({"type": "request_chat", "user": "alice"}))
+        .await;
     alice.ok(json!({"type": "accept", "user": "bob"})).await;
-    bob.discard_buffered();
-    bob.ok(json!({"type": "logout"})).await;
+    bob.logout().await;
 
     // Empty private chat with no marker: nothing unread.
     let w = server.session("bob").await.welcome;
@@ -285,7 +340,8 @@ async fn welcome_unread_counts_follow_the_markers() {
     // One's own messages never count as unread.
     bob.say_id("#public", "mine").await;
     bob.say_id("@Alice", "mine too").await;
-    bob.ok(json!({"type": "mark_read", "chat": "@Alice", "msg_id": p1})).await;
+    bob.ok(json!({"type": "mark_read", "chat": "@Alice", "msg_id": p1}))
+        .await;
     bob.ok(json!({"type": "mark_read", "chat": "#public", "msg_id": public[0]}))
         .await;
     let w = server.session("bob").await.welcome;

@@ -22,11 +22,11 @@ async fn frames_over_the_rate_are_refused_and_not_acted_on() {
     let server = TestServer::start_with(|c| c.max_msg_rate = 20).await;
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
-    alice.discard_buffered();
 
     // 60 sends at once: the burst of 40 (plus whatever refills meanwhile)
     // goes through, the rest is refused.
-    let frames = (0..60).map(|i| json!({"type": "send", "id": i, "chat": "#public", "text": format!("n{i}")}));
+    let frames = (0..60)
+        .map(|i| json!({"type": "send", "id": i, "chat": "#public", "text": format!("n{i}")}));
     alice.send_raw(&batch(frames)).await;
     let mut accepted = Vec::new();
     let mut limited = 0;
@@ -45,13 +45,22 @@ async fn frames_over_the_rate_are_refused_and_not_acted_on() {
             _ => panic!("unexpected reply {r}"),
         }
     }
-    assert!(accepted.len() >= 40, "the burst is allowed: {}", accepted.len());
+    // The burst is 40 frames, one of which was the register.
+    assert!(
+        accepted.len() >= 39,
+        "the burst is allowed: {}",
+        accepted.len()
+    );
     assert!(limited > 0, "some frames are rate limited");
 
     // Exactly the accepted messages were delivered.
     let mut delivered = Vec::new();
     for _ in 0..accepted.len() {
-        delivered.push(bob.expect_message("#public").await["msg_id"].as_u64().unwrap());
+        delivered.push(
+            bob.expect_message("#public").await["msg_id"]
+                .as_u64()
+                .unwrap(),
+        );
     }
     assert_eq!(delivered, accepted);
     bob.expect_silence().await;
@@ -69,7 +78,9 @@ async fn frames_over_the_rate_are_refused_and_not_acted_on() {
 async fn rate_limited_pings_get_an_error_instead_of_a_pong() {
     let server = TestServer::start_with(|c| c.max_msg_rate = 20).await;
     let mut alice = server.user("alice").await;
-    alice.send_raw(&batch((0..60).map(|i| json!({"type": "ping", "id": i})))).await;
+    alice
+        .send_raw(&batch((0..60).map(|i| json!({"type": "ping", "id": i}))))
+        .await;
     let mut pongs = 0;
     let mut limited = 0;
     for i in 0..60u64 {
@@ -83,7 +94,10 @@ async fn rate_limited_pings_get_an_error_instead_of_a_pong() {
             limited += 1;
         }
     }
-    assert!(pongs >= 40 && limited > 0, "pongs {pongs}, limited {limited}");
+    assert!(
+        pongs >= 39 && limited > 0,
+        "pongs {pongs}, limited {limited}"
+    );
     alice.expect_silence().await;
 }
 
@@ -145,14 +159,15 @@ async fn a_client_that_stops_reading_is_closed_without_slowing_others() {
     let mut staller_gone = false;
     while !staller_gone {
         assert!(sent < 20_000, "the stalled client was never disconnected");
-        let frames = (0..50).map(|i| json!({"type": "send", "id": sent + i, "chat": "#public", "text": text}));
+        let frames = (0..10)
+            .map(|i| json!({"type": "send", "id": sent + i, "chat": "#public", "text": text}));
         flooder.send_raw(&batch(frames)).await;
-        for i in 0..50 {
+        for i in 0..10 {
             assert_eq!(flooder.reply_to(sent + i).await["type"], "ok");
         }
         flooder.discard_buffered();
         // Every message reaches the observer while the staller is stuck.
-        for _ in 0..50 {
+        for _ in 0..10 {
             let f = observer.recv().await;
             match f["type"].as_str() {
                 Some("message") => {}
@@ -163,7 +178,7 @@ async fn a_client_that_stops_reading_is_closed_without_slowing_others() {
                 _ => panic!("unexpected frame {f}"),
             }
         }
-        sent += 50;
+        sent += 10;
     }
     // Deliveries go on after the staller was dropped.
     let id = flooder.say_id("#public", "after").await;
@@ -178,7 +193,6 @@ async fn idle_connections_are_closed_and_pings_keep_them_alive() {
     let server = TestServer::start_with(|c| c.idle_timeout = Duration::from_millis(600)).await;
     let mut idle = server.user("idle").await;
     let mut busy = server.user("busy").await;
-    idle.discard_buffered();
     let closed = tokio::spawn(async move { idle.expect_closed().await });
     // The busy client pings every 200 ms; the idle one says nothing.
     let mut pings = 0;
@@ -188,10 +202,17 @@ async fn idle_connections_are_closed_and_pings_keep_them_alive() {
         pings += 1;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(pings >= 3, "closed after the idle time, not at once: {pings}");
+    assert!(
+        pings >= 3,
+        "closed after the idle time, not at once: {pings}"
+    );
     let frames = closed.await.unwrap();
     let errors: Vec<&Value> = frames.iter().filter(|f| f["type"] == "error").collect();
-    assert_eq!(errors.len(), 1, "one fatal error, then the close: {frames:?}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "one fatal error, then the close: {frames:?}"
+    );
     assert_error(errors[0], "bad_request", &json!({}));
     assert_eq!(errors[0]["fatal"], true);
     let p = busy.expect_event("presence").await;

@@ -19,8 +19,8 @@ async fn open_chat(server: &TestServer, a: &str, b: &str) -> (TestClient, TestCl
     b_cl.ok(req("accept", a)).await;
     a_cl.expect_event("chat_opened").await;
     b_cl.expect_event("chat_opened").await;
-    a_cl.discard_buffered();
-    b_cl.discard_buffered();
+    a_cl.settle().await;
+    b_cl.settle().await;
     (a_cl, b_cl)
 }
 
@@ -33,7 +33,7 @@ async fn request_chat_notifies_target_and_requesters_other_sessions() {
     let mut b2 = server.session("bob").await;
     let mut carol = server.user("carol").await;
     for c in [&mut a1, &mut a2, &mut b1, &mut b2, &mut carol] {
-        c.discard_buffered();
+        c.settle().await;
     }
 
     let ok = a1.request(req("request_chat", "bob")).await;
@@ -41,7 +41,10 @@ async fn request_chat_notifies_target_and_requesters_other_sessions() {
     let r1 = b1.expect_event("chat_request").await;
     let ts = r1["ts"].clone();
     assert_recent_ts(&ts);
-    assert_eq!(r1, json!({"type": "chat_request", "from": "Alice", "ts": ts}));
+    assert_eq!(
+        r1,
+        json!({"type": "chat_request", "from": "Alice", "ts": ts})
+    );
     assert_eq!(b2.expect_event("chat_request").await, r1);
     assert_eq!(
         a2.expect_event("chat_request_sent").await,
@@ -64,7 +67,7 @@ async fn accept_opens_the_chat_for_both_with_per_receiver_keys() {
     b2.expect_event("chat_request").await;
     a2.expect_event("chat_request_sent").await;
     for c in [&mut a1, &mut a2, &mut b1, &mut b2] {
-        c.discard_buffered();
+        c.settle().await;
     }
 
     let ok = b1.request(req("accept", "ALICE")).await;
@@ -91,13 +94,11 @@ async fn private_messages_use_per_receiver_keys_and_reach_only_the_pair() {
     let (mut alice, mut bob) = open_chat(&server, "Alice", "Bob").await;
     let mut b2 = server.session("bob").await;
     let mut carol = server.user("carol").await;
-    alice.discard_buffered();
-    bob.discard_buffered();
+    alice.settle().await;
+    bob.settle().await;
 
     let ok = alice.say("@bob", "psst").await;
-    let from_alice = |chat: &str| {
-        json!({"type": "message", "chat": chat, "msg_id": ok["msg_id"], "ts": ok["ts"], "from": "Alice", "text": "psst"})
-    };
+    let from_alice = |chat: &str| json!({"type": "message", "chat": chat, "msg_id": ok["msg_id"], "ts": ok["ts"], "from": "Alice", "text": "psst"});
     assert_eq!(alice.expect_event("message").await, from_alice("@Bob"));
     assert_eq!(bob.expect_event("message").await, from_alice("@Alice"));
     assert_eq!(b2.expect_event("message").await, from_alice("@Alice"));
@@ -119,7 +120,7 @@ async fn reject_tells_the_requester_and_the_rejecters_other_sessions() {
     a1.ok(req("request_chat", "bob")).await;
     b1.expect_event("chat_request").await;
     for c in [&mut a1, &mut a2, &mut b1, &mut b2] {
-        c.discard_buffered();
+        c.settle().await;
     }
 
     let ok = b1.request(req("reject", "alice")).await;
@@ -136,8 +137,11 @@ async fn reject_tells_the_requester_and_the_rejecters_other_sessions() {
     b1.error(req("accept", "alice"), "no_request").await;
     b1.error(req("reject", "alice"), "no_request").await;
     a1.error(req("cancel_request", "bob"), "no_request").await;
-    a1.error(json!({"type": "send", "chat": "@Bob", "text": "hi"}), "not_open")
-        .await;
+    a1.error(
+        json!({"type": "send", "chat": "@Bob", "text": "hi"}),
+        "not_open",
+    )
+    .await;
     // After a rejection one may ask again.
     a1.ok(req("request_chat", "bob")).await;
     assert_eq!(b1.expect_event("chat_request").await["from"], "Alice");
@@ -153,7 +157,7 @@ async fn cancel_request_withdraws_it_everywhere() {
     bob.expect_event("chat_request").await;
     a2.expect_event("chat_request_sent").await;
     for c in [&mut a1, &mut a2, &mut bob] {
-        c.discard_buffered();
+        c.settle().await;
     }
 
     let ok = a1.request(req("cancel_request", "BOB")).await;
@@ -179,11 +183,11 @@ async fn end_chat_closes_it_for_both_keeps_history_and_allows_a_new_request() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = open_chat(&server, "Alice", "Bob").await;
     let mut b2 = server.session("bob").await;
-    alice.discard_buffered();
+    alice.settle().await;
     let id = bob.say_id("@alice", "before the end").await;
     alice.expect_message("@Bob").await;
-    bob.discard_buffered();
-    b2.discard_buffered();
+    bob.settle().await;
+    b2.settle().await;
 
     let ok = alice.request(req("end_chat", "bob")).await;
     assert_eq!(ok, json!({"type": "ok", "id": ok["id"]}));
@@ -196,15 +200,26 @@ async fn end_chat_closes_it_for_both_keeps_history_and_allows_a_new_request() {
     assert_eq!(b2.expect_event("chat_ended").await, ended_b);
 
     alice
-        .error(json!({"type": "send", "chat": "@Bob", "text": "x"}), "not_open")
+        .error(
+            json!({"type": "send", "chat": "@Bob", "text": "x"}),
+            "not_open",
+        )
         .await;
-    bob.error(json!({"type": "send", "chat": "@Alice", "text": "x"}), "not_open")
-        .await;
+    bob.error(
+        json!({"type": "send", "chat": "@Alice", "text": "x"}),
+        "not_open",
+    )
+    .await;
     alice.error(req("end_chat", "bob"), "not_open").await;
     bob.error(req("end_chat", "alice"), "not_open").await;
 
-    let h = bob.request(json!({"type": "history", "chat": "@Alice"})).await;
-    assert_eq!(h["type"], "history", "ended chat history stays readable: {h}");
+    let h = bob
+        .request(json!({"type": "history", "chat": "@Alice"}))
+        .await;
+    assert_eq!(
+        h["type"], "history",
+        "ended chat history stays readable: {h}"
+    );
     assert_eq!(h["messages"][0]["msg_id"], id);
 
     let w = server.session("alice").await.welcome;
@@ -225,8 +240,8 @@ async fn mutual_requests_open_the_chat_at_once() {
     let mut bob = server.user("Bob").await;
     bob.ok(req("request_chat", "alice")).await;
     alice.expect_event("chat_request").await;
-    alice.discard_buffered();
-    bob.discard_buffered();
+    alice.settle().await;
+    bob.settle().await;
 
     alice.ok(req("request_chat", "bob")).await;
     let a = alice.expect_event("chat_opened").await;
@@ -246,10 +261,10 @@ async fn mutual_requests_open_the_chat_at_once() {
 #[tokio::test]
 async fn requests_to_offline_users_wait_in_their_inbox() {
     let server = TestServer::start().await;
-    let mut carol = server.user("Carol").await;
-    carol.ok(json!({"type": "logout"})).await;
+    let carol = server.user("Carol").await;
+    carol.logout().await;
     let mut alice = server.user("Alice").await;
-    alice.discard_buffered();
+    alice.settle().await;
     alice.ok(req("request_chat", "carol")).await;
     alice.expect_silence().await;
 
@@ -262,7 +277,10 @@ async fn requests_to_offline_users_wait_in_their_inbox() {
     assert_eq!(keys(&out[0]), key_list(&["to", "ts"]));
 
     let mut carol = server.session("carol").await;
-    assert_eq!(carol.welcome["requests_in"], json!([{"from": "Alice", "ts": ts}]));
+    assert_eq!(
+        carol.welcome["requests_in"],
+        json!([{"from": "Alice", "ts": ts}])
+    );
     assert_eq!(carol.welcome["requests_out"], json!([]));
     carol.ok(req("accept", "alice")).await;
     assert_eq!(a2.expect_event("chat_opened").await["chat"], "@Carol");
@@ -272,9 +290,9 @@ async fn requests_to_offline_users_wait_in_their_inbox() {
 #[tokio::test]
 async fn messages_to_an_offline_partner_arrive_as_unread() {
     let server = TestServer::start().await;
-    let (mut alice, mut bob) = open_chat(&server, "Alice", "Bob").await;
-    bob.ok(json!({"type": "logout"})).await;
-    alice.discard_buffered();
+    let (mut alice, bob) = open_chat(&server, "Alice", "Bob").await;
+    bob.logout().await;
+    alice.settle().await;
     let first = alice.say_id("@Bob", "one").await;
     let second = alice.say_id("@Bob", "two").await;
 
@@ -282,7 +300,10 @@ async fn messages_to_an_offline_partner_arrive_as_unread() {
     let chats = bob.welcome["chats"].as_array().unwrap().clone();
     assert_eq!(chats.len(), 1, "{chats:?}");
     let c = &chats[0];
-    assert_eq!(keys(c), key_list(&["chat", "user", "online", "unread", "last_read"]));
+    assert_eq!(
+        keys(c),
+        key_list(&["chat", "user", "online", "unread", "last_read"])
+    );
     assert_eq!(c["chat"], "@Alice");
     assert_eq!(c["user"], "Alice");
     assert_eq!(c["online"], true);
@@ -290,7 +311,9 @@ async fn messages_to_an_offline_partner_arrive_as_unread() {
     assert!(c["last_read"].as_u64().unwrap() < first, "{c}");
 
     let mut bob = bob;
-    let h = bob.request(json!({"type": "history", "chat": "@alice"})).await;
+    let h = bob
+        .request(json!({"type": "history", "chat": "@alice"}))
+        .await;
     let ids: Vec<u64> = h["messages"]
         .as_array()
         .unwrap()
@@ -299,7 +322,7 @@ async fn messages_to_an_offline_partner_arrive_as_unread() {
         .collect();
     assert_eq!(ids, [first, second]);
 
-    alice.ok(json!({"type": "logout"})).await;
+    alice.logout().await;
     let w = server.session("bob").await.welcome;
     assert_eq!(w["chats"][0]["online"], false, "partner offline: {w}");
 }
@@ -310,37 +333,61 @@ async fn private_chat_errors() {
     let mut alice = server.user("Alice").await;
     let mut bob = server.user("Bob").await;
     server.user("Carol").await;
-    alice.discard_buffered();
+    alice.settle().await;
 
     alice.ok(req("request_chat", "bob")).await;
-    alice.error(req("request_chat", "BOB"), "already_requested").await;
     alice
-        .error(json!({"type": "send", "chat": "@Bob", "text": "hi"}), "not_open")
+        .error(req("request_chat", "BOB"), "already_requested")
+        .await;
+    alice
+        .error(
+            json!({"type": "send", "chat": "@Bob", "text": "hi"}),
+            "not_open",
+        )
         .await;
     alice.error(req("end_chat", "bob"), "not_open").await;
     alice.error(req("accept", "bob"), "no_request").await;
     alice.error(req("reject", "bob"), "no_request").await;
     alice.error(req("accept", "carol"), "no_request").await;
-    alice.error(req("cancel_request", "carol"), "no_request").await;
+    alice
+        .error(req("cancel_request", "carol"), "no_request")
+        .await;
     bob.ok(req("accept", "alice")).await;
-    alice.error(req("request_chat", "bob"), "already_open").await;
-    bob.error(req("request_chat", "alice"), "already_open").await;
+    alice
+        .error(req("request_chat", "bob"), "already_open")
+        .await;
+    bob.error(req("request_chat", "alice"), "already_open")
+        .await;
     bob.error(req("accept", "alice"), "no_request").await;
     alice.error(req("accept", "bob"), "no_request").await;
     alice.error(req("reject", "bob"), "no_request").await;
-    alice.error(req("cancel_request", "bob"), "no_request").await;
+    alice
+        .error(req("cancel_request", "bob"), "no_request")
+        .await;
 
-    for kind in ["request_chat", "accept", "reject", "cancel_request", "end_chat"] {
+    for kind in [
+        "request_chat",
+        "accept",
+        "reject",
+        "cancel_request",
+        "end_chat",
+    ] {
         alice.error(req(kind, "alice"), "self_target").await;
         alice.error(req(kind, "ALICE"), "self_target").await;
         alice.error(req(kind, "ghost"), "no_such_user").await;
         alice.error(req(kind, "not a name"), "no_such_user").await;
     }
     alice
-        .error(json!({"type": "send", "chat": "@Alice", "text": "me"}), "self_target")
+        .error(
+            json!({"type": "send", "chat": "@Alice", "text": "me"}),
+            "self_target",
+        )
         .await;
     alice
-        .error(json!({"type": "send", "chat": "@ghost", "text": "x"}), "no_such_user")
+        .error(
+            json!({"type": "send", "chat": "@ghost", "text": "x"}),
+            "no_such_user",
+        )
         .await;
     alice.assert_open().await;
     bob.assert_open().await;
@@ -367,19 +414,33 @@ async fn chats_requests_and_messages_survive_a_restart() {
     assert_eq!(chats.len(), 1, "{w}");
     assert_eq!(chats[0]["chat"], "@Bob");
     assert_eq!(chats[0]["online"], false);
-    let out: Vec<&Value> = w["requests_out"].as_array().unwrap().iter().map(|r| &r["to"]).collect();
+    let out: Vec<&Value> = w["requests_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["to"])
+        .collect();
     assert_eq!(out, [&json!("Carol")]);
-    let inbox: Vec<&Value> = w["requests_in"].as_array().unwrap().iter().map(|r| &r["from"]).collect();
+    let inbox: Vec<&Value> = w["requests_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["from"])
+        .collect();
     assert_eq!(inbox, [&json!("Dave")]);
 
-    let h = alice.request(json!({"type": "history", "chat": "@Bob"})).await;
+    let h = alice
+        .request(json!({"type": "history", "chat": "@Bob"}))
+        .await;
     assert_eq!(h["messages"][0]["msg_id"], m1);
     assert_eq!(h["messages"][0]["text"], "kept");
-    let h = alice.request(json!({"type": "history", "chat": "#public"})).await;
+    let h = alice
+        .request(json!({"type": "history", "chat": "#public"}))
+        .await;
     assert_eq!(h["messages"][0]["msg_id"], m2);
 
     let mut bob = server.session("bob").await;
-    bob.discard_buffered();
+    bob.settle().await;
     let m3 = bob.say_id("@Alice", "after restart").await;
     assert!(m3 > m2, "msg_id keeps increasing across restarts");
     assert_eq!(alice.expect_message("@Bob").await["msg_id"], m3);

@@ -43,14 +43,20 @@ async fn msg_ids_strictly_increase_and_everyone_sees_one_order() {
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
     let mut carol = server.user("carol").await;
-    alice.discard_buffered();
-    bob.discard_buffered();
+    alice.settle().await;
+    bob.settle().await;
     // Both write a burst without waiting, so their frames interleave.
     let mut batch_a = Vec::new();
     let mut batch_b = Vec::new();
     for i in 0..15 {
-        batch_a.extend(format!("{{\"type\":\"send\",\"id\":{i},\"chat\":\"#public\",\"text\":\"a{i}\"}}\n").into_bytes());
-        batch_b.extend(format!("{{\"type\":\"send\",\"id\":{i},\"chat\":\"#public\",\"text\":\"b{i}\"}}\n").into_bytes());
+        batch_a.extend(
+            format!("{{\"type\":\"send\",\"id\":{i},\"chat\":\"#public\",\"text\":\"a{i}\"}}\n")
+                .into_bytes(),
+        );
+        batch_b.extend(
+            format!("{{\"type\":\"send\",\"id\":{i},\"chat\":\"#public\",\"text\":\"b{i}\"}}\n")
+                .into_bytes(),
+        );
     }
     tokio::join!(alice.send_raw(&batch_a), bob.send_raw(&batch_b));
 
@@ -63,17 +69,30 @@ async fn msg_ids_strictly_increase_and_everyone_sees_one_order() {
     for i in 0..15u64 {
         assert_eq!(bob.reply_to(i).await["type"], "ok");
     }
-    assert!(acked_a.windows(2).all(|w| w[0] < w[1]), "one sender's ids increase: {acked_a:?}");
+    assert!(
+        acked_a.windows(2).all(|w| w[0] < w[1]),
+        "one sender's ids increase: {acked_a:?}"
+    );
 
     let mut orders = Vec::new();
     for c in [&mut alice, &mut bob, &mut carol] {
         let mut seen = Vec::new();
         for _ in 0..30 {
             let m = c.expect_event("message").await;
-            seen.push((m["msg_id"].as_u64().unwrap(), m["text"].as_str().unwrap().to_string()));
+            seen.push((
+                m["msg_id"].as_u64().unwrap(),
+                m["text"].as_str().unwrap().to_string(),
+            ));
         }
-        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "delivered in msg_id order: {seen:?}");
-        let own: Vec<&str> = seen.iter().filter(|s| s.1.starts_with('a')).map(|s| s.1.as_str()).collect();
+        assert!(
+            seen.windows(2).all(|w| w[0].0 < w[1].0),
+            "delivered in msg_id order: {seen:?}"
+        );
+        let own: Vec<&str> = seen
+            .iter()
+            .filter(|s| s.1.starts_with('a'))
+            .map(|s| s.1.as_str())
+            .collect();
         let expected: Vec<String> = (0..15).map(|i| format!("a{i}")).collect();
         assert_eq!(own, expected, "a sender's messages keep their order");
         orders.push(seen);
@@ -87,7 +106,7 @@ async fn accepted_text_is_delivered_exactly() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
-    alice.discard_buffered();
+    alice.settle().await;
     let max_ascii = "x".repeat(MAX_TEXT_BYTES);
     // 1 + 4095 bytes: three-byte characters filling up to the limit.
     let max_multibyte = format!("a{}", "€".repeat((MAX_TEXT_BYTES - 1) / 3));
@@ -128,7 +147,7 @@ async fn invalid_text_is_rejected_and_not_delivered() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
-    alice.discard_buffered();
+    alice.settle().await;
     let too_long = "x".repeat(MAX_TEXT_BYTES + 1);
     let too_long_multibyte = format!("ab{}", "€".repeat((MAX_TEXT_BYTES - 1) / 3));
     assert_eq!(too_long_multibyte.len(), MAX_TEXT_BYTES + 1);
@@ -157,13 +176,18 @@ async fn invalid_text_is_rejected_and_not_delivered() {
     ];
     for text in bad {
         alice
-            .error(json!({"type": "send", "chat": "#public", "text": text}), "invalid_text")
+            .error(
+                json!({"type": "send", "chat": "#public", "text": text}),
+                "invalid_text",
+            )
             .await;
     }
     alice.assert_open().await;
     alice.expect_silence().await;
     bob.expect_silence().await;
-    let h = bob.request(json!({"type": "history", "chat": "#public"})).await;
+    let h = bob
+        .request(json!({"type": "history", "chat": "#public"}))
+        .await;
     assert_eq!(h["messages"], json!([]), "nothing stored");
 }
 
@@ -184,11 +208,11 @@ async fn presence_announces_first_login_and_last_logout_only() {
     a2.expect_silence().await;
 
     let id = bob.say_id("#public", "to both sessions").await;
+    bob.expect_message("#public").await;
     assert_eq!(a1.expect_message("#public").await["msg_id"], id);
     assert_eq!(a2.expect_message("#public").await["msg_id"], id);
 
-    a1.ok(json!({"type": "logout"})).await;
-    a1.expect_closed().await;
+    a1.logout().await;
     bob.expect_silence().await;
     let who = bob.request(json!({"type": "who"})).await;
     assert_eq!(
@@ -215,19 +239,26 @@ async fn set_status_replies_ok_and_tells_every_session() {
     let mut a1 = server.user("alice").await;
     let mut a2 = server.session("alice").await;
     let mut bob = server.user("bob").await;
-    a1.discard_buffered();
-    a2.discard_buffered();
+    a1.settle().await;
+    a2.settle().await;
 
-    let ok = a1.request(json!({"type": "set_status", "status": "busy"})).await;
+    let ok = a1
+        .request(json!({"type": "set_status", "status": "busy"}))
+        .await;
     assert_eq!(keys(&ok), key_list(&["type", "id"]), "{ok}");
     assert_eq!(ok["type"], "ok");
     let busy = json!({"type": "presence", "user": "alice", "online": true, "status": "busy"});
-    assert_eq!(a1.recv().await, busy, "the changer's own session hears it after the ok");
+    assert_eq!(
+        a1.recv().await,
+        busy,
+        "the changer's own session hears it after the ok"
+    );
     assert_eq!(a2.expect_event("presence").await, busy);
     assert_eq!(bob.expect_event("presence").await, busy);
 
     for status in ["away", "available"] {
-        bob.ok(json!({"type": "set_status", "status": status})).await;
+        bob.ok(json!({"type": "set_status", "status": status}))
+            .await;
         let p = json!({"type": "presence", "user": "bob", "online": true, "status": status});
         assert_eq!(a1.expect_event("presence").await, p);
         assert_eq!(bob.expect_event("presence").await, p);
@@ -248,7 +279,10 @@ async fn invalid_status_is_bad_request() {
     let mut alice = server.user("alice").await;
     for status in ["sleeping", "Busy", ""] {
         alice
-            .error(json!({"type": "set_status", "status": status}), "bad_request")
+            .error(
+                json!({"type": "set_status", "status": status}),
+                "bad_request",
+            )
             .await;
     }
     alice.expect_silence().await;
@@ -261,9 +295,11 @@ async fn status_is_kept_across_sessions() {
     let server = TestServer::start().await;
     let mut bob = server.user("bob").await;
     let mut alice = server.user("alice").await;
-    alice.ok(json!({"type": "set_status", "status": "away"})).await;
-    alice.ok(json!({"type": "logout"})).await;
-    bob.discard_buffered();
+    alice
+        .ok(json!({"type": "set_status", "status": "away"}))
+        .await;
+    alice.logout().await;
+    bob.settle().await;
     let alice = server.session("alice").await;
     assert_eq!(
         online_set(&alice.welcome["online"]),
@@ -280,17 +316,37 @@ async fn sending_to_chats_that_do_not_exist() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     server.user("bob").await;
-    alice.discard_buffered();
-    for chat in ["#general", "#group-x", "#", "public", "", "bob", "@", "@@bob", "@bob smith", "# public"] {
+    alice.settle().await;
+    for chat in [
+        "#general",
+        "#group-x",
+        "#",
+        "public",
+        "",
+        "bob",
+        "@",
+        "@@bob",
+        "@bob smith",
+        "# public",
+    ] {
         alice
-            .error(json!({"type": "send", "chat": chat, "text": "x"}), "no_such_chat")
+            .error(
+                json!({"type": "send", "chat": chat, "text": "x"}),
+                "no_such_chat",
+            )
             .await;
     }
     alice
-        .error(json!({"type": "send", "chat": "@ghost", "text": "x"}), "no_such_user")
+        .error(
+            json!({"type": "send", "chat": "@ghost", "text": "x"}),
+            "no_such_user",
+        )
         .await;
     alice
-        .error(json!({"type": "send", "chat": "@ALICE", "text": "x"}), "self_target")
+        .error(
+            json!({"type": "send", "chat": "@ALICE", "text": "x"}),
+            "self_target",
+        )
         .await;
     alice.assert_open().await;
     alice.expect_silence().await;

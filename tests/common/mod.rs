@@ -42,7 +42,9 @@ impl TestServer {
         TestServer::start_with(|_| {}).await
     }
 
-    pub async fn start_with(configure: impl Fn(&mut ServerConfig) + Send + Sync + 'static) -> TestServer {
+    pub async fn start_with(
+        configure: impl Fn(&mut ServerConfig) + Send + Sync + 'static,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         TestServer::spawn(dir, Arc::new(configure)).await
     }
@@ -135,7 +137,11 @@ async fn wait_done(done: tokio::sync::oneshot::Receiver<Result<(), String>>) {
         .await
         .expect("server stops within the timeout")
         .expect("server thread does not panic");
-    assert_eq!(result, Ok(()), "run() ends with Ok after a graceful shutdown");
+    assert_eq!(
+        result,
+        Ok(()),
+        "run() ends with Ok after a graceful shutdown"
+    );
 }
 
 fn db_path(dir: &TempDir) -> PathBuf {
@@ -183,7 +189,11 @@ impl TestClient {
 
     /// Closes the connection with a TCP reset instead of a clean FIN.
     pub fn reset(self) {
-        let stream = self.reader.into_inner().reunite(self.writer).expect("same stream");
+        let stream = self
+            .reader
+            .into_inner()
+            .reunite(self.writer)
+            .expect("same stream");
         stream.set_zero_linger().expect("linger");
         drop(stream);
     }
@@ -195,10 +205,10 @@ impl TestClient {
 
     /// Writes without failing the test when the server has already closed.
     pub async fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
-        match tokio::time::timeout(RECV_TIMEOUT, self.writer.write_all(bytes)).await {
-            Ok(Ok(())) => true,
-            _ => false,
-        }
+        matches!(
+            tokio::time::timeout(RECV_TIMEOUT, self.writer.write_all(bytes)).await,
+            Ok(Ok(()))
+        )
     }
 
     pub async fn send_json(&mut self, frame: Value) {
@@ -219,7 +229,8 @@ impl TestClient {
     /// Reads one frame from the socket (not from the buffer). `None` on EOF
     /// or reset; fails the test on timeout or on a frame that is not JSON.
     async fn read_frame(&mut self, timeout: Duration) -> Result<Option<Value>, ()> {
-        let read = tokio::time::timeout(timeout, self.reader.read_until(b'\n', &mut self.partial)).await;
+        let read =
+            tokio::time::timeout(timeout, self.reader.read_until(b'\n', &mut self.partial)).await;
         match read {
             Err(_) => Err(()),
             Ok(Err(_)) => Ok(None),
@@ -319,7 +330,10 @@ impl TestClient {
                     "no {kind} event within {RECV_TIMEOUT:?}; got meanwhile: {:?}",
                     self.buffered
                 ),
-                Ok(None) => panic!("connection closed before a {kind} event; got: {:?}", self.buffered),
+                Ok(None) => panic!(
+                    "connection closed before a {kind} event; got: {:?}",
+                    self.buffered
+                ),
                 Ok(Some(v)) if matches(&v) => return v,
                 Ok(Some(v)) => self.buffered.push_back(v),
             }
@@ -332,12 +346,36 @@ impl TestClient {
     }
 
     pub async fn expect_silence_for(&mut self, wait: Duration) {
-        assert!(self.buffered.is_empty(), "unexpected frames: {:?}", self.buffered);
+        assert!(
+            self.buffered.is_empty(),
+            "unexpected frames: {:?}",
+            self.buffered
+        );
         match self.read_frame(wait).await {
             Err(()) => {}
             Ok(None) => panic!("connection closed while it should stay open"),
             Ok(Some(v)) => panic!("unexpected frame: {v}"),
         }
+    }
+
+    /// Waits until every event already queued for this session has arrived
+    /// (a ping's pong comes after them) and drops them all.
+    pub async fn settle(&mut self) -> Vec<Value> {
+        self.assert_open().await;
+        self.discard_buffered()
+    }
+
+    /// Logs out without an id (no `ok` is due) and waits for the close, so
+    /// the server has let go of the session when this returns.
+    pub async fn logout(mut self) {
+        self.send_json(json!({"type": "logout"})).await;
+        let frames = self.expect_closed().await;
+        assert!(
+            frames
+                .iter()
+                .all(|f| f.get("id").is_none() && f["type"] != "error"),
+            "logout without id gets no reply: {frames:?}"
+        );
     }
 
     /// Drops everything buffered so far (events a test does not look at).
@@ -394,7 +432,8 @@ impl TestClient {
 
     /// Sends `text` to `chat` and returns the `ok` (with `msg_id` and `ts`).
     pub async fn say(&mut self, chat: &str, text: &str) -> Value {
-        self.ok(json!({"type": "send", "chat": chat, "text": text})).await
+        self.ok(json!({"type": "send", "chat": chat, "text": text}))
+            .await
     }
 
     /// Sends `text` and returns the assigned msg_id.
@@ -414,7 +453,10 @@ impl TestClient {
 /// Asserts `reply` is an `error` frame with `code` and a readable message,
 /// echoing the request's id when the request carried one.
 pub fn assert_error(reply: &Value, code: &str, request: &Value) {
-    assert_eq!(reply["type"], "error", "expected error {code} for {request}, got {reply}");
+    assert_eq!(
+        reply["type"], "error",
+        "expected error {code} for {request}, got {reply}"
+    );
     assert_eq!(reply["code"], code, "error code for {request}: {reply}");
     assert!(
         reply["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -433,8 +475,14 @@ pub fn online_set(list: &Value) -> Vec<(String, String)> {
         .iter()
         .map(|e| {
             (
-                e["user"].as_str().expect("online entry has user").to_string(),
-                e["status"].as_str().expect("online entry has status").to_string(),
+                e["user"]
+                    .as_str()
+                    .expect("online entry has user")
+                    .to_string(),
+                e["status"]
+                    .as_str()
+                    .expect("online entry has status")
+                    .to_string(),
             )
         })
         .collect();
@@ -443,7 +491,10 @@ pub fn online_set(list: &Value) -> Vec<(String, String)> {
 }
 
 pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let mut v: Vec<(String, String)> = list
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     v.sort();
     v
 }
@@ -455,7 +506,9 @@ pub fn now_ms() -> i64 {
 
 /// Asserts `ts` is an integer timestamp within a minute of now.
 pub fn assert_recent_ts(ts: &Value) {
-    let ts = ts.as_i64().unwrap_or_else(|| panic!("ts is an integer: {ts}"));
+    let ts = ts
+        .as_i64()
+        .unwrap_or_else(|| panic!("ts is an integer: {ts}"));
     let now = now_ms();
     assert!((now - ts).abs() < 60_000, "ts {ts} is close to now {now}");
 }
