@@ -355,3 +355,46 @@ async fn welcome_unread_counts_follow_the_markers() {
     assert_eq!(w["chats"][0]["unread"], 1, "bob's one private message: {w}");
     assert_eq!(w["public_unread"], 1, "bob's one public message: {w}");
 }
+
+#[tokio::test]
+async fn a_full_history_page_of_escaped_text_stays_within_the_server_frame_limit() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    // Quotes double in size when encoded as JSON: 200 of these messages
+    // would be a 1.6 MiB frame.
+    let text = "\"".repeat(tchat::protocol::MAX_TEXT_BYTES);
+    let mut batch = Vec::new();
+    for i in 0..200u64 {
+        let frame = json!({"type": "send", "id": 100_000 + i, "chat": "#public", "text": text});
+        batch.extend(serde_json::to_vec(&frame).unwrap());
+        batch.push(b'\n');
+    }
+    alice.send_raw(&batch).await;
+    let mut ids = Vec::new();
+    for i in 0..200u64 {
+        let ok = alice.reply_to(100_000 + i).await;
+        assert_eq!(ok["type"], "ok", "{ok}");
+        ids.push(ok["msg_id"].as_u64().unwrap());
+    }
+    alice.settle().await;
+
+    // The harness fails on any server frame over 1 MiB.
+    let h = history(&mut alice, json!({"chat": "#public", "limit": 200})).await;
+    let got = ids_of(&h);
+    assert!(!got.is_empty(), "some messages: {}", got.len());
+    assert_eq!(got, ids[200 - got.len()..], "the newest ones, oldest first");
+    assert_eq!(h["more"], got.len() < 200);
+    assert!(h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["text"] == text));
+    let h = history(
+        &mut alice,
+        json!({"chat": "#public", "after": 0, "limit": 200}),
+    )
+    .await;
+    let got = ids_of(&h);
+    assert_eq!(got, ids[..got.len()], "the oldest ones, oldest first");
+    assert_eq!(h["more"], got.len() < 200);
+}

@@ -26,8 +26,13 @@ struct Process {
 
 impl Process {
     async fn start(db: &Path) -> Process {
-        let log = std::fs::File::create(db.with_extension("log")).expect("log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(db.with_extension("log"))
+            .expect("log file");
         let mut child = Command::new(BIN)
+            .env("RUST_LOG", "trace")
             .args(["--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--db"])
             .arg(db)
             .stdin(Stdio::null())
@@ -280,4 +285,35 @@ async fn admin_commands_manage_accounts_and_roles() {
     assert_eq!(w["user"], "Root1");
     assert_eq!(w["role"], "user");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn passwords_never_reach_the_log_or_the_database_in_clear() {
+    let (dir, db) = temp_db();
+    let secret = "Zebra-Quartz-7731";
+    let wrong = "Wrong-Walrus-4412";
+    let server = Process::start(&db).await;
+    let mut c = server.client().await;
+    c.register_with("alice", secret).await;
+    let mut d = server.client().await;
+    d.error(login("alice", wrong), "bad_credentials").await;
+    d.error(login("nobody", wrong), "bad_credentials").await;
+    d.login("alice", secret).await;
+    server.stop().await;
+    admin(&db, &["passwd", "alice"], "Other-Otter-5150\n");
+
+    // The database, its WAL and the trace-level log.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        for p in [secret, wrong, "Other-Otter-5150"] {
+            assert!(
+                !bytes.windows(p.len()).any(|w| w == p.as_bytes()),
+                "{} contains a password in clear",
+                path.display()
+            );
+        }
+    }
+    let log = std::fs::metadata(db.with_extension("log")).unwrap();
+    assert!(log.len() > 0, "the server logged at trace level");
 }
