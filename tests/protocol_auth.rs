@@ -235,7 +235,7 @@ async fn password_length_is_counted_in_bytes_between_8_and_72() {
 #[tokio::test]
 async fn bad_credentials_looks_the_same_for_unknown_user_and_wrong_password() {
     let server = TestServer::start().await;
-    server.user("alice").await;
+    server.account("alice").await;
     let mut c = server.client().await;
     let wrong = c
         .error(login("alice", "wrong password"), "bad_credentials")
@@ -273,8 +273,8 @@ async fn login_with_a_malformed_name_is_bad_credentials() {
 #[tokio::test]
 async fn five_failed_logins_lock_the_account_even_for_the_right_password() {
     let server = TestServer::start().await;
-    server.user("alice").await;
-    server.user("bob").await;
+    server.account("alice").await;
+    server.account("bob").await;
     let mut c = server.client().await;
     for _ in 0..LOCKOUT_ACCOUNT_FAILURES {
         c.error(login("alice", "wrong password"), "bad_credentials")
@@ -311,7 +311,7 @@ async fn failed_logins_for_an_unknown_name_lock_it_too() {
 #[tokio::test]
 async fn twenty_failed_logins_from_one_address_lock_the_address() {
     let server = TestServer::start().await;
-    server.user("alice").await;
+    server.account("alice").await;
     let mut c = server.client().await;
     for i in 0..LOCKOUT_IP_FAILURES {
         c.error(
@@ -333,7 +333,7 @@ async fn twenty_failed_logins_from_one_address_lock_the_address() {
 #[tokio::test]
 async fn successful_login_resets_the_account_failure_count() {
     let server = TestServer::start().await;
-    server.user("alice").await;
+    server.account("alice").await;
     let mut c = server.client().await;
     for _ in 0..LOCKOUT_ACCOUNT_FAILURES - 1 {
         c.error(login("alice", "wrong password"), "bad_credentials")
@@ -352,7 +352,7 @@ async fn successful_login_resets_the_account_failure_count() {
 #[tokio::test]
 async fn second_login_or_register_is_already_authenticated() {
     let server = TestServer::start().await;
-    server.user("bob").await;
+    server.account("bob").await;
     let mut c = server.user("alice").await;
     c.error(login("alice", PASSWORD), "already_authenticated")
         .await;
@@ -446,7 +446,7 @@ async fn login_timeout_closes_silent_connections() {
 #[tokio::test]
 async fn client_stalled_inside_a_login_frame_does_not_block_others() {
     let server = TestServer::start().await;
-    server.user("alice").await;
+    server.account("alice").await;
     let mut stalled = server.client().await;
     stalled
         .send_raw(br#"{"type":"login","id":1,"user":"alice","pass"#)
@@ -454,7 +454,7 @@ async fn client_stalled_inside_a_login_frame_does_not_block_others() {
     let mut c = server.client().await;
     let w = c.login("alice", PASSWORD).await;
     assert_eq!(w["user"], "alice");
-    server.user("bob").await;
+    server.account("bob").await;
     stalled.send_raw(b"word\":\"correct horse\"}\n").await;
     let w = stalled.recv().await;
     assert_eq!(w["type"], "welcome", "{w}");

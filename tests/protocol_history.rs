@@ -154,7 +154,7 @@ async fn history_limit_defaults_to_50_and_is_capped_at_200() {
 async fn history_rejects_bad_parameters_and_unknown_chats() {
     let server = TestServer::start().await;
     let mut alice = server.user("Alice").await;
-    server.user("Bob").await;
+    server.account("Bob").await;
     alice.settle().await;
     let h = |p: Value| {
         let mut f = p;
@@ -260,7 +260,7 @@ async fn mark_read_moves_forward_and_tells_other_sessions() {
     assert_eq!(back["type"], "ok", "{back}");
     a2.settle().await;
 
-    let w = server.session("alice").await.welcome;
+    let w = server.welcome_of("alice").await;
     assert_eq!(
         w["public_unread"], 1,
         "only the message after the marker: {w}"
@@ -289,7 +289,7 @@ async fn mark_read_in_a_private_chat_uses_per_session_keys() {
         json!({"type": "read", "chat": "@Alice", "msg_id": id})
     );
     alice.expect_silence().await;
-    let w = server.session("bob").await.welcome;
+    let w = server.welcome_of("bob").await;
     assert_eq!(w["chats"][0]["last_read"], id);
     assert_eq!(w["chats"][0]["unread"], 0);
 }
@@ -298,7 +298,7 @@ async fn mark_read_in_a_private_chat_uses_per_session_keys() {
 async fn mark_read_errors() {
     let server = TestServer::start().await;
     let mut alice = server.user("Alice").await;
-    server.user("Bob").await;
+    server.account("Bob").await;
     alice.settle().await;
     let m = |chat: &str| json!({"type": "mark_read", "chat": chat, "msg_id": 1});
     alice.error(m("@Bob"), "not_open").await;
@@ -325,7 +325,7 @@ async fn welcome_unread_counts_follow_the_markers() {
     bob.logout().await;
 
     // Empty private chat with no marker: nothing unread.
-    let w = server.session("bob").await.welcome;
+    let w = server.welcome_of("bob").await;
     assert_eq!(w["chats"][0]["unread"], 0);
     assert_eq!(w["chats"][0]["chat"], "@Alice");
 
@@ -344,13 +344,13 @@ async fn welcome_unread_counts_follow_the_markers() {
         .await;
     bob.ok(json!({"type": "mark_read", "chat": "#public", "msg_id": public[0]}))
         .await;
-    let w = server.session("bob").await.welcome;
+    let w = server.welcome_of("bob").await;
     assert_eq!(w["public_unread"], 1, "{w}");
     assert_eq!(w["chats"][0]["unread"], 2, "{w}");
     assert_eq!(w["chats"][0]["last_read"], p1);
 
     // Alice has read nothing since her own messages: Bob's count for her.
-    let w = server.session("alice").await.welcome;
+    let w = server.welcome_of("alice").await;
     assert_eq!(w["chats"][0]["chat"], "@Bob");
     assert_eq!(w["chats"][0]["unread"], 1, "bob's one private message: {w}");
     assert_eq!(w["public_unread"], 1, "bob's one public message: {w}");

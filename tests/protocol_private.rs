@@ -174,7 +174,7 @@ async fn cancel_request_withdraws_it_everywhere() {
 
     bob.error(req("accept", "alice"), "no_request").await;
     a1.error(req("cancel_request", "bob"), "no_request").await;
-    let w = server.session("bob").await.welcome;
+    let w = server.welcome_of("bob").await;
     assert_eq!(w["requests_in"], json!([]));
 }
 
@@ -222,7 +222,7 @@ async fn end_chat_closes_it_for_both_keeps_history_and_allows_a_new_request() {
     );
     assert_eq!(h["messages"][0]["msg_id"], id);
 
-    let w = server.session("alice").await.welcome;
+    let w = server.welcome_of("alice").await;
     assert_eq!(w["chats"], json!([]), "welcome lists open chats only");
 
     bob.ok(req("request_chat", "alice")).await;
@@ -252,7 +252,7 @@ async fn mutual_requests_open_the_chat_at_once() {
     assert_eq!(b["user"], "Alice");
     alice.say("@Bob", "open").await;
     assert_eq!(bob.expect_message("@Alice").await["text"], "open");
-    let w = server.session("bob").await.welcome;
+    let w = server.welcome_of("bob").await;
     assert_eq!(w["requests_in"], json!([]));
     assert_eq!(w["requests_out"], json!([]));
     assert_eq!(w["chats"].as_array().unwrap().len(), 1);
@@ -323,7 +323,7 @@ async fn messages_to_an_offline_partner_arrive_as_unread() {
     assert_eq!(ids, [first, second]);
 
     alice.logout().await;
-    let w = server.session("bob").await.welcome;
+    let w = server.welcome_of("bob").await;
     assert_eq!(w["chats"][0]["online"], false, "partner offline: {w}");
 }
 
@@ -332,7 +332,7 @@ async fn private_chat_errors() {
     let server = TestServer::start().await;
     let mut alice = server.user("Alice").await;
     let mut bob = server.user("Bob").await;
-    server.user("Carol").await;
+    server.account("Carol").await;
     alice.settle().await;
 
     alice.ok(req("request_chat", "bob")).await;
@@ -397,7 +397,7 @@ async fn private_chat_errors() {
 async fn chats_requests_and_messages_survive_a_restart() {
     let server = TestServer::start().await;
     let (mut alice, _bob) = open_chat(&server, "Alice", "Bob").await;
-    server.user("Carol").await;
+    server.account("Carol").await;
     let mut dave = server.user("Dave").await;
     let m1 = alice.say_id("@Bob", "kept").await;
     let m2 = alice.say_id("#public", "kept too").await;

@@ -315,7 +315,7 @@ async fn status_is_kept_across_sessions() {
 async fn sending_to_chats_that_do_not_exist() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
-    server.user("bob").await;
+    server.account("bob").await;
     alice.settle().await;
     for chat in [
         "#general",

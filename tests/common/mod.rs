@@ -124,6 +124,21 @@ impl TestServer {
         c
     }
 
+    /// Registers `name` and logs it out again: an account that exists but
+    /// is offline, with no stray presence events left in flight.
+    pub async fn account(&self, name: &str) {
+        self.user(name).await.logout().await;
+    }
+
+    /// The `welcome` a new session of `name` gets; the session is logged out
+    /// again before this returns.
+    pub async fn welcome_of(&self, name: &str) -> Value {
+        let c = self.session(name).await;
+        let welcome = c.welcome.clone();
+        c.logout().await;
+        welcome
+    }
+
     /// A new session of an existing account `name`.
     pub async fn session(&self, name: &str) -> TestClient {
         let mut c = self.client().await;
