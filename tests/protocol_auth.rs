@@ -254,6 +254,7 @@ async fn bad_credentials_looks_the_same_for_unknown_user_and_wrong_password() {
 /// A name that could never be registered cannot exist either; `login`
 /// answers it like any other unknown name (the frame types in
 /// `src/protocol/frames.rs` document the same rule).
+// KNOWN SERVER BUG: the server answers `invalid_name`.
 #[tokio::test]
 async fn login_with_a_malformed_name_is_bad_credentials() {
     let server = TestServer::start().await;
@@ -408,6 +409,7 @@ async fn logout_before_login_closes() {
     assert_eq!(c.expect_closed().await, Vec::<Value>::new());
 }
 
+// KNOWN SERVER BUG: the connection closes without the `ok`.
 #[tokio::test]
 async fn logout_replies_ok_closes_and_tells_others() {
     let server = TestServer::start().await;
