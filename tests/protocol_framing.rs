@@ -214,9 +214,16 @@ async fn non_json_and_non_object_lines_are_bad_frame() {
 async fn unknown_type_gets_unknown_type_with_id() {
     let server = TestServer::start().await;
     let mut c = server.client().await;
-    c.error(json!({"type": "frobnicate"}), "unknown_type").await;
+    // Before login the contract allows either answer ("anything else gets
+    // not_authenticated" vs "an unknown type gets unknown_type").
+    let e = c.request(json!({"type": "frobnicate"})).await;
+    assert!(
+        e["code"] == "unknown_type" || e["code"] == "not_authenticated",
+        "{e}"
+    );
     c.assert_open().await;
     let mut u = server.user("alice").await;
+    u.error(json!({"type": "frobnicate"}), "unknown_type").await;
     // Reserved §9 frames are unknown in this version.
     u.error(
         json!({"type": "create_group", "name": "#rust"}),
@@ -269,6 +276,24 @@ async fn missing_or_mistyped_fields_are_bad_request() {
     )
     .await;
     anon.assert_open().await;
+}
+
+#[tokio::test]
+async fn mistyped_id_is_bad_request() {
+    let server = TestServer::start().await;
+    let mut c = server.user("alice").await;
+    for line in [
+        &b"{\"type\":\"ping\",\"id\":\"7\"}\n"[..],
+        b"{\"type\":\"ping\",\"id\":-1}\n",
+        b"{\"type\":\"ping\",\"id\":1.5}\n",
+        b"{\"type\":\"ping\",\"id\":[1]}\n",
+    ] {
+        c.send_raw(line).await;
+        let e = c.recv().await;
+        assert_error(&e, "bad_request", &json!({}));
+    }
+    c.assert_open().await;
+    c.expect_silence().await;
 }
 
 #[tokio::test]
