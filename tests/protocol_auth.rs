@@ -429,7 +429,7 @@ async fn logout_replies_ok_closes_and_tells_others() {
 
 #[tokio::test]
 async fn login_timeout_closes_silent_connections() {
-    let server = TestServer::start_with(|c| c.login_timeout = Duration::from_millis(500)).await;
+    let server = TestServer::start_with(|c| c.login_timeout = Duration::from_secs(1)).await;
     let mut idle = server.client().await;
     let mut pinging = server.client().await;
     pinging.assert_open().await;
@@ -441,7 +441,7 @@ async fn login_timeout_closes_silent_connections() {
         assert_eq!(frames[0]["fatal"], true);
     }
     // A logged-in session is not subject to the login timeout.
-    member.expect_silence_for(Duration::from_millis(700)).await;
+    member.expect_silence_for(Duration::from_millis(1200)).await;
     member.assert_open().await;
 }
 
