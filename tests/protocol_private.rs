@@ -153,19 +153,20 @@ async fn cancel_request_withdraws_it_everywhere() {
     let mut a1 = server.user("Alice").await;
     let mut a2 = server.session("alice").await;
     let mut bob = server.user("Bob").await;
+    let mut b2 = server.session("bob").await;
     a1.ok(req("request_chat", "bob")).await;
     bob.expect_event("chat_request").await;
+    b2.expect_event("chat_request").await;
     a2.expect_event("chat_request_sent").await;
-    for c in [&mut a1, &mut a2, &mut bob] {
+    for c in [&mut a1, &mut a2, &mut bob, &mut b2] {
         c.settle().await;
     }
 
     let ok = a1.request(req("cancel_request", "BOB")).await;
     assert_eq!(ok, json!({"type": "ok", "id": ok["id"]}));
-    assert_eq!(
-        bob.expect_event("chat_request_removed").await,
-        json!({"type": "chat_request_removed", "user": "Alice"})
-    );
+    let removed = json!({"type": "chat_request_removed", "user": "Alice"});
+    assert_eq!(bob.expect_event("chat_request_removed").await, removed);
+    assert_eq!(b2.expect_event("chat_request_removed").await, removed);
     assert_eq!(
         a2.expect_event("chat_request_removed").await,
         json!({"type": "chat_request_removed", "user": "Bob"})
