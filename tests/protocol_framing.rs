@@ -78,6 +78,22 @@ async fn two_frames_in_one_write_get_two_replies_in_order() {
 }
 
 #[tokio::test]
+async fn frame_boundaries_need_not_match_writes() {
+    let server = TestServer::start().await;
+    let mut c = server.client().await;
+    c.send_raw(b"{\"type\":\"ping\",\"id\":1}\n{\"type\":\"pi")
+        .await;
+    assert_eq!(c.recv().await, json!({"type": "pong", "id": 1}));
+    c.expect_silence().await;
+    c.send_raw(b"ng\",\"id\":2}\n{\"type\":\"ping\",\"id\":3}\n{")
+        .await;
+    assert_eq!(c.recv().await, json!({"type": "pong", "id": 2}));
+    assert_eq!(c.recv().await, json!({"type": "pong", "id": 3}));
+    c.send_raw(b"\"type\":\"ping\",\"id\":4}\n").await;
+    assert_eq!(c.recv().await, json!({"type": "pong", "id": 4}));
+}
+
+#[tokio::test]
 async fn frame_split_byte_by_byte_is_reassembled() {
     let server = TestServer::start().await;
     let mut c = server.client().await;
