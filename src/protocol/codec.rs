@@ -66,13 +66,6 @@ impl Decoder for LineCodec {
             }
             None => {
                 self.scanned = buf.len();
-                // Never let the reader grow the buffer past one frame.
-                let room = self.max_frame - buf.len();
-                if buf.capacity() - buf.len() > room {
-                    // Capacity is already enough; nothing to do.
-                } else {
-                    buf.reserve(room.min(8 * 1024));
-                }
                 Ok(None)
             }
         }

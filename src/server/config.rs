@@ -30,8 +30,9 @@ pub struct ServerConfig {
     /// Sustained frames per second per session (burst twice that);
     /// 0 turns flood control off, for benchmarks.
     pub max_msg_rate: u32,
-    /// Frames that may wait for one slow reader before it is disconnected.
-    pub outgoing_queue: usize,
+    /// Bytes that may wait for one slow reader before it is disconnected
+    /// as one that stopped reading.
+    pub outgoing_limit_bytes: usize,
     /// How long graceful shutdown waits for sessions to flush.
     pub shutdown_grace: Duration,
 }
@@ -47,7 +48,7 @@ impl ServerConfig {
             login_timeout: LOGIN_TIMEOUT,
             idle_timeout: IDLE_TIMEOUT,
             max_msg_rate: RATE_PER_SEC,
-            outgoing_queue: 8192,
+            outgoing_limit_bytes: 8 << 20,
             shutdown_grace: Duration::from_secs(5),
         }
     }

@@ -15,14 +15,14 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::auth::Lockout;
-use super::link::{SessionId, SessionLink};
+use super::link::{PushError, SessionId, SessionLink};
 use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
 };
 use crate::protocol::{
     now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, HistoryPage, Message, OkReply, OnlineUser,
     Presence, Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome,
-    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT,
+    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_SERVER_FRAME_BYTES,
 };
 
 /// The most requests handled in one transaction; bounds the latency a large
@@ -1013,7 +1013,7 @@ impl Hub {
         let Some(id) = id else {
             return Ok(());
         };
-        let (stored, more) = self.store.history(chat_id, direction, limit)?;
+        let (stored, mut more) = self.store.history(chat_id, direction, limit)?;
         let mut messages = Vec::with_capacity(stored.len());
         for m in stored {
             messages.push(Message {
@@ -1023,6 +1023,11 @@ impl Hub {
                 from: self.name_of(m.sender)?,
                 text: m.text,
             });
+        }
+        // 200 messages of escaped text can exceed the 1 MiB frame limit:
+        // keep the part nearest the anchor and say there is more.
+        if fit_page(&mut messages, direction) {
+            more = true;
         }
         self.send(
             session,
@@ -1167,15 +1172,54 @@ impl Hub {
     }
 }
 
+/// Room for the page's own fields around its messages.
+const PAGE_OVERHEAD: usize = 512;
+
+/// Trims a history page to fit in one server frame, dropping messages
+/// farthest from the anchor; whether anything was dropped.
+fn fit_page(messages: &mut Vec<Message>, direction: HistoryDirection) -> bool {
+    let budget = MAX_SERVER_FRAME_BYTES - PAGE_OVERHEAD;
+    let sizes: Vec<usize> = messages
+        .iter()
+        .map(|m| serde_json::to_vec(m).map_or(budget, |v| v.len() + 20))
+        .collect();
+    if sizes.iter().sum::<usize>() <= budget {
+        return false;
+    }
+    let mut used = 0;
+    match direction {
+        // Newest below the anchor matter most: keep from the end.
+        HistoryDirection::Before(_) => {
+            let keep = sizes.iter().rev().take_while(|s| {
+                used += **s;
+                used <= budget
+            });
+            let keep = keep.count();
+            messages.drain(..messages.len() - keep);
+        }
+        HistoryDirection::After(_) => {
+            let keep = sizes
+                .iter()
+                .take_while(|s| {
+                    used += **s;
+                    used <= budget
+                })
+                .count();
+            messages.truncate(keep);
+        }
+    }
+    true
+}
+
 /// Queues a frame for one session, closing it if its queue is full: a
 /// reader that stopped reading must never slow anyone else.
 fn push_to(entry: &mut SessionEntry, frame: &Bytes) {
     if entry.closing {
         return;
     }
-    match entry.link.tx.try_send(frame.clone()) {
+    match entry.link.outbox.push(frame.clone()) {
         Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
+        Err(PushError::Full) => {
             entry.closing = true;
             tracing::warn!(peer = %entry.peer, "outgoing queue full; closing a connection that stopped reading");
             let fatal = ServerFrame::Error(
@@ -1188,6 +1232,6 @@ fn push_to(entry: &mut SessionEntry, frame: &Bytes) {
             );
             entry.link.control.close_with(fatal.to_line());
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => entry.closing = true,
+        Err(PushError::Closed) => entry.closing = true,
     }
 }

@@ -23,7 +23,7 @@ use super::auth::PasswordHasher;
 use super::config::ServerConfig;
 use super::hub::{HubCommand, LoginLookup};
 use super::limits::{RateLimiter, Verdict};
-use super::link::{SessionControl, SessionId, SessionLink};
+use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
     LineCodec, LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
@@ -53,15 +53,15 @@ pub async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    let (tx, rx) = mpsc::channel(shared.config.outgoing_queue.max(1));
+    let (outbox, rx) = Outbox::new(shared.config.outgoing_limit_bytes.max(1024));
     let control = Arc::new(SessionControl::default());
     tracker.spawn(write_loop(write, rx, control.clone()));
 
-    if tx.try_send(shared.hello.clone()).is_err() {
+    if outbox.push(shared.hello.clone()).is_err() {
         return;
     }
     let link = SessionLink {
-        tx: tx.clone(),
+        outbox: outbox.clone(),
         control: control.clone(),
     };
     if shared
@@ -80,7 +80,7 @@ pub async fn serve(
         session,
         peer,
         shared: shared.clone(),
-        tx,
+        outbox,
         control,
         user: None,
     };
@@ -98,7 +98,7 @@ struct Connection {
     session: SessionId,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    tx: mpsc::Sender<Bytes>,
+    outbox: Outbox,
     control: Arc<SessionControl>,
     /// Set once logged in.
     user: Option<UserName>,
@@ -203,7 +203,7 @@ impl Connection {
     }
 
     fn reply_direct(&self, frame: &ServerFrame) {
-        if self.tx.try_send(frame.to_line()).is_err() {
+        if self.outbox.push(frame.to_line()).is_err() {
             self.control.close_after_drain();
         }
     }
@@ -433,7 +433,7 @@ impl Connection {
 /// the session is aborted.
 async fn write_loop(
     mut write: OwnedWriteHalf,
-    mut rx: mpsc::Receiver<Bytes>,
+    mut rx: OutboxReceiver,
     control: Arc<SessionControl>,
 ) {
     let abort = control.aborted().clone();
@@ -451,8 +451,8 @@ async fn write_loop(
         buf.extend_from_slice(&first);
         while buf.len() < WRITE_BATCH {
             match rx.try_recv() {
-                Ok(frame) => buf.extend_from_slice(&frame),
-                Err(_) => break,
+                Some(frame) => buf.extend_from_slice(&frame),
+                None => break,
             }
         }
         let written = tokio::select! {
@@ -460,6 +460,7 @@ async fn write_loop(
             _ = abort.cancelled() => break,
             r = write.write_all(&buf) => r,
         };
+        rx.written(buf.len());
         if written.is_err() {
             // The peer is gone; make the reader stop too.
             control.close_after_drain();

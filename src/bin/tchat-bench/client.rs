@@ -1,0 +1,191 @@
+//! A lean tchat client for load: it logs in, sends, and counts deliveries by
+//! scanning lines instead of parsing every one as JSON, so that the
+//! generator is not the bottleneck it measures.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio_util::codec::FramedRead;
+
+use tchat::protocol::{LineCodec, MAX_SERVER_FRAME_BYTES};
+
+use crate::histogram::Histogram;
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Nanoseconds on the generator's clock, put into message texts.
+pub fn clock_ns() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+pub const TEXT_PREFIX: &str = "bench ";
+
+pub type LineReader = FramedRead<OwnedReadHalf, LineCodec>;
+
+pub struct BenchClient {
+    pub reader: LineReader,
+    pub writer: OwnedWriteHalf,
+}
+
+/// The next line from a reader, or an error when the connection ends.
+pub async fn next_line(reader: &mut LineReader) -> Result<bytes::BytesMut> {
+    match reader.next().await {
+        Some(Ok(line)) => Ok(line),
+        Some(Err(e)) => Err(e.into()),
+        None => bail!("connection closed"),
+    }
+}
+
+/// What one line was, as far as the generator cares.
+pub enum Line {
+    Message { sent_ns: Option<u64> },
+    Ok,
+    Error(String),
+    Other,
+}
+
+pub fn classify(line: &[u8]) -> Line {
+    if line.starts_with(br#"{"type":"message""#) {
+        return Line::Message {
+            sent_ns: sent_ns(line),
+        };
+    }
+    if line.starts_with(br#"{"type":"ok""#) {
+        return Line::Ok;
+    }
+    if line.starts_with(br#"{"type":"error""#) {
+        return Line::Error(String::from_utf8_lossy(line).into_owned());
+    }
+    Line::Other
+}
+
+/// The send time in a bench text: the text is the last field, so the line
+/// ends with `"text":"bench <ns>"}`.
+fn sent_ns(line: &[u8]) -> Option<u64> {
+    let body = line.strip_suffix(b"\"}")?;
+    let digits_start = body.iter().rposition(|b| *b == b' ')? + 1;
+    std::str::from_utf8(&body[digits_start..])
+        .ok()?
+        .parse()
+        .ok()
+}
+
+impl BenchClient {
+    pub async fn connect(addr: SocketAddr) -> Result<BenchClient> {
+        let stream = TcpStream::connect(addr).await.context("connect")?;
+        stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        let mut client = BenchClient {
+            reader: FramedRead::new(r, LineCodec::new(MAX_SERVER_FRAME_BYTES)),
+            writer: w,
+        };
+        let hello = client.next_line().await?;
+        if !hello.starts_with(br#"{"type":"hello""#) {
+            bail!("expected hello");
+        }
+        Ok(client)
+    }
+
+    pub async fn next_line(&mut self) -> Result<bytes::BytesMut> {
+        next_line(&mut self.reader).await
+    }
+
+    pub async fn send_raw(&mut self, line: &str) -> Result<()> {
+        self.writer.write_all(line.as_bytes()).await?;
+        Ok(())
+    }
+
+    /// Logs in (or registers) and waits for `welcome`; returns how long it took.
+    pub async fn auth(&mut self, kind: &str, user: &str, password: &str) -> Result<Duration> {
+        let began = Instant::now();
+        let frame = serde_json::json!({"type": kind, "id": 1, "user": user, "password": password});
+        self.send_raw(&format!("{frame}\n")).await?;
+        loop {
+            let line = self.next_line().await?;
+            if line.starts_with(br#"{"type":"welcome""#) {
+                return Ok(began.elapsed());
+            }
+            if line.starts_with(br#"{"type":"error""#) {
+                bail!("{kind} {user}: {}", String::from_utf8_lossy(&line));
+            }
+        }
+    }
+
+    pub async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<BenchClient> {
+        let mut c = BenchClient::connect(addr).await?;
+        c.auth("login", user, password).await?;
+        Ok(c)
+    }
+
+    /// The frame that sends one timestamped message to `#public`.
+    pub fn public_message() -> String {
+        format!(
+            "{{\"type\":\"send\",\"chat\":\"#public\",\"text\":\"{TEXT_PREFIX}{}\"}}\n",
+            clock_ns()
+        )
+    }
+}
+
+/// What a receiving task saw.
+#[derive(Default, Clone)]
+pub struct Received {
+    pub messages: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub latency: Histogram,
+    pub last_at_ns: u64,
+}
+
+impl Received {
+    /// Counts one line; for a timestamped message, returns when it was sent
+    /// and how long it took.
+    pub fn note(&mut self, line: &[u8]) -> Option<(u64, Duration)> {
+        match classify(line) {
+            Line::Message { sent_ns } => {
+                self.messages += 1;
+                let now = clock_ns();
+                self.last_at_ns = now;
+                let sent = sent_ns?;
+                let latency = Duration::from_nanos(now.saturating_sub(sent));
+                self.latency.record(latency);
+                Some((sent, latency))
+            }
+            Line::Error(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(e);
+                None
+            }
+            Line::Ok | Line::Other => None,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Received) {
+        self.messages += other.messages;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error.clone();
+        }
+        self.latency.merge(&other.latency);
+        self.last_at_ns = self.last_at_ns.max(other.last_at_ns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_send_time_from_a_message_line() {
+        let line = br##"{"type":"message","chat":"#public","msg_id":3,"ts":1,"from":"u1","text":"bench 12345"}"##;
+        match classify(line) {
+            Line::Message { sent_ns } => assert_eq!(sent_ns, Some(12345)),
+            _ => panic!("not a message"),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `tchat-bench`: the load generator. It starts `tchat-server` (the real
+//! binary, as a child process, so its CPU and memory can be read from /proc),
+//! runs a named scenario against it over loopback, and prints one Markdown
+//! table per scenario: messages sent, deliveries expected and received,
+//! latency from send to each delivery, server CPU and peak RSS.
+//!
+//! Build it in release mode: `cargo run --release --bin tchat-bench -- all`.
+
+mod client;
+mod histogram;
+mod report;
+mod scenarios;
+mod server_proc;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Load generator for tchat-server. Every scenario starts its own server on
+/// a temporary database with flood control off.
+#[derive(Parser, Debug)]
+#[command(name = "tchat-bench", version, about)]
+struct Cli {
+    /// The tchat-server binary to measure [default: next to this one].
+    #[arg(long, value_name = "PATH")]
+    server_bin: Option<PathBuf>,
+
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum Scenario {
+    /// N clients in #public, each sending one message per second, spread
+    /// evenly over the second.
+    BusyRoom {
+        /// Client counts to run, one after another.
+        #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
+        clients: Vec<usize>,
+        /// Seconds each run lasts.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Senders each send a burst of messages as fast as they can while
+    /// listeners only receive; every message is persisted.
+    Burst {
+        #[arg(long, default_value_t = 50)]
+        senders: usize,
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        #[arg(long, default_value_t = 50)]
+        listeners: usize,
+    },
+    /// Many logged-in idle sessions: memory per session, and how long one
+    /// public message takes to reach them all.
+    Idle {
+        #[arg(long, default_value_t = 10_000)]
+        sessions: usize,
+    },
+    /// Logins at a real bcrypt cost, all at once, while a busy room runs.
+    LoginStorm {
+        #[arg(long, default_value_t = 100)]
+        logins: usize,
+        #[arg(long, default_value_t = 500)]
+        room: usize,
+        #[arg(long, default_value_t = 12)]
+        cost: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// History pages from a database of many stored messages; database
+    /// size per message and server start-up time.
+    History {
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+    },
+    /// Every scenario with its defaults.
+    All,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let server_bin = cli
+        .server_bin
+        .unwrap_or_else(server_proc::default_server_bin);
+    let env = scenarios::Env::new(server_bin)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let scenarios = match cli.scenario {
+        Scenario::All => vec![
+            Scenario::BusyRoom {
+                clients: vec![100, 500, 1000, 2000, 4000],
+                seconds: 30,
+            },
+            Scenario::Burst {
+                senders: 50,
+                messages: 1000,
+                listeners: 50,
+            },
+            Scenario::Idle { sessions: 10_000 },
+            Scenario::LoginStorm {
+                logins: 100,
+                room: 500,
+                cost: 12,
+                seconds: 20,
+            },
+            Scenario::History {
+                messages: 1_000_000,
+                queries: 2000,
+            },
+        ],
+        one => vec![one],
+    };
+    for scenario in scenarios {
+        let reports = runtime.block_on(async {
+            match scenario {
+                Scenario::BusyRoom { clients, seconds } => {
+                    let mut out = Vec::new();
+                    for n in clients {
+                        out.push(scenarios::busy_room(&env, n, seconds).await?);
+                    }
+                    Ok::<_, anyhow::Error>(out)
+                }
+                Scenario::Burst {
+                    senders,
+                    messages,
+                    listeners,
+                } => Ok(vec![
+                    scenarios::burst(&env, senders, messages, listeners).await?,
+                ]),
+                Scenario::Idle { sessions } => Ok(vec![scenarios::idle(&env, sessions).await?]),
+                Scenario::LoginStorm {
+                    logins,
+                    room,
+                    cost,
+                    seconds,
+                } => Ok(vec![
+                    scenarios::login_storm(&env, logins, room, cost, seconds).await?,
+                ]),
+                Scenario::History { messages, queries } => {
+                    Ok(vec![scenarios::history(&env, messages, queries).await?])
+                }
+                Scenario::All => Ok(Vec::new()),
+            }
+        })?;
+        for r in reports {
+            println!("{}", r.render());
+        }
+    }
+    Ok(())
+}

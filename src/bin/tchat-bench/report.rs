@@ -1,0 +1,59 @@
+//! One summary table per scenario, printed as Markdown so it can go
+//! straight into docs/benchmarks.md.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::server_proc::ProcStats;
+
+pub struct Report {
+    pub title: String,
+    rows: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn new(title: impl Into<String>) -> Self {
+        Report {
+            title: title.into(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, metric: impl Into<String>, value: impl Into<String>) {
+        self.rows.push((metric.into(), value.into()));
+    }
+
+    /// Server CPU over the measured interval and peak RSS.
+    pub fn server(&mut self, before: ProcStats, after: ProcStats, wall: Duration) {
+        let cpu = after.cpu.saturating_sub(before.cpu);
+        self.row(
+            "server CPU",
+            format!(
+                "{:.2} s over {:.2} s wall ({:.0} % of one core)",
+                cpu.as_secs_f64(),
+                wall.as_secs_f64(),
+                100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+            ),
+        );
+        self.row(
+            "server peak RSS",
+            format!("{:.1} MiB", after.peak_rss_kib as f64 / 1024.0),
+        );
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!("### {}\n\n| metric | value |\n|---|---|\n", self.title);
+        for (k, v) in &self.rows {
+            let _ = writeln!(out, "| {k} | {v} |");
+        }
+        out
+    }
+}
+
+pub fn loss(expected: u64, received: u64) -> String {
+    let lost = expected.saturating_sub(received);
+    format!(
+        "expected {expected}, received {received}, lost {lost} ({:.3} %)",
+        100.0 * lost as f64 / (expected.max(1)) as f64
+    )
+}

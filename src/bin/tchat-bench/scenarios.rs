@@ -1,0 +1,520 @@
+//! The named scenarios. Each starts a fresh server on its own database.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use futures::stream::{self, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::time::{sleep_until, timeout};
+
+use tchat::protocol::{now_ms, Role};
+use tchat::server::store::{Store, PUBLIC_CHAT};
+
+use crate::client::{clock_ns, next_line, BenchClient, LineReader, Received};
+use crate::histogram::Histogram;
+use crate::report::{loss, Report};
+use crate::server_proc::ServerProcess;
+
+const PASSWORD: &str = "bench password";
+/// Parallel connection attempts while logging many clients in; more would
+/// overflow the listen backlog and add SYN retries to the figures.
+const CONNECT_CONCURRENCY: usize = 64;
+/// A receiver gives up after this long without a line.
+const QUIET: Duration = Duration::from_secs(10);
+
+pub struct Env {
+    server_bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new(server_bin: PathBuf) -> Result<Env> {
+        Ok(Env {
+            server_bin,
+            dir: tempfile::tempdir()?,
+        })
+    }
+
+    fn db(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.db"))
+    }
+
+    fn start(&self, db: &Path, cost: u32) -> Result<ServerProcess> {
+        ServerProcess::start(&self.server_bin, db, cost, &[])
+    }
+}
+
+fn user(prefix: &str, i: usize) -> String {
+    format!("{prefix}{i}")
+}
+
+/// Creates accounts straight in the database, one hash per group: hashing
+/// each at the real cost would take minutes and measure nothing.
+fn create_accounts(db: &Path, groups: &[(&str, usize, u32)]) -> Result<()> {
+    let store = Store::open(db)?;
+    store.begin()?;
+    for (prefix, count, cost) in groups {
+        let hash = bcrypt::hash(PASSWORD, *cost)?;
+        for i in 0..*count {
+            store.create_account(&user(prefix, i), &hash, Role::User, now_ms())?;
+        }
+    }
+    store.commit()?;
+    Ok(())
+}
+
+async fn login_all(addr: SocketAddr, prefix: &str, n: usize) -> Result<Vec<BenchClient>> {
+    let prefix = prefix.to_owned();
+    let clients: Vec<Result<BenchClient>> = stream::iter(0..n)
+        .map(|i| {
+            let name = user(&prefix, i);
+            async move { BenchClient::login(addr, &name, PASSWORD).await }
+        })
+        .buffered(CONNECT_CONCURRENCY)
+        .collect()
+        .await;
+    clients.into_iter().collect()
+}
+
+/// Reads until `expected` messages arrived or nothing came for [`QUIET`].
+async fn receive(mut reader: LineReader, expected: u64) -> (Received, LineReader) {
+    let mut got = Received::default();
+    while got.messages < expected {
+        match timeout(QUIET, next_line(&mut reader)).await {
+            Ok(Ok(line)) => {
+                got.note(&line);
+            }
+            _ => break,
+        }
+    }
+    (got, reader)
+}
+
+async fn merge_all(tasks: Vec<tokio::task::JoinHandle<(Received, LineReader)>>) -> Received {
+    let mut all = Received::default();
+    for t in tasks {
+        if let Ok((r, _)) = t.await {
+            all.merge(&r);
+        }
+    }
+    all
+}
+
+fn errors_row(report: &mut Report, got: &Received) {
+    let first = got.first_error.as_deref().unwrap_or("");
+    report.row(
+        "error frames",
+        if got.errors == 0 {
+            "0".to_owned()
+        } else {
+            format!(
+                "{} (first: `{}`)",
+                got.errors,
+                first.chars().take(120).collect::<String>()
+            )
+        },
+    );
+}
+
+/// Sends one timestamped public message per second from `writer`,
+/// starting at `first`.
+async fn send_every_second(
+    mut writer: OwnedWriteHalf,
+    first: tokio::time::Instant,
+    seconds: u64,
+) -> OwnedWriteHalf {
+    for k in 0..seconds {
+        sleep_until(first + Duration::from_secs(k)).await;
+        if writer
+            .write_all(BenchClient::public_message().as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    writer
+}
+
+pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
+    let db = env.db(&format!("busy-{n}"));
+    create_accounts(&db, &[("u", n, 4)])?;
+    let server = env.start(&db, 4)?;
+    let clients = login_all(server.addr, "u", n).await?;
+    let before = server.stats();
+    let wall = Instant::now();
+    let start = tokio::time::Instant::now() + Duration::from_millis(200);
+    let expected_each = n as u64 * seconds;
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for (i, client) in clients.into_iter().enumerate() {
+        let offset = Duration::from_secs(1).mul_f64(i as f64 / n as f64);
+        readers.push(tokio::spawn(receive(client.reader, expected_each)));
+        writers.push(tokio::spawn(send_every_second(
+            client.writer,
+            start + offset,
+            seconds,
+        )));
+    }
+    let got = merge_all(readers).await;
+    let elapsed = wall.elapsed();
+    let after = server.stats();
+    drop(writers);
+    server.stop()?;
+    let mut r = Report::new(format!("busy room, N = {n}, {seconds} s"));
+    r.row("messages sent", (n as u64 * seconds).to_string());
+    r.row("deliveries", loss(expected_each * n as u64, got.messages));
+    r.row(
+        "delivery rate",
+        format!("{:.0} deliveries/s", got.messages as f64 / seconds as f64),
+    );
+    r.row("latency send → delivery", got.latency.summary());
+    errors_row(&mut r, &got);
+    r.server(before, after, elapsed);
+    Ok(r)
+}
+
+pub async fn burst(env: &Env, senders: usize, messages: usize, listeners: usize) -> Result<Report> {
+    let db = env.db("burst");
+    create_accounts(&db, &[("s", senders, 4), ("l", listeners, 4)])?;
+    let server = env.start(&db, 4)?;
+    let sending = login_all(server.addr, "s", senders).await?;
+    let listening = login_all(server.addr, "l", listeners).await?;
+    let expected_each = (senders * messages) as u64;
+    let before = server.stats();
+    let wall = Instant::now();
+    let start_ns = clock_ns();
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    // Dropping a write half would end the session: keep them until the end.
+    let mut idle_writers = Vec::new();
+    for client in listening {
+        readers.push(tokio::spawn(receive(client.reader, expected_each)));
+        idle_writers.push(client.writer);
+    }
+    for client in sending {
+        readers.push(tokio::spawn(receive(client.reader, expected_each)));
+        let mut writer = client.writer;
+        writers.push(tokio::spawn(async move {
+            // Chunks with fresh timestamps: one write per 50 frames keeps
+            // the generator cheap while latency stays meaningful.
+            let mut sent = 0;
+            while sent < messages {
+                let chunk = (messages - sent).min(50);
+                let mut buf = String::with_capacity(chunk * 80);
+                for _ in 0..chunk {
+                    buf.push_str(&BenchClient::public_message());
+                }
+                if writer.write_all(buf.as_bytes()).await.is_err() {
+                    break;
+                }
+                sent += chunk;
+            }
+            writer
+        }));
+    }
+    let got = merge_all(readers).await;
+    let elapsed = wall.elapsed();
+    let after = server.stats();
+    drop(writers);
+    drop(idle_writers);
+    server.stop()?;
+    let active = Duration::from_nanos(got.last_at_ns.saturating_sub(start_ns));
+    let mut r = Report::new(format!(
+        "burst fan-out, {senders} senders × {messages} messages, {listeners} listeners"
+    ));
+    r.row("messages sent", expected_each.to_string());
+    r.row(
+        "deliveries",
+        loss(expected_each * (senders + listeners) as u64, got.messages),
+    );
+    r.row(
+        "throughput",
+        format!(
+            "{:.0} deliveries/s ({:.2} s from first send to last delivery)",
+            got.messages as f64 / active.as_secs_f64().max(1e-9),
+            active.as_secs_f64()
+        ),
+    );
+    r.row("latency send → delivery", got.latency.summary());
+    errors_row(&mut r, &got);
+    r.server(before, after, elapsed);
+    Ok(r)
+}
+
+pub async fn idle(env: &Env, sessions: usize) -> Result<Report> {
+    let db = env.db("idle");
+    create_accounts(&db, &[("i", sessions, 4), ("speaker", 1, 4)])?;
+    let server = env.start(&db, 4)?;
+    let empty = server.stats();
+    let clients = login_all(server.addr, "i", sessions).await?;
+    // Let presence events settle before measuring memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let loaded = server.stats();
+    let mut speaker = BenchClient::login(server.addr, "speaker0", PASSWORD).await?;
+    // Drain presence events queued for all the others.
+    let mut readers = Vec::new();
+    let began = Instant::now();
+    for client in clients {
+        let mut reader = client.reader;
+        let writer = client.writer;
+        readers.push(tokio::spawn(async move {
+            let mut got = Received::default();
+            while got.messages < 1 {
+                match timeout(QUIET, next_line(&mut reader)).await {
+                    Ok(Ok(line)) => {
+                        got.note(&line);
+                    }
+                    _ => break,
+                }
+            }
+            drop(writer);
+            (got, reader)
+        }));
+    }
+    speaker.send_raw(&BenchClient::public_message()).await?;
+    let got = merge_all(readers).await;
+    let all_in = began.elapsed();
+    let after = server.stats();
+    server.stop()?;
+    let per_session =
+        (loaded.rss_kib.saturating_sub(empty.rss_kib)) as f64 * 1024.0 / sessions as f64;
+    let mut r = Report::new(format!("idle scale, {sessions} sessions"));
+    r.row(
+        "server RSS empty",
+        format!("{:.1} MiB", empty.rss_kib as f64 / 1024.0),
+    );
+    r.row(
+        "server RSS with sessions",
+        format!("{:.1} MiB", loaded.rss_kib as f64 / 1024.0),
+    );
+    r.row(
+        "RSS per session",
+        format!("{:.1} KiB", per_session / 1024.0),
+    );
+    r.row("one public message", loss(sessions as u64, got.messages));
+    r.row(
+        "time until all received",
+        format!(
+            "{:.1} ms (latency {})",
+            got.latency.max_us() as f64 / 1000.0,
+            got.latency.summary()
+        ),
+    );
+    let _ = all_in;
+    errors_row(&mut r, &got);
+    r.row(
+        "server peak RSS",
+        format!("{:.1} MiB", after.peak_rss_kib as f64 / 1024.0),
+    );
+    Ok(r)
+}
+
+pub async fn login_storm(
+    env: &Env,
+    logins: usize,
+    room: usize,
+    cost: u32,
+    seconds: u64,
+) -> Result<Report> {
+    let db = env.db("storm");
+    create_accounts(&db, &[("r", room, 4), ("x", logins, cost)])?;
+    let server = env.start(&db, cost)?;
+    let addr = server.addr;
+    let clients = login_all(addr, "r", room).await?;
+    let before = server.stats();
+    let wall = Instant::now();
+    let start = tokio::time::Instant::now() + Duration::from_millis(200);
+    let storm_from = Arc::new(AtomicU64::new(u64::MAX));
+    let storm_to = Arc::new(AtomicU64::new(u64::MAX));
+    let expected_each = room as u64 * seconds;
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for (i, client) in clients.into_iter().enumerate() {
+        let offset = Duration::from_secs(1).mul_f64(i as f64 / room as f64);
+        let (from, to) = (storm_from.clone(), storm_to.clone());
+        let mut reader = client.reader;
+        readers.push(tokio::spawn(async move {
+            // Latency split by whether the message was sent during the storm.
+            let mut calm = Histogram::default();
+            let mut stormy = Histogram::default();
+            let mut got = Received::default();
+            while got.messages < expected_each {
+                match timeout(QUIET, next_line(&mut reader)).await {
+                    Ok(Ok(line)) => {
+                        if let Some((sent, latency)) = got.note(&line) {
+                            let (f, t) = (from.load(Ordering::Relaxed), to.load(Ordering::Relaxed));
+                            if (f..=t).contains(&sent) {
+                                stormy.record(latency);
+                            } else {
+                                calm.record(latency);
+                            }
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            (got, calm, stormy)
+        }));
+        writers.push(tokio::spawn(send_every_second(
+            client.writer,
+            start + offset,
+            seconds,
+        )));
+    }
+    // The storm starts a quarter into the run.
+    sleep_until(start + Duration::from_secs(seconds / 4)).await;
+    storm_from.store(clock_ns(), Ordering::Relaxed);
+    let storm_began = Instant::now();
+    let attempts: Vec<_> = (0..logins)
+        .map(|i| {
+            let name = user("x", i);
+            tokio::spawn(async move {
+                let mut c = BenchClient::connect(addr).await?;
+                let took = c.auth("login", &name, PASSWORD).await?;
+                Ok::<_, anyhow::Error>((took, c))
+            })
+        })
+        .collect();
+    let mut login_latency = Histogram::default();
+    let mut failed = 0;
+    let mut storm_clients = Vec::new();
+    for a in attempts {
+        match a.await {
+            Ok(Ok((took, c))) => {
+                login_latency.record(took);
+                storm_clients.push(c);
+            }
+            _ => failed += 1,
+        }
+    }
+    let storm_took = storm_began.elapsed();
+    storm_to.store(clock_ns(), Ordering::Relaxed);
+    let mut got = Received::default();
+    let mut calm = Histogram::default();
+    let mut stormy = Histogram::default();
+    for t in readers {
+        if let Ok((g, c, s)) = t.await {
+            got.merge(&g);
+            calm.merge(&c);
+            stormy.merge(&s);
+        }
+    }
+    let elapsed = wall.elapsed();
+    let after = server.stats();
+    drop(writers);
+    drop(storm_clients);
+    server.stop()?;
+    if failed > 0 {
+        bail!("{failed} storm logins failed");
+    }
+    let mut r = Report::new(format!(
+        "login storm, {logins} logins at bcrypt cost {cost} during a busy room of {room}"
+    ));
+    r.row(
+        "logins",
+        format!(
+            "{logins} in {:.2} s ({:.1} logins/s)",
+            storm_took.as_secs_f64(),
+            logins as f64 / storm_took.as_secs_f64()
+        ),
+    );
+    r.row("login latency", login_latency.summary());
+    r.row(
+        "room deliveries",
+        loss(expected_each * room as u64, got.messages),
+    );
+    r.row("room latency, outside the storm", calm.summary());
+    r.row("room latency, during the storm", stormy.summary());
+    errors_row(&mut r, &got);
+    r.server(before, after, elapsed);
+    Ok(r)
+}
+
+pub async fn history(env: &Env, messages: u64, queries: usize) -> Result<Report> {
+    let db = env.db("history");
+    create_accounts(&db, &[("h", 2, 4)])?;
+    let fill = Instant::now();
+    {
+        let store = Store::open(&db)?;
+        let base_ts = now_ms() - messages as i64;
+        let mut id = 1u64;
+        while id <= messages {
+            store.begin()?;
+            let end = (id + 50_000).min(messages + 1);
+            for i in id..end {
+                let text = format!("message {i}: the quick brown fox jumps over the lazy dog");
+                store.insert_message(
+                    i,
+                    PUBLIC_CHAT,
+                    1 + (i % 2) as i64,
+                    base_ts + i as i64,
+                    &text,
+                )?;
+            }
+            store.commit()?;
+            id = end;
+        }
+    }
+    let fill_took = fill.elapsed();
+    let db_bytes = std::fs::metadata(&db)?.len()
+        + std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len());
+    let server = env.start(&db, 4)?;
+    let startup = server.startup;
+    let mut client = BenchClient::login(server.addr, "h0", PASSWORD).await?;
+    let before = server.stats();
+    let wall = Instant::now();
+    let mut latency = Histogram::default();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for q in 0..queries {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let before_id = 51 + seed % messages.max(52).saturating_sub(51);
+        let id = q + 2;
+        let frame = format!("{{\"type\":\"history\",\"id\":{id},\"chat\":\"#public\",\"before\":{before_id},\"limit\":50}}\n");
+        let sent = Instant::now();
+        client.send_raw(&frame).await?;
+        loop {
+            let line = client.next_line().await?;
+            if line.starts_with(br#"{"type":"history""#) {
+                break;
+            }
+            if line.starts_with(br#"{"type":"error""#) {
+                bail!("history failed: {}", String::from_utf8_lossy(&line));
+            }
+        }
+        latency.record(sent.elapsed());
+    }
+    let elapsed = wall.elapsed();
+    let after = server.stats();
+    server.stop()?;
+    let mut r = Report::new(format!("history at scale, {messages} stored messages"));
+    r.row(
+        "database size",
+        format!(
+            "{:.1} MiB ({:.0} bytes per message, texts of ~60 bytes)",
+            db_bytes as f64 / 1048576.0,
+            db_bytes as f64 / messages as f64
+        ),
+    );
+    r.row(
+        "fill time (generator, batched)",
+        format!("{:.1} s", fill_took.as_secs_f64()),
+    );
+    r.row(
+        "server start-up",
+        format!(
+            "{:.0} ms (spawn to `listening on`)",
+            startup.as_secs_f64() * 1000.0
+        ),
+    );
+    r.row("history page of 50, random anchors", latency.summary());
+    r.server(before, after, elapsed);
+    Ok(r)
+}
