@@ -356,7 +356,6 @@ async fn welcome_unread_counts_follow_the_markers() {
     assert_eq!(w["public_unread"], 1, "bob's one public message: {w}");
 }
 
-// KNOWN SERVER BUG: the server sends a 1.66 MB `history` frame.
 #[tokio::test]
 async fn a_full_history_page_of_escaped_text_stays_within_the_server_frame_limit() {
     let server = TestServer::start().await;

@@ -144,7 +144,7 @@ async fn a_flooding_session_is_closed_with_a_fatal_error() {
 async fn a_client_that_stops_reading_is_closed_without_slowing_others() {
     let server = TestServer::start_with(|c| {
         c.max_msg_rate = 0;
-        c.outgoing_queue = 64;
+        c.outgoing_limit_bytes = 256 * 1024;
     })
     .await;
     // The staller's receive buffer is tiny so its queue fills quickly.
