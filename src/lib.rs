@@ -1,2 +1,3 @@
 pub mod protocol;
 pub mod server;
+pub mod tls;

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tchat::protocol::Role;
 use tchat::server::admin::{format_utc, Admin};
-use tchat::server::{Server, ServerConfig, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
+use tchat::server::{Server, ServerConfig, TlsFiles, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
 
 /// The tchat server: public room, private chats that need consent, and
 /// everything stored in one SQLite file.
@@ -44,6 +44,32 @@ struct Cli {
     #[arg(long, default_value_t = tchat::protocol::RATE_PER_SEC, value_name = "N")]
     max_msg_rate: u32,
 
+    /// Open connections allowed from one IP address (0: no limit).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    max_connections_per_ip: u32,
+
+    /// Sessions one account may have logged in at once (0: no limit).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    max_sessions_per_account: u32,
+
+    /// Accounts one IP address may register per hour (0: no limit).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    max_registrations_per_hour: u32,
+
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    /// `tchat-server tls gen` makes a self-signed pair.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Apply the per-address limits to loopback (127.0.0.1, ::1) too; by
+    /// default local clients, which all share one address, are exempt.
+    #[arg(long)]
+    limit_loopback: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -62,6 +88,25 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// TLS certificates.
+    Tls {
+        #[command(subcommand)]
+        action: TlsAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TlsAction {
+    /// Write a self-signed certificate and key for HOST and print the
+    /// certificate's SHA-256 fingerprint (clients show it on first connect).
+    Gen {
+        /// The name clients connect to (DNS name or IP address).
+        #[arg(long)]
+        host: String,
+        /// Where to write cert.pem and key.pem [default: <data dir>/tchat/tls].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -107,11 +152,39 @@ impl From<RoleArg> for Role {
     }
 }
 
+fn data_dir() -> Result<PathBuf> {
+    let dirs = directories::BaseDirs::new()
+        .context("cannot find a data directory (no home directory?); pass --db PATH")?;
+    Ok(dirs.data_dir().join("tchat"))
+}
+
 fn default_db() -> Result<PathBuf> {
-    let dirs = directories::BaseDirs::new().context(
-        "cannot find a data directory for the database (no home directory?); pass --db PATH",
-    )?;
-    Ok(dirs.data_dir().join("tchat").join("tchat.db"))
+    Ok(data_dir()?.join("tchat.db"))
+}
+
+fn run_tls(action: TlsAction) -> Result<()> {
+    match action {
+        TlsAction::Gen { host, dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => data_dir()?.join("tls"),
+            };
+            let made = tchat::tls::generate_self_signed(&host, &dir)?;
+            println!("certificate: {}", made.cert.display());
+            println!("key:         {}", made.key.display());
+            println!("fingerprint: {}", made.fingerprint);
+            println!();
+            println!(
+                "serve with:  tchat-server --tls-cert {} --tls-key {}",
+                made.cert.display(),
+                made.key.display()
+            );
+            println!(
+                "Clients show this fingerprint on first connect: tell your users to compare it."
+            );
+        }
+    }
+    Ok(())
 }
 
 fn resolve_listen(listen: &str) -> Result<SocketAddr> {
@@ -179,9 +252,15 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     config.bcrypt_cost = cli.bcrypt_cost;
     config.motd = cli.motd;
     config.max_msg_rate = cli.max_msg_rate;
-    let server = Server::bind(config.clone())
-        .await
-        .with_context(|| format!("cannot start with database {}", config.db_path.display()))?;
+    config.max_connections_per_ip = cli.max_connections_per_ip;
+    config.max_sessions_per_account = cli.max_sessions_per_account;
+    config.max_registrations_per_ip_hour = cli.max_registrations_per_hour;
+    config.limit_loopback = cli.limit_loopback;
+    if let (Some(cert), Some(key)) = (cli.tls_cert.clone(), cli.tls_key.clone()) {
+        config.tls = Some(TlsFiles { cert, key });
+    }
+    raise_open_file_limit();
+    let server = Server::bind(config.clone()).await.context("cannot start")?;
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
         let reason = wait_for_signal().await;
@@ -194,6 +273,32 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     drop(stdout);
     server.run().await?;
     Ok(())
+}
+
+/// Every connection is a file descriptor: raise the soft limit to the hard
+/// one so a busy server is not capped at the usual 1024.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write to and read from a valid rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            tracing::warn!("cannot read the open-file limit");
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                limit = wanted;
+            }
+        }
+    }
+    tracing::info!(open_files = limit.rlim_cur, "open-file limit");
 }
 
 async fn wait_for_signal() -> String {
@@ -211,7 +316,19 @@ async fn wait_for_signal() -> String {
     }
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the whole cause chain: no backtrace for an
+            // operator's mistake.
+            eprintln!("tchat-server: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -224,8 +341,10 @@ fn main() -> Result<()> {
         Some(db) => db,
         None => default_db()?,
     };
-    if let Some(Command::User { action }) = cli.command {
-        return run_admin(db, cli.bcrypt_cost, action);
+    match cli.command {
+        Some(Command::User { action }) => return run_admin(db, cli.bcrypt_cost, action),
+        Some(Command::Tls { action }) => return run_tls(action),
+        None => {}
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

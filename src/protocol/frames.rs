@@ -1,8 +1,8 @@
 //! Every tchat/1 frame as a typed value.
 //!
 //! Client requests keep user names and chat keys as plain strings: the server
-//! decides which error a malformed one earns (`invalid_name` for `register`,
-//! `bad_credentials` for `login`, `no_such_user` elsewhere), so decoding must
+//! decides which error a malformed one earns (`invalid_name` for `register`
+//! and `login`, `no_such_user` or `no_such_chat` elsewhere), so decoding must
 //! not reject them first. Server frames use the validated types.
 
 use std::fmt;

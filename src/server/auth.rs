@@ -177,6 +177,58 @@ impl Lockout {
     }
 }
 
+/// Registrations per address per hour.
+#[derive(Debug)]
+pub struct RegistrationLimit {
+    per_hour: usize,
+    include_loopback: bool,
+    recent: HashMap<IpAddr, VecDeque<Instant>>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl RegistrationLimit {
+    /// `per_hour` 0 means no limit.
+    pub fn new(per_hour: u32, include_loopback: bool) -> Self {
+        RegistrationLimit {
+            per_hour: per_hour as usize,
+            include_loopback,
+            recent: HashMap::new(),
+        }
+    }
+
+    /// How long `ip` must wait before it may register again, if at all.
+    pub fn wait_for(&mut self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {
+            return None;
+        }
+        let times = self.recent.get_mut(&ip)?;
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= HOUR)
+        {
+            times.pop_front();
+        }
+        if times.len() < self.per_hour {
+            return None;
+        }
+        times
+            .front()
+            .map(|first| HOUR.saturating_sub(now.duration_since(*first)))
+    }
+
+    pub fn record(&mut self, ip: IpAddr, now: Instant) {
+        if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {
+            return;
+        }
+        if self.recent.len() > 100_000 {
+            self.recent
+                .retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < HOUR));
+        }
+        self.recent.entry(ip).or_default().push_back(now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +280,27 @@ mod tests {
         assert!(l
             .locked_for("someone-new", "10.0.0.3".parse().unwrap(), t0)
             .is_none());
+    }
+
+    #[test]
+    fn registrations_are_limited_per_address_per_hour() {
+        let mut r = RegistrationLimit::new(10, false);
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let t0 = Instant::now();
+        for i in 0..10 {
+            assert!(r.wait_for(ip, t0).is_none(), "registration {i}");
+            r.record(ip, t0);
+        }
+        assert!(r.wait_for(ip, t0 + Duration::from_secs(60)).unwrap() > Duration::from_secs(3000));
+        assert!(r.wait_for(ip, t0 + HOUR).is_none());
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..50 {
+            r.record(local, t0);
+        }
+        assert!(
+            r.wait_for(local, t0).is_none(),
+            "loopback is exempt by default"
+        );
     }
 
     #[tokio::test]

@@ -11,6 +11,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 /// The default bcrypt cost for new password hashes.
 pub const DEFAULT_BCRYPT_COST: u32 = 12;
 
+/// A certificate chain and its private key, both PEM.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Settings for one server instance.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -35,9 +42,25 @@ pub struct ServerConfig {
     pub outgoing_limit_bytes: usize,
     /// How long graceful shutdown waits for sessions to flush.
     pub shutdown_grace: Duration,
+    /// Open connections allowed from one IP address (0: no limit).
+    pub max_connections_per_ip: u32,
+    /// Logged-in sessions allowed for one account at once (0: no limit).
+    pub max_sessions_per_account: u32,
+    /// Accounts one IP address may register per hour (0: no limit).
+    pub max_registrations_per_ip_hour: u32,
+    /// Serve TLS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+    /// Apply the per-address limits to loopback too. Off by default: on a
+    /// shared host every local client comes from 127.0.0.1.
+    pub limit_loopback: bool,
 }
 
 impl ServerConfig {
+    /// Whether per-address limits apply to connections from `ip`.
+    pub fn limits_apply_to(&self, ip: std::net::IpAddr) -> bool {
+        self.limit_loopback || !ip.is_loopback()
+    }
+
     /// The contract's defaults for everything but where to listen and store.
     pub fn new(listen: SocketAddr, db_path: PathBuf) -> Self {
         ServerConfig {
@@ -50,6 +73,11 @@ impl ServerConfig {
             max_msg_rate: RATE_PER_SEC,
             outgoing_limit_bytes: 8 << 20,
             shutdown_grace: Duration::from_secs(5),
+            max_connections_per_ip: 32,
+            max_sessions_per_account: 8,
+            max_registrations_per_ip_hour: 10,
+            limit_loopback: false,
+            tls: None,
         }
     }
 }

@@ -14,8 +14,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::auth::Lockout;
-use super::link::{PushError, SessionId, SessionLink};
+use super::auth::{Lockout, RegistrationLimit};
+use super::config::ServerConfig;
+use super::link::{SessionId, SessionLink};
+use super::outbox::PushError;
 use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
 };
@@ -55,10 +57,12 @@ pub enum HubCommand {
         password_ok: bool,
         reply: oneshot::Sender<bool>,
     },
-    /// Whether a name is taken, so registration can fail before hashing.
-    NameTaken {
+    /// Whether a registration may go ahead, so that it can fail before
+    /// paying for a hash.
+    RegisterCheck {
         key: String,
-        reply: oneshot::Sender<bool>,
+        ip: IpAddr,
+        reply: oneshot::Sender<RegisterCheck>,
     },
     /// Create the account (hash already computed) and log in.
     Register {
@@ -82,6 +86,13 @@ pub enum HubCommand {
         reason: String,
         done: oneshot::Sender<()>,
     },
+}
+
+/// The answer to [`HubCommand::RegisterCheck`].
+pub enum RegisterCheck {
+    Free,
+    Taken,
+    TooMany { retry_after_ms: u64 },
 }
 
 /// The answer to [`HubCommand::LoginLookup`].
@@ -115,6 +126,9 @@ enum Effect {
     Done(oneshot::Sender<bool>, bool),
     /// Close the session once its queue is written.
     Close(SessionId),
+    /// Forget a session whose connection is gone, after it has been given
+    /// everything queued for it before (a last reply, a fatal error).
+    Remove(SessionId),
 }
 
 /// Why a request failed.
@@ -142,6 +156,8 @@ struct SessionEntry {
     /// before that are not for it.
     attached_seq: u64,
     closing: bool,
+    /// Frames were queued in this delivery round; wake the writer once.
+    needs_wake: bool,
 }
 
 struct OnlineEntry {
@@ -167,10 +183,14 @@ pub struct Hub {
     statuses: HashMap<AccountId, Status>,
     names: HashMap<AccountId, UserName>,
     lockout: Lockout,
+    registrations: RegistrationLimit,
+    max_sessions_per_account: usize,
     next_msg_id: u64,
     last_ts: i64,
     seq: u64,
     out: Vec<Effect>,
+    /// Sessions with frames queued in this delivery round.
+    touched: Vec<SessionId>,
     /// Requests of the current batch that expect an answer, to be told
     /// `internal` if the commit fails.
     pending: Vec<(SessionId, Option<u64>)>,
@@ -179,7 +199,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(store: Store) -> Result<Hub, StoreError> {
+    pub fn new(store: Store, config: &ServerConfig) -> Result<Hub, StoreError> {
         let now = now_ms();
         let closed = store.close_dangling_logins(now)?;
         if closed > 0 {
@@ -193,10 +213,16 @@ impl Hub {
             statuses: HashMap::new(),
             names: HashMap::new(),
             lockout: Lockout::default(),
+            registrations: RegistrationLimit::new(
+                config.max_registrations_per_ip_hour,
+                config.limit_loopback,
+            ),
+            max_sessions_per_account: config.max_sessions_per_account as usize,
             next_msg_id,
             last_ts: 0,
             seq: 0,
             out: Vec::new(),
+            touched: Vec::new(),
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
             shutting_down: false,
@@ -224,15 +250,20 @@ impl Hub {
 
     fn process(&mut self, batch: &mut Vec<HubCommand>) {
         let first_msg_id = self.next_msg_id;
-        let began = self.store.begin();
-        if let Err(e) = &began {
-            tracing::error!(error = %e, "cannot start a transaction");
+        if let Err(e) = self.store.begin() {
+            // Without a transaction nothing may be written: writes would
+            // land one by one while the batch is told they failed.
+            tracing::error!(error = %e, "cannot start a transaction; refusing this batch");
+            for cmd in batch.drain(..) {
+                self.refuse_unstored(cmd);
+            }
+            self.deliver();
+            return;
         }
         for cmd in batch.drain(..) {
             self.handle(cmd);
         }
-        let committed = began.and_then(|()| self.store.commit());
-        match committed {
+        match self.store.commit() {
             Ok(()) => self.deliver(),
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; answering the batch with internal errors");
@@ -243,6 +274,40 @@ impl Hub {
         }
         self.pending.clear();
         self.attached_in_batch.clear();
+    }
+
+    /// Handles what needs no storage; answers the rest `internal`.
+    fn refuse_unstored(&mut self, cmd: HubCommand) {
+        match cmd {
+            HubCommand::Login {
+                session, id, reply, ..
+            }
+            | HubCommand::Register {
+                session, id, reply, ..
+            } => {
+                self.reply_error(
+                    session,
+                    id,
+                    ErrorCode::Internal,
+                    "the server cannot write to its database; try again",
+                );
+                self.out.push(Effect::Done(reply, false));
+            }
+            HubCommand::Request { session, id, .. } => {
+                self.reply_error(
+                    session,
+                    id,
+                    ErrorCode::Internal,
+                    "the server cannot write to its database; try again",
+                );
+            }
+            HubCommand::Disconnect { session } => {
+                // Presence must still go out; the audit record cannot.
+                let _ = self.detach(session);
+                self.out.push(Effect::Remove(session));
+            }
+            other => self.handle(other),
+        }
     }
 
     fn handle(&mut self, cmd: HubCommand) {
@@ -261,6 +326,7 @@ impl Hub {
                         login_row: None,
                         attached_seq: 0,
                         closing: false,
+                        needs_wake: false,
                     },
                 );
             }
@@ -268,7 +334,7 @@ impl Hub {
                 if let Err(e) = self.detach(session) {
                     tracing::error!(error = %e, "could not record a logout");
                 }
-                self.sessions.remove(&session);
+                self.out.push(Effect::Remove(session));
             }
             HubCommand::LoginLookup { key, ip, reply } => {
                 let answer = match self.lockout.locked_for(&key, ip, Instant::now()) {
@@ -287,9 +353,17 @@ impl Hub {
                 };
                 let _ = reply.send(answer);
             }
-            HubCommand::NameTaken { key, reply } => {
-                let taken = !matches!(self.store.account_by_key(&key), Ok(None));
-                let _ = reply.send(taken);
+            HubCommand::RegisterCheck { key, ip, reply } => {
+                let answer = if let Some(wait) = self.registrations.wait_for(ip, Instant::now()) {
+                    RegisterCheck::TooMany {
+                        retry_after_ms: wait.as_millis().max(1) as u64,
+                    }
+                } else if matches!(self.store.account_by_key(&key), Ok(None)) {
+                    RegisterCheck::Free
+                } else {
+                    RegisterCheck::Taken
+                };
+                let _ = reply.send(answer);
             }
             HubCommand::Login {
                 session,
@@ -449,6 +523,16 @@ impl Hub {
             // The connection went away while the password was checked.
             _ => return refuse(ErrorCode::Internal, "connection closed during login"),
         };
+        let open = self.online.get(&account.id).map_or(0, |o| o.sessions.len());
+        if self.max_sessions_per_account > 0 && open >= self.max_sessions_per_account {
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "{} already has {open} sessions open; close one first",
+                    account.name
+                ),
+            );
+        }
         let login_row = self
             .store
             .record_login(account.id, &peer.to_string(), now_ms())?;
@@ -622,6 +706,9 @@ impl Hub {
             }
             Err(e) => return Err(e.into()),
         };
+        if let Some(peer) = self.sessions.get(&session).map(|s| s.peer) {
+            self.registrations.record(peer.ip(), Instant::now());
+        }
         tracing::info!(user = %name, "registered");
         self.attach(session, id, &account)
     }
@@ -1096,7 +1183,7 @@ impl Hub {
                             && entry.attached_seq <= seq
                             && Some(*id) != except
                         {
-                            push_to(entry, &frame);
+                            push_to(entry, &frame, *id, &mut self.touched);
                         }
                     }
                 }
@@ -1115,7 +1202,7 @@ impl Hub {
                         }
                         if let Some(entry) = self.sessions.get_mut(id) {
                             if entry.attached_seq <= seq {
-                                push_to(entry, &frame);
+                                push_to(entry, &frame, *id, &mut self.touched);
                             }
                         }
                     }
@@ -1128,17 +1215,33 @@ impl Hub {
                         entry.link.control.close_after_drain();
                     }
                 }
+                Effect::Remove(session) => {
+                    if let Some(entry) = self.sessions.remove(&session) {
+                        entry.link.outbox.wake();
+                    }
+                }
             }
         }
+        self.wake_writers();
         if self.shutting_down {
             // Dropping the links lets every writer finish its queue and close.
             self.sessions.clear();
         }
     }
 
+    /// One wake per session that got frames this round, however many.
+    fn wake_writers(&mut self) {
+        for id in self.touched.drain(..) {
+            if let Some(entry) = self.sessions.get_mut(&id) {
+                entry.needs_wake = false;
+                entry.link.outbox.wake();
+            }
+        }
+    }
+
     fn push(&mut self, session: SessionId, frame: &Bytes) {
         if let Some(entry) = self.sessions.get_mut(&session) {
-            push_to(entry, frame);
+            push_to(entry, frame, session, &mut self.touched);
         }
     }
 
@@ -1146,9 +1249,14 @@ impl Hub {
     /// is answered `internal`, and sessions that logged in are closed.
     fn fail_batch(&mut self) {
         let effects = std::mem::take(&mut self.out);
+        let mut gone = Vec::new();
         for effect in effects {
-            if let Effect::Done(reply, _) = effect {
-                let _ = reply.send(false);
+            match effect {
+                Effect::Done(reply, _) => {
+                    let _ = reply.send(false);
+                }
+                Effect::Remove(session) => gone.push(session),
+                _ => {}
             }
         }
         let pending = std::mem::take(&mut self.pending);
@@ -1169,6 +1277,10 @@ impl Hub {
             }
         }
         self.out.clear();
+        self.wake_writers();
+        for session in gone {
+            self.sessions.remove(&session);
+        }
     }
 }
 
@@ -1213,11 +1325,15 @@ fn fit_page(messages: &mut Vec<Message>, direction: HistoryDirection) -> bool {
 
 /// Queues a frame for one session, closing it if its queue is full: a
 /// reader that stopped reading must never slow anyone else.
-fn push_to(entry: &mut SessionEntry, frame: &Bytes) {
+fn push_to(entry: &mut SessionEntry, frame: &Bytes, id: SessionId, touched: &mut Vec<SessionId>) {
     if entry.closing {
         return;
     }
-    match entry.link.outbox.push(frame.clone()) {
+    if !entry.needs_wake {
+        entry.needs_wake = true;
+        touched.push(id);
+    }
+    match entry.link.outbox.push_quiet(frame.clone()) {
         Ok(()) => {}
         Err(PushError::Full) => {
             entry.closing = true;

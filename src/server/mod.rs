@@ -4,9 +4,13 @@
 pub mod admin;
 mod auth;
 mod config;
+mod conn_limit;
 mod hub;
+mod instance;
+mod io;
 mod limits;
 mod link;
+mod outbox;
 mod session;
 pub mod store;
 
@@ -19,9 +23,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
-pub use config::{ServerConfig, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
+pub use config::{ServerConfig, TlsFiles, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
 
-use crate::protocol::{Hello, ServerFrame, PROTOCOL_VERSION};
+use crate::protocol::{ErrorCode, ErrorFrame, Hello, ServerFrame, PROTOCOL_VERSION};
 use auth::PasswordHasher;
 use hub::{Hub, HubCommand};
 use session::Shared;
@@ -46,6 +50,10 @@ pub enum ServerError {
     Hash(#[from] auth::HashError),
     #[error("the hub stopped unexpectedly")]
     HubGone,
+    #[error(transparent)]
+    Lock(#[from] instance::LockError),
+    #[error("cannot set up TLS")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Asks a running server to shut down gracefully.
@@ -72,6 +80,7 @@ impl ShutdownHandle {
 
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
+    _lock: instance::InstanceLock,
     listener: TcpListener,
     shared: Arc<Shared>,
     hub_thread: std::thread::JoinHandle<()>,
@@ -86,11 +95,21 @@ impl Server {
         if !(4..=31).contains(&config.bcrypt_cost) {
             return Err(ServerError::BcryptCost(config.bcrypt_cost));
         }
+        let tls = match &config.tls {
+            Some(files) => {
+                let (tls_config, fingerprint) = crate::tls::server_config(&files.cert, &files.key)?;
+                tracing::info!(%fingerprint, "serving TLS");
+                Some(tokio_rustls::TlsAcceptor::from(tls_config))
+            }
+            None => None,
+        };
+        let lock = instance::InstanceLock::acquire(&config.db_path)?;
+        tracing::debug!(lock = %lock.path().display(), "database locked");
         let db_path = config.db_path.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
             .await
             .map_err(|_| ServerError::HubGone)??;
-        let hub = Hub::new(store)?;
+        let hub = Hub::new(store, &config)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -118,12 +137,14 @@ impl Server {
         .to_line();
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         Ok(Server {
+            _lock: lock,
             listener,
             shared: Arc::new(Shared {
                 config,
                 hub: hub_tx,
                 hasher,
                 hello,
+                tls,
             }),
             hub_thread,
             hub_stopped,
@@ -148,6 +169,7 @@ impl Server {
     /// Accepts connections until shut down, then shuts down gracefully.
     pub async fn run(self) -> Result<(), ServerError> {
         let Server {
+            _lock,
             listener,
             shared,
             hub_thread,
@@ -156,17 +178,50 @@ impl Server {
             mut shutdown_rx,
         } = self;
         let tracker = TaskTracker::new();
+        let connections = conn_limit::ConnectionLimit::new(
+            shared.config.max_connections_per_ip,
+            shared.config.limit_loopback,
+        );
+        let limit_frame = ServerFrame::Error(
+            ErrorFrame::new(
+                None,
+                ErrorCode::RateLimited,
+                format!(
+                    "too many connections from your address (at most {}); closing",
+                    shared.config.max_connections_per_ip
+                ),
+            )
+            .fatal(),
+        )
+        .to_line();
         let next_session = AtomicU64::new(1);
         let mut hub_died = false;
+        // A shutdown asked for before run() started counts too.
+        shutdown_rx.mark_changed();
         loop {
             tokio::select! {
-                _ = shutdown_rx.wait_for(|r| r.is_some()) => break,
+                changed = shutdown_rx.changed() => {
+                    if changed.is_err() || shutdown_rx.borrow().is_some() {
+                        break;
+                    }
+                }
                 _ = &mut hub_stopped => { hub_died = true; break; }
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        let id = next_session.fetch_add(1, Ordering::Relaxed);
-                        tracker.spawn(session::serve(stream, peer, id, shared.clone(), tracker.clone()));
-                    }
+                    Ok((stream, peer)) => match connections.admit(peer.ip()) {
+                        Some(slot) => {
+                            let id = next_session.fetch_add(1, Ordering::Relaxed);
+                            let shared = shared.clone();
+                            let inner = tracker.clone();
+                            tracker.spawn(async move {
+                                session::serve(stream, peer, id, shared, inner).await;
+                                drop(slot);
+                            });
+                        }
+                        None => {
+                            tracing::warn!(%peer, "too many connections from one address; refused");
+                            tracker.spawn(session::refuse(stream, limit_frame.clone()));
+                        }
+                    },
                     Err(e) => {
                         // Out of file descriptors, say: wait a moment rather
                         // than spin, and keep serving the connections we have.

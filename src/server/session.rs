@@ -10,23 +10,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_util::codec::FramedRead;
 use tokio_util::task::TaskTracker;
 
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
-use super::hub::{HubCommand, LoginLookup};
+use super::hub::{HubCommand, LoginLookup, RegisterCheck};
+use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
-use super::link::{Outbox, OutboxReceiver, SessionControl, SessionId, SessionLink};
+use super::link::{SessionControl, SessionId, SessionLink};
+use super::outbox::{Outbox, OutboxReceiver};
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
-    LineCodec, LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
+    LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
 };
 
 /// What every session needs from the server.
@@ -36,6 +35,8 @@ pub struct Shared {
     pub hasher: Arc<PasswordHasher>,
     /// The `hello` line, encoded once.
     pub hello: Bytes,
+    /// Set when serving TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Largest write the writer assembles from queued frames.
@@ -52,7 +53,38 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
+    match shared.tls.clone() {
+        None => {
+            let (read, write) = stream.into_split();
+            run(read, write, peer, session, shared, tracker).await;
+        }
+        Some(acceptor) => {
+            // The handshake counts against the login deadline, so a peer that
+            // opens a connection and never speaks TLS is dropped in time.
+            let handshake = timeout(shared.config.login_timeout, acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(tls)) => {
+                    let (read, write) = tokio::io::split(tls);
+                    run(read, write, peer, session, shared, tracker).await;
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn run<R, W>(
+    read: R,
+    write: W,
+    peer: SocketAddr,
+    session: SessionId,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+) where
+    R: ReadSource + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (outbox, rx) = Outbox::new(shared.config.outgoing_limit_bytes.max(1024));
     let control = Arc::new(SessionControl::default());
     tracker.spawn(write_loop(write, rx, control.clone()));
@@ -88,6 +120,12 @@ pub async fn serve(
     let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
 }
 
+/// Tells a connection refused at accept why, and closes it.
+pub async fn refuse(mut stream: TcpStream, frame: Bytes) {
+    let _ = timeout(FATAL_WRITE_TIMEOUT, stream.write_all(&frame)).await;
+    let _ = timeout(FATAL_WRITE_TIMEOUT, stream.shutdown()).await;
+}
+
 /// Whether the reader goes on after a frame.
 enum Flow {
     Continue,
@@ -105,10 +143,9 @@ struct Connection {
 }
 
 impl Connection {
-    async fn read_loop(&mut self, read: tokio::net::tcp::OwnedReadHalf) {
+    async fn read_loop<R: ReadSource>(&mut self, read: R) {
         let config = &self.shared.config;
-        let mut frames =
-            FramedRead::with_capacity(read, LineCodec::new(MAX_CLIENT_FRAME_BYTES), 2048);
+        let mut lines = LineReader::new(read, MAX_CLIENT_FRAME_BYTES);
         let login_deadline = Instant::now() + config.login_timeout;
         let idle_timeout = config.idle_timeout;
         let mut idle_deadline = Instant::now() + idle_timeout;
@@ -134,7 +171,7 @@ impl Connection {
                     self.reply_direct(&ServerFrame::Error(frame.fatal()));
                     return;
                 }
-                next = frames.next() => next,
+                next = lines.next() => next,
             };
             let line = match next {
                 None => return,
@@ -165,8 +202,13 @@ impl Connection {
                 }
                 Verdict::Flood => {
                     tracing::warn!(peer = %self.peer, "flooding; closing");
-                    let frame =
-                        ErrorFrame::new(None, ErrorCode::RateLimited, "flooding; closing").fatal();
+                    let id = decoded.as_ref().ok().and_then(|f| f.id);
+                    let frame = ErrorFrame::new(
+                        id,
+                        ErrorCode::RateLimited,
+                        "flooding far over the rate limit; closing",
+                    )
+                    .fatal();
                     self.reply(ServerFrame::Error(frame)).await;
                     return;
                 }
@@ -315,17 +357,34 @@ impl Connection {
             return Flow::Continue;
         }
         let key = name.key();
-        let Some(taken) = self.ask(|reply| HubCommand::NameTaken { key, reply }).await else {
+        let ip = self.peer.ip();
+        let Some(check) = self
+            .ask(|reply| HubCommand::RegisterCheck { key, ip, reply })
+            .await
+        else {
             return Flow::Close;
         };
-        if taken {
-            self.error(
-                id,
-                ErrorCode::NameTaken,
-                format!("the name {name} is taken"),
-            )
-            .await;
-            return Flow::Continue;
+        match check {
+            RegisterCheck::Free => {}
+            RegisterCheck::Taken => {
+                self.error(
+                    id,
+                    ErrorCode::NameTaken,
+                    format!("the name {name} is taken"),
+                )
+                .await;
+                return Flow::Continue;
+            }
+            RegisterCheck::TooMany { retry_after_ms } => {
+                let frame = ErrorFrame::new(
+                    id,
+                    ErrorCode::RateLimited,
+                    "too many accounts registered from your address; try again later",
+                )
+                .retry_after(retry_after_ms);
+                self.reply(ServerFrame::Error(frame)).await;
+                return Flow::Continue;
+            }
         }
         let hash = match self.shared.hasher.hash(password.0).await {
             Ok(h) => h,
@@ -431,48 +490,50 @@ impl Connection {
 
 /// Writes queued frames, many per system call, until the queue closes or
 /// the session is aborted.
-async fn write_loop(
-    mut write: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut write: W,
     mut rx: OutboxReceiver,
     control: Arc<SessionControl>,
 ) {
     let abort = control.aborted().clone();
-    let mut buf: Vec<u8> = Vec::new();
+    let mut frames: Vec<Bytes> = Vec::new();
+    // What must go out before a fatal frame so that it starts on a line of
+    // its own: the rest of a frame whose write was cut short.
+    let mut unfinished: Option<Bytes> = None;
     loop {
-        let first = tokio::select! {
+        let bytes = tokio::select! {
             biased;
             _ = abort.cancelled() => break,
-            next = rx.recv() => next,
+            bytes = rx.recv_batch(&mut frames, MAX_FRAMES_PER_WRITE, WRITE_BATCH) => bytes,
         };
-        let Some(first) = first else {
+        if bytes == 0 {
             break;
-        };
-        buf.clear();
-        buf.extend_from_slice(&first);
-        while buf.len() < WRITE_BATCH {
-            match rx.try_recv() {
-                Some(frame) => buf.extend_from_slice(&frame),
-                None => break,
-            }
         }
+        let mut progress = 0;
         let written = tokio::select! {
             biased;
-            _ = abort.cancelled() => break,
-            r = write.write_all(&buf) => r,
+            _ = abort.cancelled() => {
+                unfinished = unfinished_frame(&frames, progress);
+                break;
+            }
+            r = write_frames(&mut write, &frames, &mut progress) => r,
         };
-        rx.written(buf.len());
+        frames.clear();
+        rx.written(bytes);
         if written.is_err() {
             // The peer is gone; make the reader stop too.
             control.close_after_drain();
             break;
         }
-        if buf.capacity() > 4 * WRITE_BATCH {
-            // One burst must not pin a large buffer for an idle session.
-            buf = Vec::new();
-        }
     }
     if let Some(fatal) = control.take_fatal() {
-        let _ = timeout(FATAL_WRITE_TIMEOUT, write.write_all(&fatal)).await;
+        let last_words = async {
+            if let Some(rest) = unfinished {
+                write.write_all(&rest).await?;
+            }
+            write.write_all(&fatal).await
+        };
+        let _ = timeout(FATAL_WRITE_TIMEOUT, last_words).await;
     }
     let _ = timeout(FATAL_WRITE_TIMEOUT, write.shutdown()).await;
 }

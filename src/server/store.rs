@@ -81,7 +81,7 @@ pub type ChatId = i64;
 pub enum StoreError {
     #[error("{path} is not a tchat database (it is some other SQLite file); refusing to touch it")]
     Foreign { path: String },
-    #[error("{path} is not a database: {source}")]
+    #[error("{path} is not a tchat database (not an SQLite file at all); refusing to touch it")]
     NotADatabase {
         path: String,
         source: rusqlite::Error,
@@ -92,7 +92,7 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("cannot create the directory for {path}: {source}")]
+    #[error("cannot create the directory for {path}")]
     CreateDir {
         path: String,
         source: std::io::Error,
