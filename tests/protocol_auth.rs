@@ -409,7 +409,6 @@ async fn logout_before_login_closes() {
     assert_eq!(c.expect_closed().await, Vec::<Value>::new());
 }
 
-// KNOWN SERVER BUG: the connection closes without the `ok`.
 #[tokio::test]
 async fn logout_replies_ok_closes_and_tells_others() {
     let server = TestServer::start().await;

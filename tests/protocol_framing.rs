@@ -139,7 +139,6 @@ async fn frame_one_byte_over_max_is_refused_and_closed() {
     );
 }
 
-// KNOWN SERVER BUG: after login the fatal error is often lost; the socket just closes.
 #[tokio::test]
 async fn frame_too_large_is_reported_to_a_logged_in_session_before_close() {
     let server = TestServer::start().await;

@@ -101,7 +101,6 @@ async fn rate_limited_pings_get_an_error_instead_of_a_pong() {
     alice.expect_silence().await;
 }
 
-// KNOWN SERVER BUG: the fatal error is often lost; the socket just closes.
 #[tokio::test]
 async fn a_flooding_session_is_closed_with_a_fatal_error() {
     let server = TestServer::start_with(|c| c.max_msg_rate = 20).await;
@@ -138,8 +137,6 @@ async fn a_flooding_session_is_closed_with_a_fatal_error() {
     bob.assert_open().await;
 }
 
-// KNOWN SERVER BUG: the fatal error is spliced into the middle of a half-written
-// `message` line, so the stalled client reads a corrupt frame.
 #[tokio::test]
 async fn a_client_that_stops_reading_is_closed_without_slowing_others() {
     let server = TestServer::start_with(|c| {
