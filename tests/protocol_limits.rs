@@ -184,8 +184,12 @@ async fn a_client_that_stops_reading_is_closed_without_slowing_others() {
     let id = flooder.say_id("#public", "after").await;
     assert_eq!(observer.expect_message("#public").await["msg_id"], id);
 
-    // The staller's socket, read at last, ends.
-    staller.expect_closed_within(Duration::from_secs(10)).await;
+    // The staller's socket, read at last, holds whole frames only and ends
+    // with the reason it was dropped.
+    let frames = staller.expect_closed_within(Duration::from_secs(10)).await;
+    let last = frames.last().expect("frames before the close");
+    assert_eq!(last["type"], "error", "told why: {last}");
+    assert_eq!(last["fatal"], true, "{last}");
 }
 
 #[tokio::test]
