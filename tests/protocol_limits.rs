@@ -224,3 +224,16 @@ async fn idle_connections_are_closed_and_pings_keep_them_alive() {
     assert_eq!(p["online"], false);
     busy.assert_open().await;
 }
+
+/// The timeouts and rates the other tests shorten must default to the
+/// contract's numbers.
+#[test]
+fn server_defaults_match_the_contract() {
+    let config = tchat::server::ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        std::path::PathBuf::from("unused.db"),
+    );
+    assert_eq!(config.login_timeout, Duration::from_secs(30));
+    assert_eq!(config.idle_timeout, Duration::from_secs(90));
+    assert_eq!(config.max_msg_rate, 20);
+}
