@@ -12,7 +12,7 @@ mod limits;
 mod names;
 mod text;
 
-pub use codec::{LineCodec, LineError};
+pub use codec::{encode_line, LineCodec, LineError};
 pub use decode::{decode_client_frame, decode_server_frame, DecodeError};
 pub use frames::*;
 pub use limits::*;

@@ -31,6 +31,9 @@ use crate::protocol::{
 /// backlog adds to the first request in it.
 const MAX_BATCH: usize = 2048;
 
+/// The shortest time between two rounds under steady load.
+const ROUND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(3);
+
 /// What a session asks of the hub.
 pub enum HubCommand {
     /// A new connection (not yet logged in).
@@ -232,7 +235,20 @@ impl Hub {
     /// Runs until shutdown or until every sender is gone.
     pub fn run(mut self, mut rx: mpsc::Receiver<HubCommand>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut last_round: Option<Instant> = None;
         while let Some(first) = rx.blocking_recv() {
+            // Under steady load, at most one round per ROUND_INTERVAL: what
+            // arrives meanwhile joins the round, so a session that receives
+            // many frames gets them with one wake-up and one write, and many
+            // messages share one commit. After a quiet spell a request is
+            // handled at once.
+            if let Some(due) = last_round.map(|t| t + ROUND_INTERVAL) {
+                let now = Instant::now();
+                if now < due {
+                    std::thread::sleep(due - now);
+                }
+            }
+            last_round = Some(Instant::now());
             batch.push(first);
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -988,11 +1004,7 @@ impl Hub {
         self.reply_ok(session, id);
         let me_name = self.name_of(me)?;
         self.send_to_user(from, &ServerFrame::ChatRejected { user: me_name }, None);
-        self.send_to_user(
-            me,
-            &ServerFrame::ChatRequestRemoved { user: from_name },
-            Some(session),
-        );
+        self.tell_other_sessions_request_gone(session, me, from_name);
         Ok(())
     }
 
@@ -1013,12 +1025,23 @@ impl Hub {
         self.reply_ok(session, id);
         let me_name = self.name_of(me)?;
         self.send_to_user(to, &ServerFrame::ChatRequestRemoved { user: me_name }, None);
+        self.tell_other_sessions_request_gone(session, me, to_name);
+        Ok(())
+    }
+
+    /// `me`'s other sessions still show the request between `me` and
+    /// `other`; at most one is pending per pair, so the name says which.
+    fn tell_other_sessions_request_gone(
+        &mut self,
+        session: SessionId,
+        me: AccountId,
+        other: UserName,
+    ) {
         self.send_to_user(
             me,
-            &ServerFrame::ChatRequestRemoved { user: to_name },
+            &ServerFrame::ChatRequestRemoved { user: other },
             Some(session),
         );
-        Ok(())
     }
 
     fn end_chat(

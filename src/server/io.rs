@@ -15,7 +15,7 @@ use crate::protocol::{LineCodec, LineError};
 /// How much to read per system call.
 const READ_CHUNK: usize = 4096;
 /// The most frames gathered into one vectored write.
-pub const MAX_FRAMES_PER_WRITE: usize = 64;
+pub const MAX_FRAMES_PER_WRITE: usize = 256;
 
 /// Where a [`LineReader`] gets its bytes.
 pub trait ReadSource: Send {

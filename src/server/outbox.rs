@@ -135,7 +135,8 @@ impl OutboxReceiver {
         }
     }
 
-    fn take(&mut self, out: &mut Vec<Bytes>, max_frames: usize, max_bytes: usize) -> usize {
+    /// Moves what is queued now, within the limits, without waiting.
+    pub fn take(&mut self, out: &mut Vec<Bytes>, max_frames: usize, max_bytes: usize) -> usize {
         let Ok(mut q) = self.shared.queue.lock() else {
             return 0;
         };

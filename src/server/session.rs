@@ -343,19 +343,39 @@ impl Connection {
         answer.await.ok()
     }
 
-    async fn register(&mut self, id: Option<u64>, user: &str, password: Password) -> Flow {
-        let name = match UserName::parse_registrable(user) {
+    /// Checks the shape of a name and password before anything costly;
+    /// answers the error itself and returns `None` when they break a rule.
+    async fn checked_credentials(
+        &self,
+        id: Option<u64>,
+        user: &str,
+        password: &Password,
+        registering: bool,
+    ) -> Option<UserName> {
+        let parsed = if registering {
+            UserName::parse_registrable(user)
+        } else {
+            UserName::parse(user)
+        };
+        let name = match parsed {
             Ok(n) => n,
             Err(e) => {
                 self.error(id, ErrorCode::InvalidName, e.to_string()).await;
-                return Flow::Continue;
+                return None;
             }
         };
         if let Err(e) = validate_password(&password.0) {
             self.error(id, ErrorCode::InvalidPassword, e.to_string())
                 .await;
-            return Flow::Continue;
+            return None;
         }
+        Some(name)
+    }
+
+    async fn register(&mut self, id: Option<u64>, user: &str, password: Password) -> Flow {
+        let Some(name) = self.checked_credentials(id, user, &password, true).await else {
+            return Flow::Continue;
+        };
         let key = name.key();
         let ip = self.peer.ip();
         let Some(check) = self
@@ -420,18 +440,9 @@ impl Connection {
     }
 
     async fn login(&mut self, id: Option<u64>, user: &str, password: Password) -> Flow {
-        let name = match UserName::parse(user) {
-            Ok(n) => n,
-            Err(e) => {
-                self.error(id, ErrorCode::InvalidName, e.to_string()).await;
-                return Flow::Continue;
-            }
-        };
-        if let Err(e) = validate_password(&password.0) {
-            self.error(id, ErrorCode::InvalidPassword, e.to_string())
-                .await;
+        let Some(name) = self.checked_credentials(id, user, &password, false).await else {
             return Flow::Continue;
-        }
+        };
         let key = name.key();
         let ip = self.peer.ip();
         let lookup_key = key.clone();

@@ -7,13 +7,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
+use tchat::protocol::MAX_SERVER_FRAME_BYTES;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio_util::codec::FramedRead;
-
-use tchat::protocol::{LineCodec, MAX_SERVER_FRAME_BYTES};
 
 use crate::histogram::Histogram;
 
@@ -26,7 +23,56 @@ pub fn clock_ns() -> u64 {
 
 pub const TEXT_PREFIX: &str = "bench ";
 
-pub type LineReader = FramedRead<OwnedReadHalf, LineCodec>;
+/// Reads lines into one reused buffer, handing out slices: no allocation or
+/// reference counting per line, so the generator stays cheaper than the
+/// server it measures.
+pub struct LineReader {
+    read: OwnedReadHalf,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl LineReader {
+    pub fn new(read: OwnedReadHalf) -> Self {
+        LineReader {
+            read,
+            buf: vec![0; 4096],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The next line without its newline; an error when the connection ends.
+    pub async fn next_line(&mut self) -> Result<&[u8]> {
+        loop {
+            if let Some(pos) = self.buf[self.start..self.end]
+                .iter()
+                .position(|b| *b == b'\n')
+            {
+                let line_start = self.start;
+                self.start += pos + 1;
+                return Ok(&self.buf[line_start..line_start + pos]);
+            }
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.end == self.buf.len() {
+                if self.buf.len() >= MAX_SERVER_FRAME_BYTES {
+                    bail!("line longer than the protocol allows");
+                }
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            let n = self.read.read(&mut self.buf[self.end..]).await?;
+            if n == 0 {
+                bail!("connection closed");
+            }
+            self.end += n;
+        }
+    }
+}
 
 pub struct BenchClient {
     pub reader: LineReader,
@@ -34,12 +80,8 @@ pub struct BenchClient {
 }
 
 /// The next line from a reader, or an error when the connection ends.
-pub async fn next_line(reader: &mut LineReader) -> Result<bytes::BytesMut> {
-    match reader.next().await {
-        Some(Ok(line)) => Ok(line),
-        Some(Err(e)) => Err(e.into()),
-        None => bail!("connection closed"),
-    }
+pub async fn next_line(reader: &mut LineReader) -> Result<&[u8]> {
+    reader.next_line().await
 }
 
 /// What one line was, as far as the generator cares.
@@ -82,7 +124,7 @@ impl BenchClient {
         stream.set_nodelay(true)?;
         let (r, w) = stream.into_split();
         let mut client = BenchClient {
-            reader: FramedRead::new(r, LineCodec::new(MAX_SERVER_FRAME_BYTES)),
+            reader: LineReader::new(r),
             writer: w,
         };
         let hello = client.next_line().await?;
@@ -92,8 +134,8 @@ impl BenchClient {
         Ok(client)
     }
 
-    pub async fn next_line(&mut self) -> Result<bytes::BytesMut> {
-        next_line(&mut self.reader).await
+    pub async fn next_line(&mut self) -> Result<&[u8]> {
+        self.reader.next_line().await
     }
 
     pub async fn send_raw(&mut self, line: &str) -> Result<()> {
@@ -112,7 +154,7 @@ impl BenchClient {
                 return Ok(began.elapsed());
             }
             if line.starts_with(br#"{"type":"error""#) {
-                bail!("{kind} {user}: {}", String::from_utf8_lossy(&line));
+                bail!("{kind} {user}: {}", String::from_utf8_lossy(line));
             }
         }
     }

@@ -87,7 +87,7 @@ async fn receive(mut reader: LineReader, expected: u64) -> (Received, LineReader
     while got.messages < expected {
         match timeout(QUIET, next_line(&mut reader)).await {
             Ok(Ok(line)) => {
-                got.note(&line);
+                got.note(line);
             }
             _ => break,
         }
@@ -272,7 +272,7 @@ pub async fn idle(env: &Env, sessions: usize) -> Result<Report> {
                     tokio::select! {
                         line = next_line(&mut reader) => match line {
                             Ok(line) => {
-                                got.note(&line);
+                                got.note(line);
                             }
                             Err(_) => break,
                         },
@@ -369,7 +369,7 @@ pub async fn login_storm(
             while got.messages < expected_each {
                 match timeout(QUIET, next_line(&mut reader)).await {
                     Ok(Ok(line)) => {
-                        if let Some((sent, latency)) = got.note(&line) {
+                        if let Some((sent, latency)) = got.note(line) {
                             let (f, t) = (from.load(Ordering::Relaxed), to.load(Ordering::Relaxed));
                             if (f..=t).contains(&sent) {
                                 stormy.record(latency);
@@ -508,7 +508,7 @@ pub async fn history(env: &Env, messages: u64, queries: usize) -> Result<Report>
                 break;
             }
             if line.starts_with(br#"{"type":"error""#) {
-                bail!("history failed: {}", String::from_utf8_lossy(&line));
+                bail!("history failed: {}", String::from_utf8_lossy(line));
             }
         }
         latency.record(sent.elapsed());

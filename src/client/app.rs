@@ -1,0 +1,567 @@
+//! The client's whole state and the one function that changes it.
+//!
+//! `App` is plain data; `App::update` takes one `Event` (a key, a mouse
+//! action, a paste, a server frame, a connection change) and returns the
+//! `Command`s the edges must carry out (send a frame, ring the bell, quit).
+//! Nothing here touches the terminal or the socket, so every behaviour can be
+//! tested by feeding events and looking at the state and the commands.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ratatui::layout::Rect;
+use ratatui_textarea::{CursorMove, TextArea};
+
+use crate::protocol::{
+    ChatKey, ClientFrame, OnlineUser, Request, RequestIn, RequestOut, Role, Status, UserName,
+};
+
+use super::chat::ChatLog;
+use super::event::{Command, Event};
+use super::keys::Edit;
+use super::login::LoginForm;
+use super::theme::{Theme, ThemeSet};
+use super::time;
+use super::ui::layout;
+use super::view::{Anchor, ChatView, Geometry};
+
+mod errors;
+mod input;
+mod keyboard;
+mod server;
+mod slash;
+
+pub use errors::error_text;
+
+/// Messages asked for when a chat is first shown or scrolled to its top.
+pub const PAGE: u32 = 50;
+/// How long after asking a chat that opens takes the focus.
+pub const FOCUS_WINDOW_MS: i64 = 5_000;
+/// Page size when catching up after a reconnect.
+pub const CATCH_UP_PAGE: u32 = 200;
+/// Rows scrolled per mouse-wheel step.
+pub const WHEEL_ROWS: usize = 3;
+/// Most remembered sent lines for ↑/↓.
+pub const INPUT_HISTORY: usize = 200;
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Login,
+    Chat,
+}
+
+/// The connection as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    Offline(Option<String>),
+    Connecting,
+    Connected,
+    Reconnecting { secs: u64 },
+}
+
+/// How much a tab wants attention; the order matters (`max`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Attention {
+    #[default]
+    None,
+    /// Ordinary new messages.
+    Activity,
+    /// A private message or a mention of your name.
+    Highlight,
+}
+
+/// A line shown above the input: the result of a command, or an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+/// One open chat (a tab).
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    pub key: ChatKey,
+    pub log: ChatLog,
+    pub unread: u64,
+    pub attention: Attention,
+    /// The server's read marker, as far as this client knows.
+    pub last_read: u64,
+    /// Where the "new messages" line goes while the tab is shown.
+    pub marker_after: Option<u64>,
+    /// `None` follows the newest message.
+    pub scroll: Option<Anchor>,
+    /// The server has older messages than the oldest one here.
+    pub more_older: bool,
+    /// A `history` request for this chat is under way.
+    pub loading: bool,
+    pub draft: TextArea<'static>,
+    pub partner_online: bool,
+}
+
+impl ChatState {
+    pub fn new(key: ChatKey) -> ChatState {
+        ChatState {
+            key,
+            log: ChatLog::default(),
+            unread: 0,
+            attention: Attention::None,
+            last_read: 0,
+            marker_after: None,
+            scroll: None,
+            more_older: false,
+            loading: false,
+            draft: new_draft(),
+            partner_online: false,
+        }
+    }
+
+    /// The tab label without counts: `# public` or `@Name`.
+    pub fn label(&self) -> String {
+        match &self.key {
+            ChatKey::Public => "# public".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Pending chat requests, both ways.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    pub incoming: Vec<RequestIn>,
+    pub outgoing: Vec<RequestOut>,
+    /// Index into incoming followed by outgoing.
+    pub selected: usize,
+    pub draft: TextArea<'static>,
+}
+
+/// The people panel (F2).
+#[derive(Debug, Clone, Default)]
+pub struct People {
+    pub visible: bool,
+    pub selected: usize,
+}
+
+/// Settings that come from config and flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub bell: bool,
+    pub twelve_hour: bool,
+    /// Seconds east of UTC used for all clock times.
+    pub utc_offset: i32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bell: true,
+            twelve_hour: false,
+            utc_offset: 0,
+        }
+    }
+}
+
+/// What a request with an `id` was, so its reply can be understood.
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    Send { chat: ChatKey, text: String },
+    History { chat: ChatKey, dir: HistoryDir },
+    SetStatus(Status),
+    RequestChat(String),
+    Accept(String),
+    Reject(String),
+    Cancel(String),
+    EndChat(String),
+    Who,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HistoryDir {
+    /// The newest page, when a chat is first shown.
+    Initial,
+    /// Older than what is loaded (scrolled to the top).
+    Older,
+    /// Newer than the newest loaded: catching up after a reconnect.
+    Newer,
+}
+
+/// The client's state.
+#[derive(Debug)]
+pub struct App {
+    pub screen: Screen,
+    pub login: LoginForm,
+    pub me: Option<UserName>,
+    pub role: Role,
+    pub conn: ConnState,
+    pub rtt: Option<Duration>,
+    pub status: Status,
+    /// Tab 0 is `# public`; the inbox is the tab after the last chat.
+    pub chats: Vec<ChatState>,
+    pub active: usize,
+    pub inbox: Inbox,
+    /// Online users, sorted case-insensitively.
+    pub online: Vec<OnlineUser>,
+    pub people: People,
+    pub show_help: bool,
+    pub help_scroll: u16,
+    pub notice: Option<Notice>,
+    pub motd: Option<String>,
+    pub theme: Theme,
+    pub themes: ThemeSet,
+    pub settings: Settings,
+    /// The current time (ms since the epoch); set by the caller before each
+    /// update so tests control it.
+    pub now_ms: i64,
+    /// The terminal size.
+    pub size: (u16, u16),
+    quit: bool,
+    next_id: u64,
+    pending: HashMap<u64, Pending>,
+    /// Lower-cased names whose chat tab should get the focus when it opens,
+    /// with when it was asked for: accepting, or a request that opens at
+    /// once because the other side had asked too. A request answered much
+    /// later only highlights its tab rather than pulling the user away.
+    focus_on_open: HashMap<String, i64>,
+    input_history: Vec<String>,
+    history_pos: Option<usize>,
+    history_stash: Vec<String>,
+    welcomed: bool,
+    /// The command line being run, so requests it makes can be tied to it.
+    submitting: Option<String>,
+    /// Command lines by request id: put back in the input if the server
+    /// refuses the request.
+    command_text: HashMap<u64, (usize, String)>,
+    /// `public_unread` from the last welcome, placed once the page arrives.
+    public_unread_hint: Option<u64>,
+}
+
+fn new_draft() -> TextArea<'static> {
+    let mut ta = TextArea::default();
+    ta.set_cursor_line_style(ratatui::style::Style::default());
+    ta
+}
+
+fn draft_text(ta: &TextArea<'_>) -> String {
+    ta.lines().join("\n")
+}
+
+fn set_draft(ta: &mut TextArea<'static>, text: &str) {
+    let style = ta.style();
+    let cursor_style = ta.cursor_style();
+    *ta = TextArea::new(text.split('\n').map(str::to_owned).collect());
+    ta.set_cursor_line_style(ratatui::style::Style::default());
+    ta.set_style(style);
+    ta.set_cursor_style(cursor_style);
+    ta.move_cursor(CursorMove::Bottom);
+    ta.move_cursor(CursorMove::End);
+}
+
+fn apply_edit(ta: &mut TextArea<'_>, edit: Edit) {
+    match edit {
+        Edit::Insert(c) => ta.insert_char(c),
+        Edit::Left => ta.move_cursor(CursorMove::Back),
+        Edit::Right => ta.move_cursor(CursorMove::Forward),
+        Edit::WordLeft => ta.move_cursor(CursorMove::WordBack),
+        Edit::WordRight => ta.move_cursor(CursorMove::WordForward),
+        Edit::LineStart => ta.move_cursor(CursorMove::Head),
+        Edit::LineEnd => ta.move_cursor(CursorMove::End),
+        Edit::Backspace => {
+            ta.delete_char();
+        }
+        Edit::Delete => {
+            ta.delete_next_char();
+        }
+        Edit::DeleteWordBack => {
+            ta.delete_word();
+        }
+        Edit::DeleteWordForward => {
+            ta.delete_next_word();
+        }
+        Edit::DeleteToStart => {
+            ta.delete_line_by_head();
+        }
+        Edit::DeleteToEnd => {
+            ta.delete_line_by_end();
+        }
+        Edit::Undo => {
+            ta.undo();
+        }
+        Edit::Redo => {
+            ta.redo();
+        }
+    }
+}
+
+/// Whether `text` names `me` as a word (case-insensitive), e.g. "alice:",
+/// "@Alice", "hi alice!" but not "malice".
+pub fn mentions(text: &str, me: &str) -> bool {
+    if me.is_empty() {
+        return false;
+    }
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let lower = text.to_ascii_lowercase();
+    let me = me.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(&me) {
+        let start = from + pos;
+        let end = start + me.len();
+        let before_ok = start == 0 || !is_name_char(bytes[start - 1] as char);
+        let after_ok = end == bytes.len() || !is_name_char(bytes[end] as char);
+        if before_ok && after_ok {
+            return true;
+        }
+        from = start + 1;
+        while !lower.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+impl App {
+    /// A fresh client showing the login form.
+    pub fn new(login: LoginForm, theme: Theme, themes: ThemeSet, settings: Settings) -> App {
+        App {
+            screen: Screen::Login,
+            login,
+            me: None,
+            role: Role::User,
+            conn: ConnState::Offline(None),
+            rtt: None,
+            status: Status::Available,
+            chats: vec![ChatState::new(ChatKey::Public)],
+            active: 0,
+            inbox: Inbox {
+                incoming: Vec::new(),
+                outgoing: Vec::new(),
+                selected: 0,
+                draft: new_draft(),
+            },
+            online: Vec::new(),
+            people: People::default(),
+            show_help: false,
+            help_scroll: 0,
+            notice: None,
+            motd: None,
+            theme,
+            themes,
+            settings,
+            now_ms: 0,
+            size: (80, 24),
+            quit: false,
+            next_id: 1,
+            pending: HashMap::new(),
+            focus_on_open: HashMap::new(),
+            input_history: Vec::new(),
+            history_pos: None,
+            history_stash: Vec::new(),
+            welcomed: false,
+            submitting: None,
+            command_text: HashMap::new(),
+            public_unread_hint: None,
+        }
+    }
+
+    /// How often the screen must be redrawn with nothing happening: only
+    /// while the inbox shows requests with their age. `None` means the
+    /// client may sleep until the next event.
+    pub fn tick_interval(&self) -> Option<std::time::Duration> {
+        let inbox = &self.inbox;
+        (self.screen == Screen::Chat
+            && self.active == self.inbox_tab()
+            && !(inbox.incoming.is_empty() && inbox.outgoing.is_empty()))
+        .then_some(std::time::Duration::from_secs(30))
+    }
+
+    /// Whether `/quit` or Ctrl-C was seen.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The inbox's tab index.
+    pub fn inbox_tab(&self) -> usize {
+        self.chats.len()
+    }
+
+    pub fn tab_count(&self) -> usize {
+        self.chats.len() + 1
+    }
+
+    /// The chat of the active tab (`None` on the inbox).
+    pub fn active_chat(&self) -> Option<&ChatState> {
+        self.chats.get(self.active)
+    }
+
+    /// The active tab's draft.
+    pub fn draft(&self) -> &TextArea<'static> {
+        match self.chats.get(self.active) {
+            Some(c) => &c.draft,
+            None => &self.inbox.draft,
+        }
+    }
+
+    fn draft_mut(&mut self) -> &mut TextArea<'static> {
+        match self.chats.get_mut(self.active) {
+            Some(c) => &mut c.draft,
+            None => &mut self.inbox.draft,
+        }
+    }
+
+    fn draft_is_empty(&self) -> bool {
+        self.draft().is_empty()
+    }
+
+    /// Is the client logged in and connected right now?
+    pub fn online_now(&self) -> bool {
+        self.conn == ConnState::Connected
+    }
+
+    fn chat_index(&self, key: &ChatKey) -> Option<usize> {
+        let want = chat_key_lower(key);
+        self.chats
+            .iter()
+            .position(|c| chat_key_lower(&c.key) == want)
+    }
+
+    fn private_index(&self, name: &str) -> Option<usize> {
+        let want = name.to_ascii_lowercase();
+        self.chats.iter().position(
+            |c| matches!(&c.key, ChatKey::Private(n) if n.as_str().eq_ignore_ascii_case(&want)),
+        )
+    }
+
+    fn is_me(&self, name: &UserName) -> bool {
+        self.me.as_ref().is_some_and(|m| m.key() == name.key())
+    }
+
+    /// The chat area's geometry, from the same layout the renderer uses.
+    pub fn geometry(&self) -> Geometry {
+        let areas = layout::areas(self, Rect::new(0, 0, self.size.0, self.size.1));
+        Geometry {
+            width: areas.main.width,
+            height: areas.main.height,
+            clock_width: time::clock_width(self.settings.twelve_hour),
+            utc_offset: self.settings.utc_offset,
+        }
+    }
+
+    /// The view over chat `i` at the current geometry.
+    pub fn chat_view(&self, i: usize) -> ChatView<'_> {
+        let chat = &self.chats[i];
+        ChatView {
+            log: &chat.log,
+            marker_after: chat.marker_after,
+            geo: self.geometry(),
+        }
+    }
+
+    fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn request(&mut self, out: &mut Vec<Command>, request: Request, pending: Option<Pending>) {
+        let id = pending.map(|p| {
+            let id = self.new_id();
+            self.pending.insert(id, p);
+            if let Some(text) = &self.submitting {
+                self.command_text.insert(id, (self.active, text.clone()));
+            }
+            id
+        });
+        out.push(Command::Send(ClientFrame { id, request }));
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    /// The one place state changes.
+    pub fn update(&mut self, event: Event) -> Vec<Command> {
+        let mut out = Vec::new();
+        match event {
+            Event::Key(key) => self.on_key(key, &mut out),
+            Event::Mouse(m) => self.on_mouse(m, &mut out),
+            Event::Resize(w, h) => self.size = (w, h),
+            Event::Paste(text) => self.on_paste(&text),
+            Event::Net(ev) => self.on_net(ev, &mut out),
+            Event::Terminate => {
+                self.quit = true;
+                out.push(Command::Quit);
+            }
+            // The caller has set `now_ms`; the redraw that follows is the point.
+            Event::Tick => {}
+        }
+        self.after_update(&mut out);
+        out
+    }
+
+    /// Work that follows from the new state: mark what is in view as read,
+    /// load older history when the top of a chat is in view.
+    fn after_update(&mut self, out: &mut Vec<Command>) {
+        if self.screen != Screen::Chat || !self.online_now() || self.active >= self.chats.len() {
+            return;
+        }
+        let i = self.active;
+        let (rows_at_top, at_bottom) = {
+            let chat = &self.chats[i];
+            let view = self.chat_view(i);
+            (view.visible(chat.scroll).1, chat.scroll.is_none())
+        };
+        let chat = &self.chats[i];
+        if rows_at_top && chat.more_older && !chat.loading {
+            if let Some(oldest) = chat.log.oldest_id() {
+                let key = chat.key.clone();
+                self.chats[i].loading = true;
+                self.request(
+                    out,
+                    Request::History {
+                        chat: key.to_string(),
+                        before: Some(oldest),
+                        after: None,
+                        limit: Some(PAGE),
+                    },
+                    Some(Pending::History {
+                        chat: key,
+                        dir: HistoryDir::Older,
+                    }),
+                );
+            }
+        }
+        let chat = &self.chats[i];
+        let newest = chat.log.newest_id();
+        if at_bottom && !self.show_help {
+            if newest > chat.last_read {
+                let key = chat.key.to_string();
+                self.request(
+                    out,
+                    Request::MarkRead {
+                        chat: key,
+                        msg_id: newest,
+                    },
+                    None,
+                );
+                self.chats[i].last_read = newest;
+            }
+            let chat = &mut self.chats[i];
+            chat.unread = 0;
+            chat.attention = Attention::None;
+        }
+    }
+}
+
+fn chat_key_lower(key: &ChatKey) -> String {
+    key.to_string().to_ascii_lowercase()
+}

@@ -1,0 +1,223 @@
+//! The input line: history, paste, completion, and sending.
+
+use ratatui_textarea::CursorMove;
+
+use crate::protocol::{validate_text, Request};
+
+use super::*;
+use crate::client::commands::{self, COMMANDS};
+use crate::client::event::Command;
+use crate::client::sanitize::{clean_line, clean_text};
+
+impl App {
+    pub(super) fn history_prev(&mut self) {
+        if self.input_history.is_empty() || self.draft().cursor().0 > 0 {
+            if self.draft().cursor().0 > 0 {
+                self.draft_mut().move_cursor(CursorMove::Up);
+            }
+            return;
+        }
+        let pos = match self.history_pos {
+            None => {
+                self.history_stash = self.draft().lines().to_vec();
+                self.input_history.len() - 1
+            }
+            Some(0) => return,
+            Some(p) => p - 1,
+        };
+        self.history_pos = Some(pos);
+        let text = self.input_history[pos].clone();
+        set_draft(self.draft_mut(), &text);
+    }
+
+    pub(super) fn history_next(&mut self) {
+        let last_row = self.draft().lines().len() - 1;
+        if self.draft().cursor().0 < last_row {
+            self.draft_mut().move_cursor(CursorMove::Down);
+            return;
+        }
+        let Some(pos) = self.history_pos else { return };
+        if pos + 1 < self.input_history.len() {
+            self.history_pos = Some(pos + 1);
+            let text = self.input_history[pos + 1].clone();
+            set_draft(self.draft_mut(), &text);
+        } else {
+            self.history_pos = None;
+            let text = self.history_stash.join("\n");
+            set_draft(self.draft_mut(), &text);
+        }
+    }
+
+    pub(super) fn remember(&mut self, text: String) {
+        if self.input_history.last() != Some(&text) {
+            self.input_history.push(text);
+            if self.input_history.len() > INPUT_HISTORY {
+                self.input_history.remove(0);
+            }
+        }
+        self.history_pos = None;
+    }
+
+    pub(super) fn on_paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let text = clean_text(&text).into_owned();
+        match self.screen {
+            Screen::Login => {
+                if let Some(field) = self.login.field_mut() {
+                    field.insert_str(text.lines().next().unwrap_or(""));
+                }
+            }
+            Screen::Chat => {
+                self.draft_mut().insert_str(&text);
+            }
+        }
+    }
+
+    /// Names Tab can complete: online users, chat partners, requesters.
+    pub(super) fn known_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.online.iter().map(|u| u.user.to_string()).collect();
+        names.extend(
+            self.chats
+                .iter()
+                .filter_map(|c| c.key.partner().map(|n| n.to_string())),
+        );
+        names.extend(self.inbox.incoming.iter().map(|r| r.from.to_string()));
+        names.extend(self.inbox.outgoing.iter().map(|r| r.to.to_string()));
+        names.sort_by_key(|n| n.to_ascii_lowercase());
+        names.dedup_by_key(|n| n.to_ascii_lowercase());
+        names
+    }
+
+    pub(super) fn complete(&mut self) {
+        let cursor = self.draft().cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let line: Vec<char> = self.draft().lines()[row].chars().collect();
+        let col = col.min(line.len());
+        let start = line[..col]
+            .iter()
+            .rposition(|c| c.is_whitespace())
+            .map_or(0, |p| p + 1);
+        let word: String = line[start..col].iter().collect();
+        let is_command = row == 0 && start == 0 && word.starts_with('/');
+        let (prefix, candidates): (String, Vec<String>) = if is_command {
+            let cands = COMMANDS
+                .iter()
+                .map(|(c, _, _)| (*c).to_owned())
+                .filter(|c| c.starts_with(&word.to_ascii_lowercase()))
+                .collect();
+            (word.clone(), cands)
+        } else {
+            let bare = word.trim_start_matches('@').to_ascii_lowercase();
+            if bare.is_empty() {
+                return;
+            }
+            let cands = self
+                .known_names()
+                .into_iter()
+                .filter(|n| n.to_ascii_lowercase().starts_with(&bare))
+                .collect();
+            (word.clone(), cands)
+        };
+        let at = if !is_command && prefix.starts_with('@') {
+            "@"
+        } else {
+            ""
+        };
+        let replacement = match candidates.len() {
+            0 => {
+                self.error(format!("no completion for {}", clean_line(&prefix)));
+                return;
+            }
+            1 => {
+                let suffix = if is_command {
+                    " "
+                } else if row == 0 && start == 0 && at.is_empty() {
+                    ": "
+                } else {
+                    " "
+                };
+                format!("{at}{}{suffix}", candidates[0])
+            }
+            _ => {
+                let lcp = longest_common_prefix(&candidates);
+                self.info(candidates.join("  "));
+                if lcp.chars().count() <= prefix.trim_start_matches('@').chars().count() {
+                    return;
+                }
+                format!("{at}{lcp}")
+            }
+        };
+        let ta = self.draft_mut();
+        for _ in 0..(col - start) {
+            ta.delete_char();
+        }
+        ta.insert_str(replacement);
+    }
+
+    pub(super) fn submit(&mut self, out: &mut Vec<Command>) {
+        let text = draft_text(self.draft());
+        if text.trim().is_empty() {
+            return;
+        }
+        if text.starts_with('/') && !text.starts_with("//") {
+            match commands::parse(&text) {
+                Ok(cmd) => {
+                    self.notice = None;
+                    self.submitting = Some(text.clone());
+                    let done = self.run_command(cmd, out);
+                    self.submitting = None;
+                    if done {
+                        set_draft(self.draft_mut(), "");
+                        self.remember(text);
+                    }
+                }
+                Err(e) => self.error(e),
+            }
+            return;
+        }
+        let text = text.strip_prefix('/').map_or(text.clone(), str::to_owned);
+        let Some(chat) = self.active_chat().map(|c| c.key.clone()) else {
+            self.error("the inbox takes no messages: switch to a chat (Ctrl-N) or use /chat NAME");
+            return;
+        };
+        if !self.online_now() {
+            self.error("not connected: your message is kept in the input line");
+            return;
+        }
+        if let Err(e) = validate_text(&text) {
+            self.error(format!("not sent: {e}"));
+            return;
+        }
+        set_draft(self.draft_mut(), "");
+        self.remember(text.clone());
+        self.notice = None;
+        if let Some(c) = self.chats.get_mut(self.active) {
+            c.scroll = None;
+        }
+        self.request(
+            out,
+            Request::Send {
+                chat: chat.to_string(),
+                text: text.clone(),
+            },
+            Some(Pending::Send { chat, text }),
+        );
+    }
+}
+
+fn longest_common_prefix(words: &[String]) -> String {
+    let Some(first) = words.first() else {
+        return String::new();
+    };
+    let mut n = first.len();
+    for w in &words[1..] {
+        n = n.min(
+            first
+                .char_indices()
+                .zip(w.chars())
+                .take_while(|((_, a), b)| a.eq_ignore_ascii_case(b))
+                .count(),
+        );
+    }
+    first.chars().take(n).collect()
+}

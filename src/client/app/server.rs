@@ -1,0 +1,584 @@
+//! Server frames and connection changes.
+
+use crate::protocol::{
+    ChatKey, ErrorCode, ErrorFrame, HistoryPage, Message, OnlineUser, Presence, Request, RequestIn,
+    RequestOut, ServerFrame, UserName, Welcome,
+};
+
+use super::*;
+use crate::client::chat::EntryKind;
+use crate::client::event::{Command, NetEvent};
+use crate::client::login::Field;
+use crate::client::sanitize::{clean_line, clean_text};
+
+impl App {
+    pub(super) fn on_net(&mut self, ev: NetEvent, out: &mut Vec<Command>) {
+        match ev {
+            NetEvent::Connecting { .. } => {
+                if self.screen == Screen::Login {
+                    self.conn = ConnState::Connecting;
+                }
+            }
+            NetEvent::Frame(frame) => self.on_frame(frame, out),
+            NetEvent::LoginFailed(err) => {
+                self.conn = ConnState::Offline(None);
+                self.screen = Screen::Login;
+                self.login.busy = false;
+                self.login.error = Some(error_text(&err, self.now_ms));
+                match err.code {
+                    ErrorCode::InvalidName | ErrorCode::NameTaken => self.login.focus = Field::User,
+                    ErrorCode::InvalidPassword | ErrorCode::BadCredentials => {
+                        self.login.focus = Field::Password
+                    }
+                    _ => {}
+                }
+            }
+            NetEvent::ConnectFailed(reason) => {
+                self.conn = ConnState::Offline(Some(clean_line(&reason).into_owned()));
+                self.login.busy = false;
+                self.login.error = Some(clean_line(&reason).into_owned());
+                self.login.focus = Field::Server;
+            }
+            NetEvent::Lost { reason, retry_in } => {
+                self.conn = ConnState::Reconnecting {
+                    secs: retry_in.as_secs(),
+                };
+                self.rtt = None;
+                let unconfirmed = self
+                    .pending
+                    .values()
+                    .filter(|p| matches!(p, Pending::Send { .. }))
+                    .count();
+                self.pending.clear();
+                self.command_text.clear();
+                for c in &mut self.chats {
+                    c.loading = false;
+                }
+                let reason = clean_line(&reason).into_owned();
+                if unconfirmed > 0 {
+                    self.error(format!(
+                        "connection lost ({reason}) before the server confirmed {unconfirmed} message(s): if they are not in the chat once reconnected, send them again"
+                    ));
+                } else {
+                    self.error(format!("connection lost ({reason}); reconnecting"));
+                }
+            }
+            NetEvent::RetryIn(d) => {
+                self.conn = ConnState::Reconnecting { secs: d.as_secs() };
+            }
+            NetEvent::Offline(reason) => {
+                let reason = clean_line(&reason).into_owned();
+                self.conn = ConnState::Offline(Some(reason.clone()));
+                self.screen = Screen::Login;
+                self.login.busy = false;
+                self.login.error = Some(reason);
+            }
+            NetEvent::Rtt(d) => self.rtt = Some(d),
+        }
+    }
+
+    pub(super) fn on_frame(&mut self, frame: ServerFrame, out: &mut Vec<Command>) {
+        match frame {
+            ServerFrame::Hello(h) => {
+                self.motd = h.motd.map(|m| clean_line(&m).into_owned());
+            }
+            ServerFrame::Welcome(w) => self.on_welcome(w, out),
+            ServerFrame::Ok(ok) => {
+                self.command_text.remove(&ok.id);
+                if let Some(p) = self.pending.remove(&ok.id) {
+                    self.on_ok(p);
+                }
+            }
+            ServerFrame::Error(e) => self.on_error(e),
+            ServerFrame::Message(m) => self.on_message(m, true, out),
+            ServerFrame::Presence(p) => self.on_presence(p),
+            ServerFrame::Who { id, online } => {
+                self.pending.remove(&id);
+                self.command_text.remove(&id);
+                self.set_online(online);
+                let list: Vec<String> = self
+                    .online
+                    .iter()
+                    .map(|u| format!("{} ({})", u.user, u.status.as_str()))
+                    .collect();
+                self.info(format!("online: {}", list.join(", ")));
+            }
+            ServerFrame::ChatRequest { from, ts } => {
+                if !self
+                    .inbox
+                    .incoming
+                    .iter()
+                    .any(|r| r.from.key() == from.key())
+                {
+                    self.inbox.incoming.push(RequestIn {
+                        from: from.clone(),
+                        ts,
+                    });
+                }
+                self.info(format!("{from} asks for a private chat: see the Inbox tab"));
+                if self.settings.bell && self.active != self.inbox_tab() {
+                    out.push(Command::Bell);
+                }
+            }
+            ServerFrame::ChatRequestSent { to, ts } => self.add_outgoing(to, ts),
+            ServerFrame::ChatOpened { chat, user, .. } => {
+                self.remove_requests(&user);
+                let i = self.open_chat(chat, out);
+                self.chats[i].partner_online =
+                    self.online.iter().any(|u| u.user.key() == user.key());
+                let asked = self.focus_on_open.remove(&user.key());
+                if asked.is_some_and(|t| self.now_ms - t <= FOCUS_WINDOW_MS) {
+                    self.switch_tab(i);
+                } else if i != self.active {
+                    self.chats[i].attention = Attention::Highlight;
+                }
+                self.info(format!("private chat with {user} is open"));
+            }
+            ServerFrame::ChatRejected { user } => {
+                self.inbox.outgoing.retain(|r| r.to.key() != user.key());
+                self.focus_on_open.remove(&user.key());
+                self.info(format!("{user} declined your chat request"));
+            }
+            ServerFrame::ChatRequestRemoved { user } => self.remove_requests(&user),
+            ServerFrame::ChatEnded { chat, user, by } => {
+                if let Some(i) = self.chat_index(&chat) {
+                    self.close_tab(i);
+                }
+                if self.is_me(&by) {
+                    self.info(format!("you ended the private chat with {user}"));
+                } else {
+                    self.info(format!("{by} ended the private chat"));
+                }
+            }
+            ServerFrame::History(page) => self.on_history(page, out),
+            ServerFrame::Read { chat, msg_id } => {
+                if let Some(i) = self.chat_index(&chat) {
+                    let me = self.me.clone();
+                    let c = &mut self.chats[i];
+                    if msg_id > c.last_read {
+                        c.last_read = msg_id;
+                        c.unread = c
+                            .log
+                            .entries()
+                            .iter()
+                            .filter(|e| e.key.0 > msg_id)
+                            .filter(|e| match &e.kind {
+                                EntryKind::Message { from, .. } => {
+                                    me.as_ref().is_none_or(|m| m.key() != from.key())
+                                }
+                                EntryKind::System(_) => false,
+                            })
+                            .count() as u64;
+                        if c.unread == 0 {
+                            c.attention = Attention::None;
+                        }
+                    }
+                }
+            }
+            ServerFrame::Pong { .. } => {}
+            ServerFrame::Shutdown { reason } => {
+                self.error(format!(
+                    "the server is shutting down: {}",
+                    clean_line(&reason)
+                ));
+            }
+        }
+    }
+
+    pub(super) fn add_outgoing(&mut self, to: UserName, ts: i64) {
+        if self.private_index(to.as_str()).is_none()
+            && !self.inbox.outgoing.iter().any(|r| r.to.key() == to.key())
+        {
+            self.inbox.outgoing.push(RequestOut { to, ts });
+        }
+    }
+
+    pub(super) fn remove_requests(&mut self, user: &UserName) {
+        self.inbox.incoming.retain(|r| r.from.key() != user.key());
+        self.inbox.outgoing.retain(|r| r.to.key() != user.key());
+        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
+        self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
+    }
+
+    pub(super) fn close_tab(&mut self, i: usize) {
+        if i == 0 || i >= self.chats.len() {
+            return;
+        }
+        let was_active = self.active == i;
+        self.chats.remove(i);
+        if was_active {
+            self.active = 0;
+            self.chats[0].scroll = None;
+        } else if self.active > i {
+            self.active -= 1;
+        }
+    }
+
+    /// Opens a tab for `key` if there is none, asking for its newest page.
+    pub(super) fn open_chat(&mut self, key: ChatKey, out: &mut Vec<Command>) -> usize {
+        if let Some(i) = self.chat_index(&key) {
+            return i;
+        }
+        let inbox_was_active = self.active == self.inbox_tab();
+        self.chats.push(ChatState::new(key));
+        let i = self.chats.len() - 1;
+        if inbox_was_active {
+            self.active = self.inbox_tab();
+        }
+        self.load_initial(i, out);
+        i
+    }
+
+    pub(super) fn load_initial(&mut self, i: usize, out: &mut Vec<Command>) {
+        let key = self.chats[i].key.clone();
+        self.chats[i].loading = true;
+        self.request(
+            out,
+            Request::History {
+                chat: key.to_string(),
+                before: None,
+                after: None,
+                limit: Some(PAGE),
+            },
+            Some(Pending::History {
+                chat: key,
+                dir: HistoryDir::Initial,
+            }),
+        );
+    }
+
+    /// Asks for the messages of chat `i` after `after` (a reconnect's
+    /// catch-up, page by page).
+    pub(super) fn catch_up(&mut self, i: usize, after: u64, out: &mut Vec<Command>) {
+        let key = self.chats[i].key.clone();
+        self.chats[i].loading = true;
+        self.request(
+            out,
+            Request::History {
+                chat: key.to_string(),
+                before: None,
+                after: Some(after),
+                limit: Some(CATCH_UP_PAGE),
+            },
+            Some(Pending::History {
+                chat: key,
+                dir: HistoryDir::Newer,
+            }),
+        );
+    }
+
+    pub(super) fn set_online(&mut self, mut online: Vec<OnlineUser>) {
+        online.sort_by_key(|u| u.user.key());
+        online.dedup_by_key(|u| u.user.key());
+        self.online = online;
+        if self.people.selected >= self.online.len() {
+            self.people.selected = self.online.len().saturating_sub(1);
+        }
+        for c in &mut self.chats {
+            if let Some(p) = c.key.partner() {
+                c.partner_online = self.online.iter().any(|u| u.user.key() == p.key());
+            }
+        }
+    }
+
+    pub(super) fn on_welcome(&mut self, w: Welcome, out: &mut Vec<Command>) {
+        let same_user = self.me.as_ref().is_some_and(|m| m.key() == w.user.key());
+        let resync = self.welcomed && same_user;
+        if !resync {
+            let drafts_kept = self.chats[0].draft.clone();
+            self.chats = vec![ChatState::new(ChatKey::Public)];
+            self.chats[0].draft = drafts_kept;
+            self.active = 0;
+            self.inbox.incoming.clear();
+            self.inbox.outgoing.clear();
+            self.pending.clear();
+            self.command_text.clear();
+        }
+        self.welcomed = true;
+        self.screen = Screen::Chat;
+        self.conn = ConnState::Connected;
+        self.login.busy = false;
+        self.login.error = None;
+        self.login.clear_password();
+        self.me = Some(w.user.clone());
+        self.role = w.role;
+        self.set_online(w.online);
+        if let Some(me) = self.online.iter().find(|u| u.user.key() == w.user.key()) {
+            self.status = me.status;
+        }
+        self.inbox.incoming = w.requests_in;
+        self.inbox.outgoing = w.requests_out;
+        for s in &w.chats {
+            if self.chat_index(&s.chat).is_none() {
+                self.chats.push(ChatState::new(s.chat.clone()));
+            }
+        }
+        for s in &w.chats {
+            if let Some(i) = self.chat_index(&s.chat) {
+                let c = &mut self.chats[i];
+                c.unread = s.unread;
+                c.last_read = c.last_read.max(s.last_read);
+                c.partner_online = s.online;
+                c.attention = if s.unread > 0 {
+                    Attention::Highlight
+                } else {
+                    Attention::None
+                };
+            }
+        }
+        let public = &mut self.chats[0];
+        public.unread = w.public_unread;
+        public.attention = if w.public_unread > 0 {
+            Attention::Activity
+        } else {
+            Attention::None
+        };
+        if public.log.is_empty() {
+            self.public_unread_hint = Some(w.public_unread);
+        }
+        if !resync {
+            if let Some(motd) = self.motd.clone() {
+                self.chats[0].log.push_system(self.now_ms, motd);
+            }
+        }
+        for i in 0..self.chats.len() {
+            match self.chats[i].log.newest_id() {
+                0 => self.load_initial(i, out),
+                newest => self.catch_up(i, newest, out),
+            }
+        }
+        if resync {
+            self.info("reconnected");
+        } else {
+            self.notice = None;
+        }
+    }
+
+    pub(super) fn on_ok(&mut self, p: Pending) {
+        match p {
+            Pending::SetStatus(s) => {
+                self.status = s;
+                self.info(format!("your status is now {}", s.as_str()));
+            }
+            Pending::RequestChat(name) => {
+                if self.private_index(&name).is_none() {
+                    if let Ok(user) = UserName::parse(&name) {
+                        self.add_outgoing(user, self.now_ms);
+                    }
+                    self.info(format!(
+                        "chat request sent to {name}; it waits in their inbox"
+                    ));
+                }
+            }
+            Pending::Accept(name) | Pending::Reject(name) => {
+                self.inbox
+                    .incoming
+                    .retain(|r| !r.from.as_str().eq_ignore_ascii_case(&name));
+                self.clamp_inbox();
+            }
+            Pending::Cancel(name) => {
+                self.inbox
+                    .outgoing
+                    .retain(|r| !r.to.as_str().eq_ignore_ascii_case(&name));
+                self.focus_on_open.remove(&name.to_ascii_lowercase());
+                self.clamp_inbox();
+            }
+            Pending::Send { .. } | Pending::History { .. } | Pending::EndChat(_) | Pending::Who => {
+            }
+        }
+    }
+
+    pub(super) fn clamp_inbox(&mut self) {
+        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
+        self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
+    }
+
+    pub(super) fn on_error(&mut self, e: ErrorFrame) {
+        if let Some((tab, text)) = e.id.and_then(|id| self.command_text.remove(&id)) {
+            let n = self.chats.len();
+            let ta = match self.chats.get_mut(tab) {
+                Some(c) => &mut c.draft,
+                None => &mut self.inbox.draft,
+            };
+            if tab <= n && ta.is_empty() {
+                set_draft(ta, &text);
+            }
+        }
+        let pending = e.id.and_then(|id| self.pending.remove(&id));
+        let msg = error_text(&e, self.now_ms);
+        match pending {
+            Some(Pending::Send { chat, text }) => {
+                if let Some(i) = self.chat_index(&chat) {
+                    if self.chats[i].draft.is_empty() {
+                        set_draft(&mut self.chats[i].draft, &text);
+                    }
+                }
+                self.error(format!("not sent: {msg}"));
+            }
+            Some(Pending::History { chat, .. }) => {
+                if let Some(i) = self.chat_index(&chat) {
+                    self.chats[i].loading = false;
+                    self.chats[i].more_older = false;
+                }
+                if e.code != ErrorCode::NotOpen {
+                    self.error(format!("could not load history: {msg}"));
+                }
+            }
+            Some(Pending::RequestChat(name) | Pending::Accept(name)) => {
+                self.focus_on_open.remove(&name.to_ascii_lowercase());
+                self.error(msg);
+            }
+            _ => self.error(msg),
+        }
+    }
+
+    pub(super) fn on_presence(&mut self, p: Presence) {
+        let was = self
+            .online
+            .iter()
+            .find(|u| u.user.key() == p.user.key())
+            .map(|u| u.status);
+        let mut online = self.online.clone();
+        online.retain(|u| u.user.key() != p.user.key());
+        if p.online {
+            online.push(OnlineUser {
+                user: p.user.clone(),
+                status: p.status,
+            });
+        }
+        self.set_online(online);
+        if self.is_me(&p.user) {
+            self.status = p.status;
+            return;
+        }
+        let line = match (was, p.online) {
+            (None, true) => format!("{} joined", p.user),
+            (Some(_), false) => format!("{} left", p.user),
+            (Some(s), true) if s != p.status => {
+                format!("{} is now {}", p.user, p.status.as_str())
+            }
+            _ => return,
+        };
+        self.chats[0].log.push_system(self.now_ms, line);
+    }
+
+    /// A message from the live stream (`live`) or a history page.
+    pub(super) fn on_message(&mut self, m: Message, live: bool, out: &mut Vec<Command>) {
+        let i = match self.chat_index(&m.chat) {
+            Some(i) => i,
+            None if live && matches!(m.chat, ChatKey::Private(_)) => {
+                self.open_chat(m.chat.clone(), out)
+            }
+            None => return,
+        };
+        let own = self.is_me(&m.from);
+        let text = clean_text(&m.text).into_owned();
+        let mention = !own
+            && self
+                .me
+                .as_ref()
+                .is_some_and(|me| mentions(&text, me.as_str()));
+        let private = matches!(m.chat, ChatKey::Private(_));
+        let inserted = self.chats[i].log.insert_message(
+            m.msg_id,
+            m.ts,
+            EntryKind::Message {
+                from: m.from,
+                text,
+                own,
+                mention,
+            },
+        );
+        if !inserted || !live || own {
+            return;
+        }
+        let in_view = self.screen == Screen::Chat
+            && self.active == i
+            && self.chats[i].scroll.is_none()
+            && !self.show_help;
+        if in_view {
+            return;
+        }
+        let chat = &mut self.chats[i];
+        if m.msg_id > chat.last_read {
+            chat.unread += 1;
+        }
+        let level = if private || mention {
+            Attention::Highlight
+        } else {
+            Attention::Activity
+        };
+        chat.attention = chat.attention.max(level);
+        if self.active == i && chat.marker_after.is_none() {
+            chat.marker_after = Some(chat.last_read);
+        }
+        if (private || mention) && self.settings.bell {
+            out.push(Command::Bell);
+        }
+    }
+
+    pub(super) fn on_history(&mut self, page: HistoryPage, out: &mut Vec<Command>) {
+        let dir = match self.pending.remove(&page.id) {
+            Some(Pending::History { dir, .. }) => dir,
+            _ => return,
+        };
+        let Some(i) = self.chat_index(&page.chat) else {
+            return;
+        };
+        // The next catch-up page starts after this page's newest message,
+        // not after the log's: live messages may already sit beyond the gap.
+        let page_newest = page.messages.iter().map(|m| m.msg_id).max();
+        let got_any = page_newest.is_some();
+        for m in page.messages {
+            self.on_message(m, false, out);
+        }
+        let chat = &mut self.chats[i];
+        chat.loading = false;
+        match dir {
+            HistoryDir::Initial => {
+                chat.more_older = page.more;
+                if i == 0 {
+                    if let Some(k) = self.public_unread_hint.take() {
+                        self.place_public_marker(k);
+                    }
+                }
+                let chat = &mut self.chats[i];
+                if self.active == i && chat.unread > 0 && chat.marker_after.is_none() {
+                    chat.marker_after = Some(chat.last_read);
+                }
+            }
+            // An empty page that claims more would loop; stop there.
+            HistoryDir::Older => chat.more_older = page.more && got_any,
+            HistoryDir::Newer => {
+                if let (true, Some(last)) = (page.more, page_newest) {
+                    self.catch_up(i, last, out);
+                }
+            }
+        }
+    }
+
+    /// `welcome` gives the public room's unread count but not its marker:
+    /// place it before the `k`-th newest message from someone else.
+    pub(super) fn place_public_marker(&mut self, k: u64) {
+        let me = self.me.clone();
+        let chat = &mut self.chats[0];
+        if k == 0 {
+            chat.last_read = chat.last_read.max(chat.log.newest_id());
+            return;
+        }
+        let mut seen = 0;
+        let mut marker = 0;
+        for e in chat.log.entries().iter().rev() {
+            if let EntryKind::Message { from, .. } = &e.kind {
+                if me.as_ref().is_none_or(|m| m.key() != from.key()) {
+                    seen += 1;
+                    if seen == k {
+                        marker = e.key.0.saturating_sub(1);
+                        break;
+                    }
+                }
+            }
+        }
+        chat.last_read = chat.last_read.max(marker);
+    }
+}

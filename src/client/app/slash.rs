@@ -1,0 +1,124 @@
+//! Running `/commands`.
+
+use crate::protocol::Request;
+
+use super::*;
+use crate::client::commands::SlashCommand;
+use crate::client::event::Command;
+use crate::client::sanitize::clean_line;
+
+impl App {
+    /// Runs a command; false if it failed here (the draft is then kept).
+    pub(super) fn run_command(&mut self, cmd: SlashCommand, out: &mut Vec<Command>) -> bool {
+        let needs_net = !matches!(
+            cmd,
+            SlashCommand::Theme(_) | SlashCommand::Help | SlashCommand::Quit
+        );
+        if needs_net && !self.online_now() {
+            self.error("not connected: try again once the status bar says connected");
+            return false;
+        }
+        match cmd {
+            SlashCommand::Chat(name) => self.cmd_chat(&name, out),
+            SlashCommand::Accept(name) => self.cmd_accept(&name, out),
+            SlashCommand::Reject(name) => self.cmd_reject(&name, out),
+            SlashCommand::Cancel(name) => self.cmd_cancel(&name, out),
+            SlashCommand::End => match self.active_chat().and_then(|c| c.key.partner()) {
+                Some(name) => {
+                    let name = name.to_string();
+                    self.request(
+                        out,
+                        Request::EndChat { user: name.clone() },
+                        Some(Pending::EndChat(name)),
+                    );
+                }
+                None => {
+                    self.error("/end works in a private chat's tab");
+                    return false;
+                }
+            },
+            SlashCommand::Who => self.request(out, Request::Who, Some(Pending::Who)),
+            SlashCommand::Status(s) => self.request(
+                out,
+                Request::SetStatus { status: s },
+                Some(Pending::SetStatus(s)),
+            ),
+            SlashCommand::Theme(name) => match self.themes.get(&name) {
+                Ok(theme) => {
+                    self.theme = theme;
+                    self.info(format!("theme: {name}"));
+                }
+                Err(e) => {
+                    self.error(clean_line(&e.to_string()).into_owned());
+                    return false;
+                }
+            },
+            SlashCommand::Help => self.show_help = true,
+            SlashCommand::Quit => {
+                self.quit = true;
+                out.push(Command::Quit);
+            }
+        }
+        self.notice.as_ref().is_none_or(|n| !n.error)
+    }
+
+    pub(super) fn cmd_chat(&mut self, name: &str, out: &mut Vec<Command>) {
+        if let Some(i) = self.private_index(name) {
+            self.switch_tab(i);
+            return;
+        }
+        if self
+            .me
+            .as_ref()
+            .is_some_and(|m| m.as_str().eq_ignore_ascii_case(name))
+        {
+            self.error("that is you: pick someone else");
+            return;
+        }
+        if !self.online_now() {
+            self.error("not connected");
+            return;
+        }
+        self.focus_on_open
+            .insert(name.to_ascii_lowercase(), self.now_ms);
+        self.request(
+            out,
+            Request::RequestChat {
+                user: name.to_owned(),
+            },
+            Some(Pending::RequestChat(name.to_owned())),
+        );
+    }
+
+    pub(super) fn cmd_accept(&mut self, name: &str, out: &mut Vec<Command>) {
+        self.focus_on_open
+            .insert(name.to_ascii_lowercase(), self.now_ms);
+        self.request(
+            out,
+            Request::Accept {
+                user: name.to_owned(),
+            },
+            Some(Pending::Accept(name.to_owned())),
+        );
+    }
+
+    pub(super) fn cmd_reject(&mut self, name: &str, out: &mut Vec<Command>) {
+        self.request(
+            out,
+            Request::Reject {
+                user: name.to_owned(),
+            },
+            Some(Pending::Reject(name.to_owned())),
+        );
+    }
+
+    pub(super) fn cmd_cancel(&mut self, name: &str, out: &mut Vec<Command>) {
+        self.request(
+            out,
+            Request::CancelRequest {
+                user: name.to_owned(),
+            },
+            Some(Pending::Cancel(name.to_owned())),
+        );
+    }
+}

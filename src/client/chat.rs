@@ -1,0 +1,233 @@
+//! One conversation's scrollback: messages in `msg_id` order, quiet system
+//! lines between them, and the wrapped rows of each entry cached by width.
+//!
+//! Entries are kept sorted by `(msg_id, seq)`. A message's key is
+//! `(msg_id, 0)`; a system line (join, leave, status) is keyed after the
+//! newest message known when it happened. That makes inserting an older
+//! history page, a reconnect's catch-up page or a duplicate delivery a binary
+//! search, and duplicates are dropped there.
+
+use std::cell::{Ref, RefCell};
+
+use crate::protocol::UserName;
+
+use super::wrap;
+
+/// Where an entry sits in the log.
+pub type EntryKey = (u64, u32);
+
+/// Wrapped rows (byte ranges into the text) and the width they are for.
+type RowCache = RefCell<Option<(u16, Vec<(usize, usize)>)>>;
+
+/// What an entry shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Message {
+        from: UserName,
+        /// Already cleaned by `sanitize::clean_text`.
+        text: String,
+        own: bool,
+        mention: bool,
+    },
+    /// A quiet line: someone joined, left, changed status, a chat ended.
+    System(String),
+}
+
+/// One row of scrollback.
+#[derive(Debug)]
+pub struct Entry {
+    pub key: EntryKey,
+    pub ts: i64,
+    pub kind: EntryKind,
+    rows: RowCache,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Self {
+        Entry {
+            key: self.key,
+            ts: self.ts,
+            kind: self.kind.clone(),
+            rows: RefCell::new(None),
+        }
+    }
+}
+
+/// Cells before the message text on continuation rows: the clock and a space.
+pub fn indent(clock_width: u16) -> u16 {
+    clock_width + 1
+}
+
+impl Entry {
+    /// The text the rows index into.
+    pub fn text(&self) -> &str {
+        match &self.kind {
+            EntryKind::Message { text, .. } => text,
+            EntryKind::System(text) => text,
+        }
+    }
+
+    pub fn msg_id(&self) -> Option<u64> {
+        match self.kind {
+            EntryKind::Message { .. } => Some(self.key.0),
+            EntryKind::System(_) => None,
+        }
+    }
+
+    /// Cells taken on the first row before the text, after the clock:
+    /// `Nick: ` for a message, nothing for a system line.
+    pub fn lead_width(&self) -> usize {
+        match &self.kind {
+            EntryKind::Message { from, .. } => from.as_str().len() + 2,
+            EntryKind::System(_) => 0,
+        }
+    }
+
+    /// The byte ranges of the text shown on each row when the chat area is
+    /// `width` cells wide. Computed once per width and cached.
+    pub fn rows(&self, width: u16, clock_width: u16) -> Ref<'_, Vec<(usize, usize)>> {
+        let fresh = matches!(&*self.rows.borrow(), Some((w, _)) if *w == width);
+        if !fresh {
+            let rest = usize::from(width.saturating_sub(indent(clock_width))).max(1);
+            let first = rest.saturating_sub(self.lead_width()).max(1);
+            let rows = wrap::wrap(self.text(), first, rest);
+            *self.rows.borrow_mut() = Some((width, rows));
+        }
+        Ref::map(self.rows.borrow(), |r| {
+            r.as_ref().map_or(&NO_ROWS, |(_, rows)| rows)
+        })
+    }
+
+    /// Rows of wrapped text (without day line or unread marker).
+    pub fn height(&self, width: u16, clock_width: u16) -> usize {
+        self.rows(width, clock_width).len()
+    }
+}
+
+/// What `rows` lends out if the cache were somehow empty (it is filled just
+/// before), so that no path can panic.
+static NO_ROWS: Vec<(usize, usize)> = Vec::new();
+
+/// The entries of one chat.
+#[derive(Debug, Clone, Default)]
+pub struct ChatLog {
+    entries: Vec<Entry>,
+    next_seq: u32,
+}
+
+impl ChatLog {
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The highest `msg_id` in the log, or 0.
+    pub fn newest_id(&self) -> u64 {
+        self.entries
+            .iter()
+            .rev()
+            .find_map(Entry::msg_id)
+            .unwrap_or(0)
+    }
+
+    /// The lowest `msg_id` in the log.
+    pub fn oldest_id(&self) -> Option<u64> {
+        self.entries.iter().find_map(Entry::msg_id)
+    }
+
+    /// Adds a message; returns false (and changes nothing) if it is already
+    /// there.
+    pub fn insert_message(&mut self, msg_id: u64, ts: i64, kind: EntryKind) -> bool {
+        let key = (msg_id, 0);
+        let pos = match self.entries.binary_search_by(|e| e.key.cmp(&key)) {
+            Ok(_) => return false,
+            Err(pos) => pos,
+        };
+        self.entries.insert(
+            pos,
+            Entry {
+                key,
+                ts,
+                kind,
+                rows: RefCell::new(None),
+            },
+        );
+        true
+    }
+
+    /// Adds a system line after everything known so far.
+    pub fn push_system(&mut self, ts: i64, text: String) {
+        self.next_seq += 1;
+        let key = (self.newest_id(), self.next_seq);
+        let pos = self.entries.partition_point(|e| e.key <= key);
+        self.entries.insert(
+            pos,
+            Entry {
+                key,
+                ts,
+                kind: EntryKind::System(text),
+                rows: RefCell::new(None),
+            },
+        );
+    }
+
+    /// Index of the entry with this key, or of the first after it.
+    pub fn index_of(&self, key: EntryKey) -> usize {
+        self.entries.partition_point(|e| e.key < key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(text: &str) -> EntryKind {
+        EntryKind::Message {
+            from: UserName::parse("Bob").unwrap(),
+            text: text.into(),
+            own: false,
+            mention: false,
+        }
+    }
+
+    #[test]
+    fn keeps_msg_id_order_and_drops_duplicates() {
+        let mut log = ChatLog::default();
+        assert!(log.insert_message(5, 0, msg("five")));
+        assert!(log.insert_message(3, 0, msg("three")));
+        assert!(log.insert_message(9, 0, msg("nine")));
+        assert!(!log.insert_message(5, 0, msg("five again")));
+        let ids: Vec<_> = log.entries().iter().filter_map(Entry::msg_id).collect();
+        assert_eq!(ids, [3, 5, 9]);
+        assert_eq!(log.newest_id(), 9);
+        assert_eq!(log.oldest_id(), Some(3));
+    }
+
+    #[test]
+    fn system_lines_stay_after_the_newest_message() {
+        let mut log = ChatLog::default();
+        log.insert_message(1, 0, msg("a"));
+        log.push_system(0, "Bob joined".into());
+        log.insert_message(2, 0, msg("b"));
+        let texts: Vec<_> = log.entries().iter().map(Entry::text).collect();
+        assert_eq!(texts, ["a", "Bob joined", "b"]);
+    }
+
+    #[test]
+    fn rows_are_cached_per_width() {
+        let mut log = ChatLog::default();
+        log.insert_message(1, 0, msg("one two three four five six"));
+        let e = &log.entries()[0];
+        // width 20: clock 5 + space = 6, rest 14, first 14 - "Bob: " = 9
+        assert_eq!(e.height(20, 5), 3);
+        assert_eq!(e.height(80, 5), 1);
+        assert_eq!(e.height(20, 5), 3);
+    }
+}

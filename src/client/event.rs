@@ -1,0 +1,68 @@
+//! What flows into `App::update` and what comes out of it.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::protocol::{ClientFrame, ErrorFrame, Password, ServerFrame};
+
+/// Everything that can change the client's state.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// The terminal's new size: columns, rows.
+    Resize(u16, u16),
+    /// A bracketed paste: one piece of text, never a series of key presses.
+    Paste(String),
+    Net(NetEvent),
+    /// Quit asked from outside (SIGTERM, SIGHUP).
+    Terminate,
+    /// Time passed with nothing else happening; sent only while the screen
+    /// shows something that ages ("5m ago" in the inbox), see
+    /// `App::tick_interval`.
+    Tick,
+}
+
+/// What the network task reports.
+#[derive(Debug, Clone)]
+pub enum NetEvent {
+    /// Trying to reach the server (`attempt` counts from 1).
+    Connecting { attempt: u32 },
+    /// A frame from the server. Pongs to the task's own pings are not passed on.
+    Frame(ServerFrame),
+    /// The first login of a session failed; nothing will be retried.
+    LoginFailed(ErrorFrame),
+    /// The server could not be reached for the first login.
+    ConnectFailed(String),
+    /// A logged-in connection was lost; a new attempt follows in `retry_in`.
+    Lost { reason: String, retry_in: Duration },
+    /// Countdown to the next attempt, once a second.
+    RetryIn(Duration),
+    /// Gave up (e.g. the password no longer works); the user must log in.
+    Offline(String),
+    /// Round-trip time measured by the last ping.
+    Rtt(Duration),
+}
+
+/// Login details the network task keeps to log in again after a reconnect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credentials {
+    pub server: String,
+    pub user: String,
+    pub password: Password,
+    /// Create the account on the first attempt; reconnects always log in.
+    pub register: bool,
+}
+
+/// What `App::update` asks the edges to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Connect (dropping any current connection) and log in.
+    Connect(Credentials),
+    /// Write a frame to the server.
+    Send(ClientFrame),
+    /// Ring the terminal bell.
+    Bell,
+    Quit,
+}

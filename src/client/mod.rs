@@ -1,0 +1,98 @@
+//! `tchat`, the terminal client.
+//!
+//! The Elm architecture: `app::App` is the state and `App::update` the only
+//! place it changes; `ui::render` draws it; `net` owns the socket; the main
+//! loop below moves events in and commands out. The loop is generic over the
+//! ratatui `Backend`, so tests drive the real client on a `TestBackend`.
+
+pub mod app;
+pub mod chat;
+pub mod commands;
+pub mod config;
+pub mod event;
+pub mod keys;
+pub mod login;
+pub mod net;
+pub mod sanitize;
+pub mod terminal;
+pub mod theme;
+pub mod time;
+pub mod ui;
+pub mod view;
+pub mod wrap;
+
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub use app::App;
+pub use event::{Command, Credentials, Event, NetEvent};
+
+/// Why the main loop stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("drawing failed: {0}")]
+    Draw(String),
+}
+
+/// Where `Command`s go: the network, the bell.
+pub trait Effects {
+    fn connect(&mut self, creds: Credentials);
+    fn send(&mut self, frame: crate::protocol::ClientFrame);
+    fn bell(&mut self);
+}
+
+/// Carries out the commands; returns true on quit.
+pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
+    let mut quit = false;
+    for c in commands {
+        match c {
+            Command::Connect(creds) => effects.connect(creds),
+            Command::Send(frame) => effects.send(frame),
+            Command::Bell => effects.bell(),
+            Command::Quit => quit = true,
+        }
+    }
+    quit
+}
+
+/// The main loop: draw, wait for an event, update, carry out the commands,
+/// draw again. It sleeps while nothing happens: no redraws, and a tick only
+/// while something on screen ages (`App::tick_interval`).
+pub async fn run<B: Backend, E: Effects>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &mut UnboundedReceiver<Event>,
+    effects: &mut E,
+    initial: Vec<Command>,
+) -> Result<(), RunError> {
+    if apply(initial, effects) {
+        return Ok(());
+    }
+    loop {
+        terminal
+            .draw(|f| ui::render(app, f))
+            .map_err(|e| RunError::Draw(format!("{e:?}")))?;
+        let next = match app.tick_interval() {
+            Some(every) => match tokio::time::timeout(every, events.recv()).await {
+                Ok(next) => next,
+                Err(_) => Some(Event::Tick),
+            },
+            None => events.recv().await,
+        };
+        let Some(event) = next else {
+            return Ok(());
+        };
+        app.now_ms = crate::protocol::now_ms();
+        let mut commands = app.update(event);
+        // Take everything already waiting before drawing again, so a burst
+        // (a history page, a paste) costs one frame.
+        while !app.should_quit() {
+            let Ok(ev) = events.try_recv() else { break };
+            commands.extend(app.update(ev));
+        }
+        if apply(commands, effects) {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Pure render functions: they read the `App` and draw; they never change
+//! state (the only mutation is the wrap cache inside the chat log).
+
+pub mod chat;
+pub mod help;
+pub mod inbox;
+pub mod input;
+pub mod layout;
+pub mod login;
+pub mod people;
+pub mod status;
+pub mod tabs;
+
+use ratatui::Frame;
+
+use super::app::{App, Screen};
+
+/// Draws the whole screen.
+pub fn render(app: &App, frame: &mut Frame<'_>) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    buf.set_style(area, app.theme.styles.base);
+    match app.screen {
+        Screen::Login => login::render(app, area, buf),
+        Screen::Chat => {
+            let a = layout::areas(app, area);
+            tabs::render(app, a.tabs, buf);
+            if app.active < app.chats.len() {
+                chat::render(app, app.active, a.main, buf);
+            } else {
+                inbox::render(app, a.main, buf);
+            }
+            if let Some(p) = a.people {
+                people::render(app, p, buf);
+            }
+            if let (Some(r), Some(n)) = (a.notice, &app.notice) {
+                let style = if n.error {
+                    app.theme.styles.error
+                } else {
+                    app.theme.styles.notice
+                };
+                buf.set_stringn(
+                    r.x + 1,
+                    r.y,
+                    &n.text,
+                    usize::from(r.width.saturating_sub(1)),
+                    style,
+                );
+            }
+            input::render(app, a.input, buf);
+            status::render(app, a.status, buf);
+            if app.show_help {
+                help::render(app, area, buf);
+            }
+        }
+    }
+}

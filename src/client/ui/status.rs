@@ -1,0 +1,49 @@
+//! The status bar: connection, who and where, own status, round trip, help.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::client::app::{App, ConnState};
+use crate::client::wrap::width;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let s = &app.theme.styles;
+    buf.set_style(area, s.status_bar);
+    let (conn, style) = match &app.conn {
+        ConnState::Connected => ("● connected".to_owned(), s.status_ok),
+        ConnState::Connecting => ("◌ connecting…".to_owned(), s.status_warn),
+        ConnState::Reconnecting { secs } if *secs > 0 => {
+            (format!("◌ reconnecting in {secs}s"), s.status_warn)
+        }
+        ConnState::Reconnecting { .. } => ("◌ reconnecting…".to_owned(), s.status_warn),
+        ConnState::Offline(_) => ("○ offline".to_owned(), s.status_err),
+    };
+    let w = usize::from(area.width);
+    let (mut x, _) = buf.set_stringn(area.x + 1, area.y, &conn, w, style);
+    let me = app
+        .me
+        .as_ref()
+        .map_or_else(|| app.login.user_text(), |m| m.to_string());
+    let mut pieces = vec![
+        format!("  {me}@{}", app.login.server_text()),
+        format!("  {}", app.status.as_str()),
+    ];
+    if let Some(rtt) = app.rtt {
+        pieces.push(format!("  rtt {} ms", rtt.as_millis()));
+    }
+    let right = "F1 help ";
+    let room = w.saturating_sub(usize::from(x - area.x) + width(right) + 1);
+    // Whole pieces only: a cut-off "rtt" helps nobody.
+    let mut rest = String::new();
+    for (i, p) in pieces.iter().enumerate() {
+        if width(&rest) + width(p) <= room || i == 0 {
+            rest.push_str(p);
+        }
+    }
+    let (nx, _) = buf.set_stringn(x, area.y, &rest, room, s.status_bar);
+    x = nx;
+    let rx = area.x + area.width.saturating_sub(width(right) as u16);
+    if rx > x {
+        buf.set_stringn(rx, area.y, right, width(right), s.status_bar);
+    }
+}

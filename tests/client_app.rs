@@ -1,0 +1,818 @@
+//! `App::update` driven by scripted keys and server frames, no terminal.
+
+mod client_support;
+
+use std::time::Duration;
+
+use client_support::*;
+use crossterm::event::{KeyCode, KeyModifiers};
+use serde_json::json;
+use tchat::client::app::{Attention, ConnState, Screen};
+use tchat::client::{Command, Event, NetEvent};
+use tchat::protocol::{ChatKey, ErrorCode, ErrorFrame, Request, Status};
+
+fn connect_cmd(cmds: &[Command]) -> Option<tchat::client::Credentials> {
+    cmds.iter().find_map(|c| match c {
+        Command::Connect(c) => Some(c.clone()),
+        _ => None,
+    })
+}
+
+fn draft(app: &tchat::client::App) -> String {
+    app.draft().lines().join("\n")
+}
+
+#[test]
+fn login_form_submits_credentials_and_keeps_the_form_on_errors() {
+    let mut app = new_app();
+    assert_eq!(app.screen, Screen::Login);
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let creds = connect_cmd(&cmds).expect("Enter logs in");
+    assert_eq!(creds.user, "alice");
+    assert_eq!(creds.password.0, "correct horse");
+    assert_eq!(creds.server, "127.0.0.1:7700");
+    assert!(!creds.register);
+    assert!(app.login.busy);
+
+    app.update(Event::Net(NetEvent::LoginFailed(ErrorFrame::new(
+        Some(1),
+        ErrorCode::BadCredentials,
+        "bad credentials",
+    ))));
+    assert_eq!(app.screen, Screen::Login);
+    assert!(!app.login.busy);
+    assert_eq!(
+        app.login.error.as_deref(),
+        Some("wrong user name or password")
+    );
+    assert_eq!(app.login.user_text(), "alice", "the form is kept");
+
+    let locked = ErrorFrame::new(Some(2), ErrorCode::LockedOut, "locked").retry_after(272_000);
+    app.update(Event::Net(NetEvent::LoginFailed(locked)));
+    let err = app.login.error.clone().unwrap_or_default();
+    assert!(
+        err.contains("locked out") && err.contains("4m 32s"),
+        "{err}"
+    );
+
+    // Register mode: a taken name and an invalid password are explained.
+    ctrl(&mut app, 'r');
+    assert!(app.login.register);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let creds = connect_cmd(&cmds).expect("register submits");
+    assert!(creds.register);
+    app.update(Event::Net(NetEvent::LoginFailed(ErrorFrame::new(
+        Some(3),
+        ErrorCode::NameTaken,
+        "taken",
+    ))));
+    assert!(app.login.error.as_deref().unwrap_or("").contains("taken"));
+
+    let cmds = welcome(&mut app, "alice", json!({}));
+    assert_eq!(app.screen, Screen::Chat);
+    assert_eq!(app.conn, ConnState::Connected);
+    assert!(
+        history_id(&cmds, "#public").is_some(),
+        "public history loads"
+    );
+}
+
+#[test]
+fn login_rules_are_checked_before_connecting() {
+    let mut app = new_app();
+    ctrl(&mut app, 'r');
+    type_str(&mut app, "9lives");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "short");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none());
+    assert!(app
+        .login
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("start with a letter"));
+    // fix the name; the password rule is next
+    for _ in 0..6 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_str(&mut app, "alice");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none());
+    assert!(app
+        .login
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("at least 8 bytes"));
+}
+
+fn three_tabs() -> tchat::client::App {
+    logged_in(
+        "alice",
+        json!({"chats":[
+            {"chat":"@Bob","user":"Bob","online":true,"unread":0,"last_read":0},
+            {"chat":"@Carol","user":"Carol","online":false,"unread":0,"last_read":0}
+        ]}),
+    )
+}
+
+#[test]
+fn tab_keys_jump_cycle_and_wrap() {
+    let mut app = three_tabs();
+    assert_eq!(app.tab_count(), 4);
+    alt(&mut app, '2');
+    assert_eq!(app.active, 1);
+    alt(&mut app, '4');
+    assert_eq!(app.active, app.inbox_tab());
+    alt(&mut app, '9'); // no such tab
+    assert_eq!(app.active, app.inbox_tab());
+    ctrl(&mut app, 'n');
+    assert_eq!(app.active, 0, "Ctrl-N wraps");
+    ctrl(&mut app, 'p');
+    assert_eq!(app.active, app.inbox_tab(), "Ctrl-P wraps");
+}
+
+#[test]
+fn alt_a_goes_to_private_and_mentions_first() {
+    let mut app = three_tabs();
+    alt(&mut app, '4'); // inbox
+    frame(&mut app, &msg_json("#public", 10, T0, "Dave", "hello all"));
+    frame(&mut app, &msg_json("@Carol", 11, T0, "Carol", "psst"));
+    assert_eq!(app.chats[0].attention, Attention::Activity);
+    assert_eq!(app.chats[2].attention, Attention::Highlight);
+    alt(&mut app, 'a');
+    assert_eq!(app.active, 2, "the private message first");
+    alt(&mut app, 'a');
+    assert_eq!(app.active, 0, "then ordinary activity");
+    assert_eq!(app.chats[0].unread, 0);
+}
+
+#[test]
+fn inbox_accept_reject_cancel_send_the_right_frames() {
+    let mut app = logged_in(
+        "alice",
+        json!({
+            "requests_in":[{"from":"Carol","ts":T0},{"from":"Dave","ts":T0}],
+            "requests_out":[{"to":"Eve","ts":T0}]
+        }),
+    );
+    alt(&mut app, '2');
+    assert_eq!(app.active, app.inbox_tab());
+    let cmds = type_str(&mut app, "a");
+    let accept = sent(&cmds);
+    assert_eq!(
+        accept.iter().map(|f| f.request.clone()).collect::<Vec<_>>(),
+        [Request::Accept {
+            user: "Carol".into()
+        }]
+    );
+    assert!(draft(&app).is_empty(), "the key was not typed");
+    let id = accept[0].id.expect("accept carries an id");
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    let cmds = frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@Carol","user":"Carol","ts":T0}).to_string(),
+    );
+    assert_eq!(app.chats.len(), 2);
+    assert_eq!(app.active, 1, "the new private tab has the focus");
+    assert_eq!(app.chats[1].key, ChatKey::parse("@Carol").unwrap());
+    assert!(history_id(&cmds, "@Carol").is_some());
+
+    alt(&mut app, '3');
+    assert_eq!(app.inbox.incoming.len(), 1);
+    let cmds = type_str(&mut app, "r");
+    assert_eq!(
+        requests(&cmds),
+        [Request::Reject {
+            user: "Dave".into()
+        }]
+    );
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    assert!(app.inbox.incoming.is_empty());
+
+    // 'a' on an outgoing request does nothing but explain
+    let cmds = type_str(&mut app, "a");
+    assert!(requests(&cmds).is_empty());
+    let cmds = type_str(&mut app, "c");
+    assert_eq!(
+        requests(&cmds),
+        [Request::CancelRequest { user: "Eve".into() }]
+    );
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    assert!(app.inbox.outgoing.is_empty());
+}
+
+#[test]
+fn incoming_request_shows_in_the_inbox_and_rings() {
+    let mut app = logged_in("alice", json!({}));
+    let cmds = frame(
+        &mut app,
+        &json!({"type":"chat_request","from":"Bob","ts":T0}).to_string(),
+    );
+    assert!(cmds.contains(&Command::Bell));
+    assert_eq!(app.inbox.incoming.len(), 1);
+    frame(
+        &mut app,
+        &json!({"type":"chat_request_removed","user":"Bob"}).to_string(),
+    );
+    assert!(app.inbox.incoming.is_empty());
+}
+
+#[test]
+fn commands_send_frames_and_errors_keep_the_draft() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/status busy");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::SetStatus {
+            status: Status::Busy
+        }]
+    );
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    assert_eq!(app.status, Status::Busy);
+
+    type_str(&mut app, "/chat bob");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::RequestChat { user: "bob".into() }]
+    );
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"error","id":id,"code":"no_such_user","message":"no user bob"}).to_string(),
+    );
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.error && n.text.contains("no such user")));
+    assert_eq!(draft(&app), "/chat bob", "a refused command comes back");
+    ctrl(&mut app, 'u');
+
+    type_str(&mut app, "/frobnicate now");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty());
+    assert_eq!(draft(&app), "/frobnicate now", "the draft is kept");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.text.contains("unknown command /frobnicate")));
+    ctrl(&mut app, 'u');
+
+    type_str(&mut app, "/end");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    assert_eq!(draft(&app), "/end");
+    ctrl(&mut app, 'u');
+
+    type_str(&mut app, "/theme light");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.theme.name, "light");
+    type_str(&mut app, "/theme nope");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.theme.name, "light");
+    assert_eq!(draft(&app), "/theme nope");
+    ctrl(&mut app, 'u');
+
+    type_str(&mut app, "/who");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(requests(&cmds), [Request::Who]);
+
+    type_str(&mut app, "/quit");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(cmds.contains(&Command::Quit));
+}
+
+#[test]
+fn sending_a_message_and_a_refused_send_restores_the_draft() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "hello");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let frames = sent(&cmds);
+    assert_eq!(
+        frames[0].request,
+        Request::Send {
+            chat: "#public".into(),
+            text: "hello".into()
+        }
+    );
+    assert!(draft(&app).is_empty());
+    let id = frames[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"error","id":id,"code":"rate_limited","message":"slow","retry_after_ms":1500}).to_string(),
+    );
+    assert_eq!(draft(&app), "hello");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.text.contains("try again in 2s")));
+}
+
+#[test]
+fn each_tab_keeps_its_own_draft() {
+    let mut app = three_tabs();
+    type_str(&mut app, "for everyone");
+    alt(&mut app, '2');
+    assert!(draft(&app).is_empty());
+    type_str(&mut app, "for bob");
+    ctrl(&mut app, 'p');
+    assert_eq!(draft(&app), "for everyone");
+    alt(&mut app, '2');
+    assert_eq!(draft(&app), "for bob");
+}
+
+#[test]
+fn a_paste_stays_one_draft_and_is_never_sent_by_itself() {
+    let mut app = logged_in("alice", json!({}));
+    let cmds = app.update(Event::Paste("line one\r\nline two\nline three\n".into()));
+    assert!(sent(&cmds).is_empty(), "a paste is not sent");
+    assert_eq!(draft(&app), "line one\nline two\nline three\n");
+    press(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+    type_str(&mut app, "four");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::Send {
+            chat: "#public".into(),
+            text: "line one\nline two\nline three\nfour".into()
+        }]
+    );
+}
+
+#[test]
+fn input_history_and_editing_keys() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "first");
+    press(&mut app, KeyCode::Enter);
+    type_str(&mut app, "second");
+    press(&mut app, KeyCode::Enter);
+    type_str(&mut app, "draft");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(draft(&app), "second");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(draft(&app), "first");
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(draft(&app), "draft", "the unsent draft comes back");
+    type_str(&mut app, " two words");
+    ctrl(&mut app, 'w');
+    assert_eq!(draft(&app), "draft two ");
+    ctrl(&mut app, 'a');
+    type_str(&mut app, ">");
+    ctrl(&mut app, 'e');
+    type_str(&mut app, "<");
+    assert_eq!(draft(&app), ">draft two <");
+    ctrl(&mut app, 'a');
+    ctrl(&mut app, 'k');
+    assert_eq!(draft(&app), "");
+}
+
+#[test]
+fn tab_completes_nicks_and_commands() {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Bobby","status":"away"}]}),
+    );
+    type_str(&mut app, "bo");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(draft(&app), "Bobby: ");
+    ctrl(&mut app, 'u');
+    type_str(&mut app, "/sta");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(draft(&app), "/status ");
+}
+
+#[test]
+fn reconnect_catches_up_after_the_last_seen_message_without_duplicates() {
+    let mut app = logged_in("alice", json!({}));
+    for (id, text) in [(1, "one"), (2, "two"), (3, "three")] {
+        frame(&mut app, &msg_json("#public", id, T0, "Bob", text));
+    }
+    // the same message delivered twice is shown once
+    frame(&mut app, &msg_json("#public", 3, T0, "Bob", "three"));
+    assert_eq!(app.chats[0].log.len(), 3);
+    type_str(&mut app, "unsent draft");
+
+    app.update(Event::Net(NetEvent::Lost {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(2),
+    }));
+    assert_eq!(app.conn, ConnState::Reconnecting { secs: 2 });
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(sent(&cmds).is_empty(), "nothing is sent while offline");
+    assert_eq!(draft(&app), "unsent draft");
+
+    let cmds = welcome(&mut app, "alice", json!({"public_unread":2}));
+    let frames = sent(&cmds);
+    let catch_up = frames
+        .iter()
+        .find(|f| matches!(f.request, Request::History { .. }))
+        .expect("history after the reconnect");
+    match &catch_up.request {
+        Request::History {
+            chat,
+            after,
+            before,
+            ..
+        } => {
+            assert_eq!(chat, "#public");
+            assert_eq!(*after, Some(3));
+            assert_eq!(*before, None);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let id = catch_up.id.unwrap();
+    // A live message arrives before the catch-up page: the next page must
+    // still start after the page, not after this one.
+    frame(&mut app, &msg_json("#public", 9, T0, "Bob", "live"));
+    let cmds = frame(
+        &mut app,
+        &history_json(
+            id,
+            "#public",
+            &[
+                msg_json("#public", 3, T0, "Bob", "three"),
+                msg_json("#public", 4, T0, "Bob", "four"),
+            ],
+            true,
+        ),
+    );
+    // `more` → the next page after 4
+    let next = sent(&cmds)
+        .into_iter()
+        .find(|f| matches!(f.request, Request::History { .. }))
+        .expect("next page");
+    assert!(matches!(
+        next.request,
+        Request::History { after: Some(4), .. }
+    ));
+    frame(
+        &mut app,
+        &history_json(
+            next.id.unwrap(),
+            "#public",
+            &[msg_json("#public", 5, T0, "Bob", "five")],
+            false,
+        ),
+    );
+    let ids: Vec<u64> = app.chats[0]
+        .log
+        .entries()
+        .iter()
+        .filter_map(|e| e.msg_id())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 9]);
+    assert_eq!(draft(&app), "unsent draft", "the draft survives");
+    assert_eq!(app.screen, Screen::Chat);
+}
+
+#[test]
+fn reading_the_newest_message_moves_the_read_marker() {
+    let mut app = logged_in("alice", json!({}));
+    let cmds = frame(&mut app, &msg_json("#public", 7, T0, "Bob", "hi"));
+    assert!(sent(&cmds).iter().any(|f| f.request
+        == Request::MarkRead {
+            chat: "#public".into(),
+            msg_id: 7
+        }));
+    // in another tab the message is not seen: no marker move, unread counts
+    alt(&mut app, '2');
+    let cmds = frame(
+        &mut app,
+        &msg_json("#public", 8, T0, "Bob", "alice: you there?"),
+    );
+    assert!(!sent(&cmds)
+        .iter()
+        .any(|f| matches!(f.request, Request::MarkRead { .. })));
+    assert!(cmds.contains(&Command::Bell), "a mention rings");
+    assert_eq!(app.chats[0].unread, 1);
+    assert_eq!(app.chats[0].attention, Attention::Highlight);
+    let cmds = alt(&mut app, '1');
+    assert!(sent(&cmds).iter().any(|f| f.request
+        == Request::MarkRead {
+            chat: "#public".into(),
+            msg_id: 8
+        }));
+    assert_eq!(app.chats[0].unread, 0);
+    assert_eq!(app.chats[0].marker_after, Some(7), "new messages line");
+}
+
+#[test]
+fn bell_can_be_turned_off() {
+    let mut app = logged_in("alice", json!({}));
+    app.settings.bell = false;
+    alt(&mut app, '2');
+    let cmds = frame(&mut app, &msg_json("@Bob", 9, T0, "Bob", "psst"));
+    assert!(!cmds.contains(&Command::Bell));
+    assert_eq!(app.chats.len(), 2, "a message opens its private tab");
+}
+
+#[test]
+fn scrolling_to_the_top_asks_for_older_history() {
+    let mut app = new_app();
+    let cmds = welcome(&mut app, "alice", json!({}));
+    let id = history_id(&cmds, "#public").unwrap();
+    let page: Vec<String> = (100..150)
+        .map(|i| msg_json("#public", i, T0 + i as i64 * 1000, "Bob", &format!("m{i}")))
+        .collect();
+    frame(&mut app, &history_json(id, "#public", &page, true));
+    let cmds = press(&mut app, KeyCode::PageUp);
+    assert!(history_id(&cmds, "#public").is_none(), "not at the top yet");
+    let cmds = key(&mut app, KeyCode::Home, KeyModifiers::CONTROL);
+    let older = sent(&cmds)
+        .into_iter()
+        .find(|f| matches!(f.request, Request::History { .. }))
+        .expect("older page requested");
+    assert!(matches!(
+        older.request,
+        Request::History {
+            before: Some(100),
+            ..
+        }
+    ));
+    let older_page: Vec<String> = (60..100)
+        .map(|i| msg_json("#public", i, T0 + i as i64 * 1000, "Bob", &format!("m{i}")))
+        .collect();
+    frame(
+        &mut app,
+        &history_json(older.id.unwrap(), "#public", &older_page, false),
+    );
+    assert_eq!(app.chats[0].log.len(), 90);
+    assert!(!app.chats[0].more_older);
+    // the view stayed where it was: m100 is still at the top rows
+    let text = screen(&app);
+    assert!(text.contains("m100"), "{text}");
+    press(&mut app, KeyCode::End);
+    assert!(app.chats[0].scroll.is_none());
+}
+
+#[test]
+fn presence_changes_are_quiet_lines_in_public() {
+    let mut app = logged_in("alice", json!({}));
+    frame(
+        &mut app,
+        &json!({"type":"presence","user":"Bob","online":true,"status":"available"}).to_string(),
+    );
+    frame(
+        &mut app,
+        &json!({"type":"presence","user":"Bob","online":true,"status":"away"}).to_string(),
+    );
+    frame(
+        &mut app,
+        &json!({"type":"presence","user":"Bob","online":false,"status":"away"}).to_string(),
+    );
+    let lines: Vec<&str> = app.chats[0]
+        .log
+        .entries()
+        .iter()
+        .map(|e| e.text())
+        .collect();
+    assert_eq!(lines, ["Bob joined", "Bob is now away", "Bob left"]);
+    assert_eq!(app.online.len(), 1);
+}
+
+#[test]
+fn people_panel_enter_requests_a_chat_or_switches() {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Bob","status":"busy"}],
+               "chats":[]}),
+    );
+    press(&mut app, KeyCode::F(2));
+    assert!(app.people.visible);
+    press(&mut app, KeyCode::Down);
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::RequestChat { user: "Bob".into() }]
+    );
+    frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@Bob","user":"Bob","ts":T0}).to_string(),
+    );
+    assert_eq!(app.active, 1, "the requester's tab opens focused");
+    alt(&mut app, '1');
+    press(&mut app, KeyCode::F(2));
+    press(&mut app, KeyCode::Down);
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty());
+    assert_eq!(app.active, 1, "an open chat is switched to");
+}
+
+#[test]
+fn chat_ended_closes_the_tab() {
+    let mut app = three_tabs();
+    alt(&mut app, '2');
+    type_str(&mut app, "/end");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(requests(&cmds), [Request::EndChat { user: "Bob".into() }]);
+    frame(
+        &mut app,
+        &json!({"type":"chat_ended","chat":"@Bob","user":"Bob","by":"alice"}).to_string(),
+    );
+    assert_eq!(app.chats.len(), 2);
+    assert_eq!(app.active, 0);
+}
+
+#[test]
+fn help_opens_with_question_mark_only_when_the_input_is_empty() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "?");
+    assert!(app.show_help);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.show_help);
+    type_str(&mut app, "why?");
+    assert!(!app.show_help);
+    assert_eq!(draft(&app), "why?");
+    press(&mut app, KeyCode::F(1));
+    assert!(app.show_help);
+}
+
+#[test]
+fn ctrl_c_and_sigterm_quit() {
+    let mut app = logged_in("alice", json!({}));
+    assert!(ctrl(&mut app, 'c').contains(&Command::Quit));
+    let mut app = new_app();
+    assert!(app.update(Event::Terminate).contains(&Command::Quit));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn mouse_clicks_tabs_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = three_tabs();
+    let at = |kind, column, row| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // " # public " is columns 0..10, then a gap, then " @Bob ".
+    app.update(at(MouseEventKind::Down(MouseButton::Left), 13, 0));
+    assert_eq!(app.active, 1);
+    app.update(at(MouseEventKind::Down(MouseButton::Left), 2, 0));
+    assert_eq!(app.active, 0);
+    for i in 1..=60 {
+        frame(
+            &mut app,
+            &msg_json("#public", i, T0, "Bob", &format!("m{i}")),
+        );
+    }
+    assert!(app.chats[0].scroll.is_none());
+    app.update(at(MouseEventKind::ScrollUp, 10, 10));
+    assert!(app.chats[0].scroll.is_some(), "the wheel scrolls back");
+    // While scrolled back, a new message is not marked read.
+    let cmds = frame(&mut app, &msg_json("#public", 61, T0, "Bob", "new"));
+    assert!(!sent(&cmds)
+        .iter()
+        .any(|f| matches!(f.request, Request::MarkRead { .. })));
+    assert_eq!(app.chats[0].unread, 1);
+    app.update(at(MouseEventKind::ScrollDown, 10, 10));
+    let cmds = app.update(at(MouseEventKind::ScrollDown, 10, 10));
+    assert!(app.chats[0].scroll.is_none(), "back at the newest");
+    assert!(sent(&cmds).iter().any(|f| f.request
+        == Request::MarkRead {
+            chat: "#public".into(),
+            msg_id: 61
+        }));
+}
+
+#[test]
+fn a_request_accepted_much_later_highlights_its_tab_instead_of_taking_the_focus() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/chat bob");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    assert_eq!(app.inbox.outgoing.len(), 1);
+    type_str(&mut app, "typing in public");
+    app.now_ms += 60 * 60 * 1000; // an hour later Bob accepts
+    frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@bob","user":"bob","ts":T0}).to_string(),
+    );
+    assert_eq!(app.active, 0, "the focus stays");
+    assert_eq!(app.chats[1].attention, Attention::Highlight);
+    assert!(app.inbox.outgoing.is_empty());
+    assert_eq!(draft(&app), "typing in public");
+}
+
+/// Thousands of pseudo-random keys, pastes, clicks, resizes and frames in
+/// every state: nothing may panic.
+#[test]
+fn random_input_never_panics() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let codes = [
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Esc,
+        KeyCode::F(1),
+        KeyCode::F(2),
+    ];
+    let chars = [
+        'a', 'r', 'c', '/', '?', ' ', 'é', '日', '😀', '1', '2', 'n', 'p', 'w', 'u', 'k',
+    ];
+    let mods = [
+        KeyModifiers::NONE,
+        KeyModifiers::CONTROL,
+        KeyModifiers::ALT,
+        KeyModifiers::SHIFT,
+    ];
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Bob","status":"busy"}],
+               "chats":[{"chat":"@Bob","user":"Bob","online":true,"unread":3,"last_read":0}],
+               "requests_in":[{"from":"Carol","ts":T0}],"requests_out":[{"to":"Eve","ts":T0}]}),
+    );
+    let mut id = 100;
+    for step in 0..20_000 {
+        let ev = match next(10) {
+            0..=3 => Event::Key(crossterm::event::KeyEvent::new(
+                codes[next(codes.len() as u64) as usize],
+                mods[next(4) as usize],
+            )),
+            4..=6 => Event::Key(crossterm::event::KeyEvent::new(
+                KeyCode::Char(chars[next(chars.len() as u64) as usize]),
+                mods[next(4) as usize],
+            )),
+            7 => Event::Paste("x\ny\u{1b}[1mz".repeat(next(3) as usize)),
+            8 => Event::Mouse(MouseEvent {
+                kind: [
+                    MouseEventKind::Down(MouseButton::Left),
+                    MouseEventKind::ScrollUp,
+                    MouseEventKind::ScrollDown,
+                ][next(3) as usize],
+                column: next(90) as u16,
+                row: next(30) as u16,
+                modifiers: KeyModifiers::NONE,
+            }),
+            _ => {
+                id += 1;
+                let chat = ["#public", "@Bob", "@Zed"][next(3) as usize];
+                Event::Net(NetEvent::Frame(
+                    tchat::protocol::decode_server_frame(
+                        msg_json(chat, id, T0 + id as i64, "Bob", "alice: hi").as_bytes(),
+                    )
+                    .unwrap()
+                    .unwrap(),
+                ))
+            }
+        };
+        if let Event::Key(k) = &ev {
+            if k.code == KeyCode::Char('c') && k.modifiers == KeyModifiers::CONTROL {
+                continue;
+            }
+        }
+        app.update(ev);
+        if step % 500 == 0 {
+            app.update(Event::Resize(10 + next(150) as u16, 3 + next(50) as u16));
+            let _ = screen(&app);
+        }
+    }
+    let _ = screen(&app);
+}
+
+#[test]
+fn only_an_inbox_with_requests_asks_for_ticks() {
+    let mut app = logged_in("alice", json!({"requests_in":[{"from":"Carol","ts":T0}]}));
+    assert_eq!(app.tick_interval(), None, "a chat tab sleeps");
+    alt(&mut app, '2');
+    assert!(
+        app.tick_interval().is_some(),
+        "request ages need refreshing"
+    );
+    let before = screen(&app);
+    app.now_ms += 60 * 60 * 1000;
+    app.update(Event::Tick);
+    assert_ne!(screen(&app), before, "the age moved on");
+}

@@ -1,0 +1,262 @@
+//! Reconnect against the real server: Alice's client (the real `App` and
+//! network task, no terminal) talks through a proxy the test can cut. While
+//! she is cut off, Bob writes; when the line is back her client logs in again
+//! and catches up: every message once, in order, none missing.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tchat::client::app::{App, ConnState, Screen, Settings};
+use tchat::client::chat::EntryKind;
+use tchat::client::login::LoginForm;
+use tchat::client::net::{self, NetCommand, NetHandle};
+use tchat::client::theme::{Theme, ThemeSet};
+use tchat::client::{Command, Credentials, Event};
+use tchat::protocol::Password;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
+use tokio::time::{timeout, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(db: &std::path::Path) -> (Server, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tchat-server"))
+        .args(["--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--db"])
+        .arg(db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tchat-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("address line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    (server, addr)
+}
+
+/// A TCP proxy that can cut every connection and refuse new ones.
+struct Proxy {
+    addr: String,
+    open: Arc<AtomicBool>,
+    cut: watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let open = Arc::new(AtomicBool::new(true));
+        let (cut, _) = watch::channel(0u64);
+        let cut_rx = cut.subscribe();
+        let open2 = open.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if !open2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let mut cut_rx = cut_rx.clone();
+                cut_rx.mark_unchanged();
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    tokio::select! {
+                        _ = tokio::io::copy(&mut cr, &mut sw) => {}
+                        _ = tokio::io::copy(&mut sr, &mut cw) => {}
+                        _ = cut_rx.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy { addr, open, cut }
+    }
+
+    fn cut_off(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    fn reopen(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Bob: a plain protocol client.
+struct Bob {
+    w: tokio::net::tcp::OwnedWriteHalf,
+    lines: tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    next: u64,
+}
+
+impl Bob {
+    async fn register(addr: &str) -> Bob {
+        let sock = TcpStream::connect(addr).await.expect("connect");
+        let (r, mut w) = sock.into_split();
+        let frame = json!({"type":"register","id":1,"user":"bob","password":"correct horse"});
+        w.write_all(format!("{frame}\n").as_bytes())
+            .await
+            .expect("write");
+        let mut lines = BufReader::new(r).lines();
+        timeout(DEADLINE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let v: Value = serde_json::from_str(&line).expect("json");
+                if v["type"] == "welcome" {
+                    return;
+                }
+                assert_ne!(v["type"], "error", "{v}");
+            }
+            panic!("no welcome for bob");
+        })
+        .await
+        .expect("bob logs in");
+        Bob { w, lines, next: 2 }
+    }
+
+    /// Sends a message and waits for its `ok`: then it is committed.
+    async fn say(&mut self, text: &str) {
+        let id = self.next;
+        self.next += 1;
+        let frame = json!({"type":"send","id":id,"chat":"#public","text":text});
+        self.w
+            .write_all(format!("{frame}\n").as_bytes())
+            .await
+            .expect("bob writes");
+        timeout(DEADLINE, async {
+            while let Ok(Some(line)) = self.lines.next_line().await {
+                let v: Value = serde_json::from_str(&line).expect("json");
+                if v["id"] == id {
+                    assert_eq!(v["type"], "ok", "{v}");
+                    return;
+                }
+            }
+            panic!("bob's connection closed");
+        })
+        .await
+        .expect("ok in time");
+    }
+}
+
+/// Feeds network events to the app and the app's commands to the network
+/// until `done` holds.
+async fn pump(
+    app: &mut App,
+    rx: &mut UnboundedReceiver<Event>,
+    net: &NetHandle,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let deadline = Instant::now() + DEADLINE;
+    while !done(app) {
+        let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => panic!("network task gone"),
+            Err(_) => panic!("timed out waiting for: {what}"),
+        };
+        app.now_ms = tchat::protocol::now_ms();
+        for cmd in app.update(ev) {
+            match cmd {
+                Command::Send(f) => net.send(NetCommand::Send(f)),
+                Command::Connect(c) => net.send(NetCommand::Connect(c)),
+                Command::Bell | Command::Quit => {}
+            }
+        }
+    }
+}
+
+fn public_texts(app: &App) -> Vec<String> {
+    app.chats[0]
+        .log
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Message { text, .. } => Some(text.clone()),
+            EntryKind::System(_) => None,
+        })
+        .collect()
+}
+
+fn has(app: &App, text: &str) -> bool {
+    public_texts(app).iter().any(|t| t == text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_catches_up_without_gap_or_duplicate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, addr) = start_server(&dir.path().join("t.db"));
+    let proxy = Proxy::start(addr.clone()).await;
+
+    let mut app = App::new(
+        LoginForm::new(&proxy.addr, "alice", true),
+        Theme::default_theme(),
+        ThemeSet::builtin(),
+        Settings::default(),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let net = net::spawn(tx);
+    net.send(NetCommand::Connect(Credentials {
+        server: proxy.addr.clone(),
+        user: "alice".into(),
+        password: Password("correct horse".into()),
+        register: true,
+    }));
+    pump(&mut app, &mut rx, &net, "alice logged in", |a| {
+        a.screen == Screen::Chat && !a.chats[0].loading
+    })
+    .await;
+
+    let mut bob = Bob::register(&addr).await;
+    bob.say("before").await;
+    pump(&mut app, &mut rx, &net, "alice sees 'before'", |a| {
+        has(a, "before")
+    })
+    .await;
+
+    proxy.cut_off();
+    pump(&mut app, &mut rx, &net, "alice notices the cut", |a| {
+        matches!(a.conn, ConnState::Reconnecting { .. })
+    })
+    .await;
+    for i in 1..=3 {
+        bob.say(&format!("gap {i}")).await;
+    }
+    proxy.reopen();
+    pump(&mut app, &mut rx, &net, "alice catches up", |a| {
+        a.conn == ConnState::Connected && has(a, "gap 3") && !a.chats[0].loading
+    })
+    .await;
+    bob.say("after").await;
+    pump(&mut app, &mut rx, &net, "alice sees 'after'", |a| {
+        has(a, "after")
+    })
+    .await;
+
+    assert_eq!(
+        public_texts(&app),
+        ["before", "gap 1", "gap 2", "gap 3", "after"],
+        "every message once, in order"
+    );
+}

@@ -1,0 +1,123 @@
+//! The real main loop (`tchat::client::run`) on a `TestBackend`: events go in
+//! through the channel, commands come out through `Effects`, the screen is
+//! drawn after each burst, and Ctrl-C ends the loop.
+
+mod client_support;
+
+use client_support::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tchat::client::{Credentials, Effects, Event, NetEvent};
+use tchat::protocol::{decode_server_frame, ClientFrame};
+
+#[derive(Default)]
+struct Recorder {
+    connects: Vec<Credentials>,
+    frames: Vec<ClientFrame>,
+    bells: usize,
+}
+
+impl Effects for Recorder {
+    fn connect(&mut self, creds: Credentials) {
+        self.connects.push(creds);
+    }
+    fn send(&mut self, frame: ClientFrame) {
+        self.frames.push(frame);
+    }
+    fn bell(&mut self) {
+        self.bells += 1;
+    }
+}
+
+fn key(c: KeyCode, m: KeyModifiers) -> Event {
+    Event::Key(KeyEvent::new(c, m))
+}
+
+fn server(json: &str) -> Event {
+    Event::Net(NetEvent::Frame(
+        decode_server_frame(json.as_bytes())
+            .expect("frame")
+            .expect("known"),
+    ))
+}
+
+#[tokio::test]
+async fn the_loop_logs_in_draws_messages_and_quits_on_ctrl_c() {
+    let mut app = new_app();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for c in "alice".chars() {
+        tx.send(key(KeyCode::Char(c), KeyModifiers::NONE)).unwrap();
+    }
+    tx.send(key(KeyCode::Tab, KeyModifiers::NONE)).unwrap();
+    for c in "correct horse".chars() {
+        tx.send(key(KeyCode::Char(c), KeyModifiers::NONE)).unwrap();
+    }
+    tx.send(key(KeyCode::Enter, KeyModifiers::NONE)).unwrap();
+    tx.send(server(
+        &serde_json::json!({"type":"welcome","id":1,"user":"alice","role":"user","last_msg_id":0,
+            "online":[],"chats":[],"public_unread":0,"requests_in":[],"requests_out":[]})
+        .to_string(),
+    ))
+    .unwrap();
+    tx.send(server(&msg_json(
+        "#public",
+        1,
+        T0,
+        "Bob",
+        "drawn by the loop",
+    )))
+    .unwrap();
+    tx.send(server(&msg_json("@Bob", 2, T0, "Bob", "private")))
+        .unwrap();
+    tx.send(key(KeyCode::Char('c'), KeyModifiers::CONTROL))
+        .unwrap();
+    // Anything after the quit is not handled.
+    tx.send(key(KeyCode::Char('x'), KeyModifiers::NONE))
+        .unwrap();
+
+    let mut fx = Recorder::default();
+    tchat::client::run(&mut term, &mut app, &mut rx, &mut fx, Vec::new())
+        .await
+        .expect("loop ends cleanly");
+    assert!(app.should_quit());
+    assert_eq!(fx.connects.len(), 1);
+    assert_eq!(fx.connects[0].user, "alice");
+    assert!(fx
+        .frames
+        .iter()
+        .any(|f| matches!(f.request, tchat::protocol::Request::History { .. })));
+    assert_eq!(fx.bells, 1, "the private message rang the bell");
+    // The last frame drawn shows the message.
+    term.draw(|f| tchat::client::ui::render(&app, f)).unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("drawn by the loop"));
+    assert!(screen.contains("@Bob (1)"));
+}
+
+#[tokio::test]
+async fn the_loop_ends_when_every_event_source_is_gone() {
+    let mut app = new_app();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    drop(tx);
+    let mut fx = Recorder::default();
+    tchat::client::run(&mut term, &mut app, &mut rx, &mut fx, Vec::new())
+        .await
+        .expect("clean end");
+    let login: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(login.contains("tchat — log in"), "the login form was drawn");
+}

@@ -1,0 +1,313 @@
+//! The screens on ratatui's `TestBackend` (80×24), as insta snapshots, plus
+//! style-aware buffer checks where colour carries meaning.
+
+mod client_support;
+
+use client_support::*;
+use crossterm::event::KeyCode;
+use ratatui::style::Modifier;
+use serde_json::json;
+use tchat::client::app::Screen;
+use tchat::client::login::LoginForm;
+use tchat::client::{Event, NetEvent};
+use tchat::protocol::{ErrorCode, ErrorFrame};
+
+const MIN: i64 = 60_000;
+
+/// Finds `needle` on screen; returns (x, y) of its first cell.
+fn find(app: &tchat::client::App, needle: &str) -> Option<(u16, u16)> {
+    let term = render(app);
+    let buf = term.backend().buffer().clone();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut xs = Vec::new();
+        for x in 0..buf.area.width {
+            let sym = buf[(x, y)].symbol();
+            for _ in sym.chars() {
+                xs.push(x);
+            }
+            line.push_str(sym);
+        }
+        if let Some(byte) = line.find(needle) {
+            let idx = line[..byte].chars().count();
+            return Some((xs[idx], y));
+        }
+    }
+    None
+}
+
+fn public_room() -> tchat::client::App {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Bob","status":"away"},{"user":"Chen","status":"busy"}],
+               "chats":[{"chat":"@Bob","user":"Bob","online":true,"unread":0,"last_read":0}]}),
+    );
+    let day1 = T0 - 24 * 60 * MIN; // the day before
+    let msgs = [
+        msg_json("#public", 1, day1, "Bob", "yesterday's news"),
+        msg_json("#public", 2, T0, "Bob", "good morning everyone"),
+        msg_json("#public", 3, T0 + MIN, "Chen", "早上好！今天天气很好 🌞👍"),
+        msg_json("#public", 4, T0 + 2 * MIN, "alice", "morning! this is my own message"),
+        msg_json(
+            "#public",
+            5,
+            T0 + 3 * MIN,
+            "Bob",
+            "this is a rather long line that has to wrap because it does not fit in eighty columns of terminal, not even close",
+        ),
+        msg_json("#public", 6, T0 + 4 * MIN, "Chen", "multi-line:\n  first\n  second"),
+        msg_json("#public", 7, T0 + 5 * MIN, "Bob", "alice: are you there?"),
+        msg_json("#public", 8, T0 + 6 * MIN, "Chen", &"宽字符换行测试".repeat(6)),
+    ];
+    for m in &msgs {
+        frame(&mut app, m);
+    }
+    app
+}
+
+#[test]
+fn login_screen() {
+    let mut app = new_app();
+    app.login = LoginForm::new("chat.example.org:7700", "alice", false);
+    app.login.set_password("hunter2hunter2");
+    app.update(Event::Net(NetEvent::LoginFailed(ErrorFrame::new(
+        Some(1),
+        ErrorCode::BadCredentials,
+        "bad credentials",
+    ))));
+    let text = screen(&app);
+    assert!(!text.contains("hunter2"), "the password is masked");
+    insta::assert_snapshot!("login", text);
+}
+
+#[test]
+fn public_room_with_messages() {
+    let app = public_room();
+    insta::assert_snapshot!("public_room", screen(&app));
+}
+
+#[test]
+fn own_messages_and_highlighted_tabs_have_their_own_styles() {
+    let mut app = public_room();
+    let styles = app.theme.styles.clone();
+    // own message text uses own_text; someone else's uses base
+    let term = render(&app);
+    let buf = term.backend().buffer().clone();
+    let (x, y) = find(&app, "morning! this is my own").expect("own message on screen");
+    assert_eq!(buf[(x, y)].fg, styles.own_text.fg.unwrap());
+    let (x, y) = find(&app, "good morning everyone").expect("other message");
+    assert_eq!(buf[(x, y)].fg, styles.base.fg.unwrap());
+    // a nick gets its palette colour, bold
+    let (x, y) = find(&app, "Chen:").expect("nick");
+    assert_eq!(buf[(x, y)].fg, app.theme.nick_color("Chen"));
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+
+    // a private message in a background tab highlights it; public activity
+    // in a background tab is styled differently
+    frame(&mut app, &msg_json("@Bob", 20, T0 + 6 * MIN, "Bob", "psst"));
+    let (x, y) = find(&app, "@Bob (1)").expect("private tab with count");
+    let term = render(&app);
+    let buf = term.backend().buffer().clone();
+    assert_eq!(buf[(x, y)].bg, styles.tab_highlight.bg.unwrap());
+    assert_eq!(y, 0);
+    let (px, py) = find(&app, "# public").unwrap();
+    assert_eq!(buf[(px, py)].bg, styles.tab_active.bg.unwrap());
+
+    alt(&mut app, '2');
+    frame(
+        &mut app,
+        &msg_json("#public", 21, T0 + 7 * MIN, "Chen", "ordinary"),
+    );
+    let (px, py) = find(&app, "# public (1)").expect("public tab with count");
+    let term = render(&app);
+    let buf = term.backend().buffer().clone();
+    assert_eq!(buf[(px, py)].fg, styles.tab_activity.fg.unwrap());
+    assert_ne!(styles.tab_activity, styles.tab_highlight);
+}
+
+#[test]
+fn inbox_with_requests() {
+    let mut app = logged_in(
+        "alice",
+        json!({"requests_in":[{"from":"Carol","ts":T0 + 50 * MIN},{"from":"Dave","ts":T0 - 120 * MIN}],
+               "requests_out":[{"to":"Eve","ts":T0 + 5 * MIN}]}),
+    );
+    alt(&mut app, '2');
+    press(&mut app, KeyCode::Down);
+    insta::assert_snapshot!("inbox", screen(&app));
+}
+
+#[test]
+fn empty_inbox_says_so() {
+    let mut app = logged_in("alice", json!({}));
+    alt(&mut app, '2');
+    assert!(screen(&app).contains("Your inbox is empty"));
+}
+
+#[test]
+fn private_chat() {
+    let mut app = logged_in(
+        "alice",
+        json!({"chats":[{"chat":"@Bob","user":"Bob","online":true,"unread":0,"last_read":0}]}),
+    );
+    alt(&mut app, '2');
+    frame(
+        &mut app,
+        &msg_json("@Bob", 30, T0, "Bob", "hi alice, got a minute?"),
+    );
+    frame(
+        &mut app,
+        &msg_json("@Bob", 31, T0 + MIN, "alice", "sure, what's up?"),
+    );
+    type_str(&mut app, "a draft in progress");
+    insta::assert_snapshot!("private_chat", screen(&app));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = logged_in("alice", json!({}));
+    press(&mut app, KeyCode::F(1));
+    insta::assert_snapshot!("help", screen(&app));
+    // The rest is a scroll away; every command is listed.
+    press(&mut app, KeyCode::End);
+    let text = screen(&app);
+    for cmd in [
+        "/chat NAME",
+        "/accept NAME",
+        "/status available|away|busy",
+        "/quit",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing:\n{text}");
+    }
+    press(&mut app, KeyCode::Up);
+    assert_ne!(screen(&app), text, "↑ scrolls back at once");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.show_help);
+}
+
+#[test]
+fn new_messages_marker_and_people_panel() {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Bob","status":"away"}]}),
+    );
+    alt(&mut app, '2');
+    for i in 0..3 {
+        frame(
+            &mut app,
+            &msg_json(
+                "#public",
+                40 + i,
+                T0 + i as i64 * MIN,
+                "Bob",
+                &format!("news {i}"),
+            ),
+        );
+    }
+    alt(&mut app, '1');
+    press(&mut app, KeyCode::F(2));
+    let text = screen(&app);
+    assert!(text.contains("new messages"), "{text}");
+    assert!(text.contains("People (2)"), "{text}");
+    insta::assert_snapshot!("marker_and_people", text);
+}
+
+#[test]
+fn status_bar_shows_reconnecting_and_rtt() {
+    let mut app = logged_in("alice", json!({}));
+    app.update(Event::Net(NetEvent::Rtt(std::time::Duration::from_millis(
+        12,
+    ))));
+    assert!(screen(&app).contains("rtt 12 ms"));
+    app.update(Event::Net(NetEvent::Lost {
+        reason: "reset".into(),
+        retry_in: std::time::Duration::from_secs(4),
+    }));
+    let text = screen(&app);
+    assert!(text.contains("reconnecting in 4s"), "{text}");
+    assert_eq!(app.screen, Screen::Chat);
+}
+
+/// Control characters, escape sequences and bidi overrides from a peer must
+/// never reach a cell, whatever the server let through.
+#[test]
+fn hostile_text_never_reaches_the_buffer() {
+    let mut app = logged_in("alice", json!({}));
+    let evil = "pwn\u{1b}[2J\u{1b}]0;title\u{7}\u{9b}31m\u{202e}olleh\u{2066}x\u{7f}\r\u{0}end";
+    frame(&mut app, &msg_json("#public", 50, T0, "Bob", evil));
+    frame(
+        &mut app,
+        &json!({"type":"error","code":"internal","message":"bad \u{1b}[31mthing\u{85}"})
+            .to_string(),
+    );
+    frame(
+        &mut app,
+        &json!({"type":"shutdown","reason":"bye\u{1b}c\u{202d}"}).to_string(),
+    );
+    let term = render(&app);
+    let buf = term.backend().buffer();
+    let mut all = String::new();
+    for cell in buf.content() {
+        all.push_str(cell.symbol());
+    }
+    for c in all.chars() {
+        let u = c as u32;
+        assert!(
+            !(u < 0x20
+                || (0x7f..=0x9f).contains(&u)
+                || (0x202a..=0x202e).contains(&u)
+                || (0x2066..=0x2069).contains(&u)),
+            "U+{u:04X} reached the screen"
+        );
+    }
+    assert!(
+        all.contains("pwn\u{FFFD}[2J"),
+        "the text is shown, defanged"
+    );
+    // A user name with control characters is refused at decoding: the frame
+    // never reaches the app at all.
+    let bad_name = json!({"type":"message","chat":"#public","msg_id":51,"ts":T0,"from":"Bob\u{1b}[31m","text":"x"}).to_string();
+    assert!(tchat::protocol::decode_server_frame(bad_name.as_bytes()).is_err());
+}
+
+#[test]
+fn every_screen_draws_at_any_size_without_panicking() {
+    let mut states = vec![new_app(), public_room()];
+    let mut inbox = logged_in(
+        "alice",
+        json!({"requests_in":[{"from":"Carol","ts":T0}],"requests_out":[{"to":"Eve","ts":T0}]}),
+    );
+    alt(&mut inbox, '2');
+    states.push(inbox);
+    let mut help = public_room();
+    press(&mut help, KeyCode::F(1));
+    states.push(help);
+    let mut people = public_room();
+    press(&mut people, KeyCode::F(2));
+    type_str(&mut people, "draft");
+    key(
+        &mut people,
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::ALT,
+    );
+    type_str(&mut people, "second line");
+    states.push(people);
+    for app in &mut states {
+        for (w, h) in [
+            (1, 1),
+            (2, 3),
+            (10, 4),
+            (20, 6),
+            (33, 9),
+            (45, 12),
+            (80, 24),
+            (200, 60),
+        ] {
+            app.update(Event::Resize(w, h));
+            press(app, KeyCode::PageUp);
+            let _ = screen(app);
+            press(app, KeyCode::PageDown);
+            let _ = screen(app);
+        }
+    }
+}
