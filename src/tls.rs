@@ -41,6 +41,22 @@ pub fn fingerprint(cert_der: &[u8]) -> String {
     format!("SHA256:{}", hex.join(":"))
 }
 
+/// Every certificate in a PEM file (for `--ca`); an empty file is an error.
+pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let read_err = |source| TlsError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(read_err)?
+        .collect::<Result<_, _>>()
+        .map_err(read_err)?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate(path.display().to_string()));
+    }
+    Ok(certs)
+}
+
 /// The rustls configuration for serving `cert` (a PEM chain, leaf first)
 /// with `key` (a PEM private key).
 pub fn server_config(

@@ -181,6 +181,13 @@ async fn pump(
             match cmd {
                 Command::Send(f) => net.send(NetCommand::Send(f)),
                 Command::Connect(c) => net.send(NetCommand::Connect(c)),
+                Command::Trust {
+                    server,
+                    fingerprint,
+                } => net.send(NetCommand::Trust {
+                    server,
+                    fingerprint,
+                }),
                 Command::Bell | Command::Quit => {}
             }
         }

@@ -14,6 +14,7 @@ use tchat::protocol::{decode_server_frame, ClientFrame};
 #[derive(Default)]
 struct Recorder {
     connects: Vec<Credentials>,
+    trusted: Vec<(String, String)>,
     frames: Vec<ClientFrame>,
     bells: usize,
 }
@@ -24,6 +25,9 @@ impl Effects for Recorder {
     }
     fn send(&mut self, frame: ClientFrame) {
         self.frames.push(frame);
+    }
+    fn trust(&mut self, server: String, fingerprint: String) {
+        self.trusted.push((server, fingerprint));
     }
     fn bell(&mut self) {
         self.bells += 1;

@@ -9,10 +9,13 @@ use clap::Parser;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
+use tchat::client::address::{self, ServerAddr};
 use tchat::client::app::{App, Settings};
 use tchat::client::config::{self, Config, TimeFormat, DEFAULT_SERVER};
+use tchat::client::known_servers;
 use tchat::client::login::LoginForm;
 use tchat::client::theme::ThemeSet;
+use tchat::client::trust::{Pin, TrustSettings};
 use tchat::client::{net, terminal, time, Command, Effects, Event};
 use tchat::protocol::ClientFrame;
 
@@ -25,9 +28,19 @@ use tchat::protocol::ClientFrame;
 #[derive(Debug, Parser)]
 #[command(name = "tchat", version)]
 struct Args {
-    /// Server address, host:port [default: 127.0.0.1:7700]
+    /// Server address, host:port or tls://host:port [default: 127.0.0.1:7700]
     #[arg(long, env = "TCHAT_SERVER")]
     server: Option<String>,
+    /// Connect with TLS (same as writing tls:// before the address)
+    #[arg(long)]
+    tls: bool,
+    /// Also trust certificates signed by this CA (PEM); may be repeated
+    #[arg(long, value_name = "PEM")]
+    ca: Vec<PathBuf>,
+    /// Accept exactly this server certificate (SHA256:AB:CD:…) without
+    /// asking, and remember it; for scripts
+    #[arg(long, value_name = "FINGERPRINT")]
+    trust_fingerprint: Option<String>,
     /// User name to log in as
     #[arg(long, env = "TCHAT_USER")]
     user: Option<String>,
@@ -53,6 +66,13 @@ impl Effects for Edges {
 
     fn send(&mut self, frame: ClientFrame) {
         self.net.send(net::NetCommand::Send(frame));
+    }
+
+    fn trust(&mut self, server: String, fingerprint: String) {
+        self.net.send(net::NetCommand::Trust {
+            server,
+            fingerprint,
+        });
     }
 
     fn bell(&mut self) {
@@ -93,16 +113,21 @@ fn run() -> Result<()> {
         .or(cfg.theme.clone())
         .unwrap_or_else(|| "default".to_owned());
     let theme = themes.get(&theme_name).context("choosing the theme")?;
-    let server = args
+    let mut server = args
         .server
         .clone()
         .or(cfg.server.clone())
         .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    if args.tls {
+        server = address::with_tls(&server);
+    }
+    let trust = trust_settings(&args, &server, dir.as_deref())?;
     let user = args.user.clone().or(cfg.user.clone()).unwrap_or_default();
     let settings = Settings {
         bell: cfg.bell,
         twelve_hour: cfg.time_format == TimeFormat::H12,
         utc_offset,
+        known_servers: trust.known_servers.clone(),
     };
     let mut form = LoginForm::new(&server, &user, args.register);
     let mut initial = Vec::new();
@@ -134,7 +159,7 @@ fn run() -> Result<()> {
         terminal::spawn_input(tx.clone());
         terminal::spawn_signals(tx.clone());
         let mut edges = Edges {
-            net: net::spawn(tx.clone()),
+            net: net::spawn_trusting(tx.clone(), net::Timing::default(), trust),
         };
         let result = tchat::client::run(&mut term, &mut app, &mut rx, &mut edges, initial).await;
         drop(guard);
@@ -143,4 +168,41 @@ fn run() -> Result<()> {
     // Tasks still waiting (the terminal reader, the socket) are not joined.
     runtime.shutdown_background();
     result
+}
+
+/// What the client trusts: the OS roots, `--ca`, `known_servers` in the
+/// config directory, and a `--trust-fingerprint` pin for the named server.
+fn trust_settings(
+    args: &Args,
+    server: &str,
+    dir: Option<&std::path::Path>,
+) -> Result<TrustSettings> {
+    let mut ca = Vec::new();
+    for path in &args.ca {
+        ca.extend(tchat::tls::load_certificates(path).context("cannot use --ca")?);
+    }
+    let pin = match &args.trust_fingerprint {
+        None => None,
+        Some(text) => {
+            let fingerprint = known_servers::normalize_fingerprint(text)
+                .with_context(|| format!("--trust-fingerprint {text:?}"))?;
+            let addr = ServerAddr::parse(server).context("--trust-fingerprint")?;
+            if !addr.tls {
+                anyhow::bail!(
+                    "--trust-fingerprint needs a TLS server: add --tls or write tls://{}",
+                    addr.key()
+                );
+            }
+            Some(Pin {
+                server: addr.key(),
+                fingerprint,
+            })
+        }
+    };
+    Ok(TrustSettings {
+        system_roots: true,
+        ca,
+        known_servers: dir.map(|d| d.join(known_servers::FILE_NAME)),
+        pin,
+    })
 }

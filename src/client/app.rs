@@ -7,6 +7,7 @@
 //! tested by feeding events and looking at the state and the commands.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ratatui::layout::Rect;
@@ -22,6 +23,7 @@ use super::keys::Edit;
 use super::login::LoginForm;
 use super::theme::{Theme, ThemeSet};
 use super::time;
+use super::trust::{TlsInfo, Untrusted};
 use super::ui::layout;
 use super::view::{Anchor, ChatView, Geometry};
 
@@ -30,6 +32,7 @@ mod input;
 mod keyboard;
 mod server;
 mod slash;
+mod trust;
 
 pub use errors::error_text;
 
@@ -149,6 +152,8 @@ pub struct Settings {
     pub twelve_hour: bool,
     /// Seconds east of UTC used for all clock times.
     pub utc_offset: i32,
+    /// Where trusted certificates are remembered (shown in the prompts).
+    pub known_servers: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -157,6 +162,7 @@ impl Default for Settings {
             bell: true,
             twelve_hour: false,
             utc_offset: 0,
+            known_servers: None,
         }
     }
 }
@@ -193,6 +199,11 @@ pub struct App {
     pub me: Option<UserName>,
     pub role: Role,
     pub conn: ConnState,
+    /// The current connection's TLS certificate; `None` for plain TCP.
+    pub tls: Option<TlsInfo>,
+    /// A refused certificate waiting for the user: the trust question or
+    /// the CHANGED warning, drawn over the screen.
+    pub trust_prompt: Option<Untrusted>,
     pub rtt: Option<Duration>,
     pub status: Status,
     /// Tab 0 is `# public`; the inbox is the tab after the last chat.
@@ -328,6 +339,8 @@ impl App {
             me: None,
             role: Role::User,
             conn: ConnState::Offline(None),
+            tls: None,
+            trust_prompt: None,
             rtt: None,
             status: Status::Available,
             chats: vec![ChatState::new(ChatKey::Public)],

@@ -6,6 +6,8 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::protocol::{ClientFrame, ErrorFrame, Password, ServerFrame};
 
+use super::trust::{TlsInfo, Untrusted};
+
 /// Everything that can change the client's state.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -43,6 +45,15 @@ pub enum NetEvent {
     Offline(String),
     /// Round-trip time measured by the last ping.
     Rtt(Duration),
+    /// The connection is up: encrypted (with what vouched for the
+    /// certificate) or plain. Sent before the login reply.
+    Transport(Option<TlsInfo>),
+    /// The server's certificate was refused. Nothing is retried: the task
+    /// waits for `Trust` (then connects again) or a new `Connect`.
+    Untrusted(Untrusted),
+    /// Something the user should know that stops nothing: a broken line in
+    /// `known_servers`, a trusted certificate that could not be saved.
+    Warning(String),
 }
 
 /// Login details the network task keeps to log in again after a reconnect.
@@ -62,6 +73,12 @@ pub enum Command {
     Connect(Credentials),
     /// Write a frame to the server.
     Send(ClientFrame),
+    /// The user trusts this certificate for `server` (`host:port`):
+    /// remember it and connect again.
+    Trust {
+        server: String,
+        fingerprint: String,
+    },
     /// Ring the terminal bell.
     Bell,
     Quit,

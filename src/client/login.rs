@@ -100,6 +100,10 @@ impl LoginForm {
             self.focus = Field::Server;
             return Err("enter the server address, e.g. 127.0.0.1:7700".into());
         }
+        if let Err(e) = super::address::ServerAddr::parse(&server) {
+            self.focus = Field::Server;
+            return Err(e.to_string());
+        }
         let user = self.user_text();
         let parsed = if self.register {
             UserName::parse_registrable(&user)

@@ -5,18 +5,21 @@
 //! loop below moves events in and commands out. The loop is generic over the
 //! ratatui `Backend`, so tests drive the real client on a `TestBackend`.
 
+pub mod address;
 pub mod app;
 pub mod chat;
 pub mod commands;
 pub mod config;
 pub mod event;
 pub mod keys;
+pub mod known_servers;
 pub mod login;
 pub mod net;
 pub mod sanitize;
 pub mod terminal;
 pub mod theme;
 pub mod time;
+pub mod trust;
 pub mod ui;
 pub mod view;
 pub mod wrap;
@@ -38,6 +41,8 @@ pub enum RunError {
 /// Where `Command`s go: the network, the bell.
 pub trait Effects {
     fn connect(&mut self, creds: Credentials);
+    /// Remember a certificate the user trusted and connect again.
+    fn trust(&mut self, server: String, fingerprint: String);
     fn send(&mut self, frame: crate::protocol::ClientFrame);
     fn bell(&mut self);
 }
@@ -49,6 +54,10 @@ pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
         match c {
             Command::Connect(creds) => effects.connect(creds),
             Command::Send(frame) => effects.send(frame),
+            Command::Trust {
+                server,
+                fingerprint,
+            } => effects.trust(server, fingerprint),
             Command::Bell => effects.bell(),
             Command::Quit => quit = true,
         }

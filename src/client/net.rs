@@ -6,10 +6,16 @@
 //! again and logs in again. The app only sees `NetEvent`s on a channel; after
 //! a re-login the app's `welcome` handler asks `history` `after` the newest
 //! message of each chat, so nothing is missed.
+//!
+//! A `tls://` server gets a TLS handshake first (see `trust`). A refused
+//! certificate stops the task where it is, reconnects included: it reports
+//! `Untrusted` and waits for the user's decision, never retrying on its own.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::time::{interval_at, sleep, timeout, Instant, MissedTickBehavior};
@@ -20,7 +26,12 @@ use crate::protocol::{
     ServerFrame, MAX_SERVER_FRAME_BYTES, PING_INTERVAL,
 };
 
+use super::address::ServerAddr;
 use super::event::{Credentials, Event, NetEvent};
+use super::known_servers::KnownServers;
+use super::trust::{
+    self, Anchors, Expectation, HandshakeError, TrustSettings, Untrusted, Verified,
+};
 
 /// Longest wait between reconnect attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -35,6 +46,12 @@ const OWN_ID_BASE: u64 = 1 << 40;
 pub enum NetCommand {
     Connect(Credentials),
     Send(ClientFrame),
+    /// Remember `fingerprint` for `server` (`host:port`) and, if the task
+    /// is waiting after refusing that certificate, connect again.
+    Trust {
+        server: String,
+        fingerprint: String,
+    },
 }
 
 /// The app's end of the network task.
@@ -75,10 +92,20 @@ pub fn spawn(events: UnboundedSender<Event>) -> NetHandle {
     spawn_with(events, Timing::default())
 }
 
-/// Starts the network task with the given timing.
+/// Starts the network task with the given timing (trusting the system
+/// roots, remembering trusted certificates for this run only).
 pub fn spawn_with(events: UnboundedSender<Event>, timing: Timing) -> NetHandle {
+    spawn_trusting(events, timing, TrustSettings::default())
+}
+
+/// Starts the network task with the given timing and trust settings.
+pub fn spawn_trusting(
+    events: UnboundedSender<Event>,
+    timing: Timing,
+    trust: TrustSettings,
+) -> NetHandle {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(run(rx, events, timing));
+    tokio::spawn(run(rx, events, timing, trust));
     NetHandle { tx }
 }
 
@@ -88,7 +115,11 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(secs).min(MAX_BACKOFF)
 }
 
-type Conn = Framed<TcpStream, LineCodec>;
+/// A plain or a TLS stream.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+type Conn = Framed<Box<dyn Io>, LineCodec>;
 
 /// How one login attempt ended.
 enum Login {
@@ -97,6 +128,8 @@ enum Login {
     Refused(ErrorFrame),
     /// The server could not be reached or broke the exchange.
     Failed(String),
+    /// The server's certificate was refused.
+    Untrusted(Untrusted),
 }
 
 /// How a live session ended.
@@ -114,14 +147,30 @@ struct Task {
     events: UnboundedSender<Event>,
     next_id: u64,
     timing: Timing,
+    trust: TrustSettings,
+    /// Read at the first TLS connection (the OS store can be slow).
+    anchors: Option<Anchors>,
+    /// Certificates trusted this run, whether or not the file took them.
+    trusted: KnownServers,
+    /// Warnings already shown, so a reconnect does not repeat them.
+    warned: HashSet<String>,
 }
 
-async fn run(cmds: UnboundedReceiver<NetCommand>, events: UnboundedSender<Event>, timing: Timing) {
+async fn run(
+    cmds: UnboundedReceiver<NetCommand>,
+    events: UnboundedSender<Event>,
+    timing: Timing,
+    trust: TrustSettings,
+) {
     let mut task = Task {
         cmds,
         events,
         next_id: OWN_ID_BASE,
         timing,
+        trust,
+        anchors: None,
+        trusted: KnownServers::default(),
+        warned: HashSet::new(),
     };
     let mut creds: Option<Credentials> = None;
     loop {
@@ -142,6 +191,14 @@ async fn run(cmds: UnboundedReceiver<NetCommand>, events: UnboundedSender<Event>
             }
             Login::Failed(reason) => {
                 task.emit(NetEvent::ConnectFailed(reason));
+                continue;
+            }
+            Login::Untrusted(u) => {
+                task.emit(NetEvent::Untrusted(u));
+                match task.wait_for_trust(c).await {
+                    Some(next) => creds = Some(next),
+                    None => return,
+                }
                 continue;
             }
         };
@@ -197,6 +254,16 @@ async fn run(cmds: UnboundedReceiver<NetCommand>, events: UnboundedSender<Event>
                                 reason = r;
                                 attempt += 1;
                             }
+                            // A certificate refused on a reconnect stops the
+                            // loop: the user decides, as on the first login.
+                            Login::Untrusted(u) => {
+                                task.emit(NetEvent::Untrusted(u));
+                                match task.wait_for_trust(login.clone()).await {
+                                    Some(next) => creds = Some(next),
+                                    None => return,
+                                }
+                                break 'session;
+                            }
                         }
                     }
                 }
@@ -222,7 +289,129 @@ impl Task {
             match self.cmds.recv().await? {
                 NetCommand::Connect(c) => return Some(c),
                 NetCommand::Send(_) => {}
+                NetCommand::Trust {
+                    server,
+                    fingerprint,
+                } => self.remember(&server, &fingerprint),
             }
+        }
+    }
+
+    /// After a refused certificate: waits for the user's yes (`Trust`,
+    /// then `parked` is tried again) or a new login. `None` if the app is
+    /// gone.
+    async fn wait_for_trust(&mut self, parked: Credentials) -> Option<Credentials> {
+        loop {
+            match self.cmds.recv().await? {
+                NetCommand::Connect(c) => return Some(c),
+                NetCommand::Send(_) => {}
+                NetCommand::Trust {
+                    server,
+                    fingerprint,
+                } => {
+                    self.remember(&server, &fingerprint);
+                    return Some(parked);
+                }
+            }
+        }
+    }
+
+    fn warn_once(&mut self, text: String) {
+        if self.warned.insert(text.clone()) {
+            self.emit(NetEvent::Warning(text));
+        }
+    }
+
+    /// Trusts a certificate: for this run at once, and in `known_servers`
+    /// if there is one. A file that cannot be written is a warning, not a
+    /// refusal: the user did say yes.
+    fn remember(&mut self, server: &str, fingerprint: &str) {
+        let Ok(fingerprint) = super::known_servers::normalize_fingerprint(fingerprint) else {
+            self.warn_once(format!("not trusted: {fingerprint:?} is not a fingerprint"));
+            return;
+        };
+        let mut line = 0;
+        if let Some(path) = self.trust.known_servers.clone() {
+            match KnownServers::append(&path, server, &fingerprint) {
+                Ok(n) => line = n,
+                Err(e) => self.warn_once(format!("trusted for this session only: {e}")),
+            }
+        }
+        self.trusted.add(server, &fingerprint, line);
+    }
+
+    /// What the verifier accepts for `addr` beyond the roots: the file's
+    /// entry (read fresh, another tchat may have added one), else one
+    /// trusted this run, and the pin.
+    fn expectation(&mut self, addr: &ServerAddr) -> Expectation {
+        let server = addr.key();
+        let file = self.trust.known_servers.clone();
+        let mut known = None;
+        if let Some(path) = &file {
+            match KnownServers::load(path) {
+                Ok((list, problems)) => {
+                    for p in problems {
+                        self.warn_once(format!("{}: {p} (line ignored)", path.display()));
+                    }
+                    known = list.get(&server).cloned();
+                }
+                Err(e) => self.warn_once(e.to_string()),
+            }
+        }
+        let known = known.or_else(|| self.trusted.get(&server).cloned());
+        let pin = self
+            .trust
+            .pin
+            .as_ref()
+            .filter(|p| p.server == server)
+            .map(|p| p.fingerprint.clone());
+        Expectation {
+            server,
+            known,
+            pin,
+            file,
+        }
+    }
+
+    /// Connects, and for a `tls://` server runs the handshake; reports the
+    /// transport.
+    async fn open(&mut self, addr: &ServerAddr, shown: &str) -> Result<Box<dyn Io>, Login> {
+        let tcp = match timeout(
+            self.timing.step_timeout,
+            TcpStream::connect((addr.host.as_str(), addr.port)),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(Login::Failed(format!("cannot connect to {shown}: {e}"))),
+            Err(_) => {
+                return Err(Login::Failed(format!(
+                    "cannot connect to {shown}: timed out"
+                )))
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        if !addr.tls {
+            self.emit(NetEvent::Transport(None));
+            return Ok(Box::new(tcp));
+        }
+        let anchors = self
+            .anchors
+            .get_or_insert_with(|| Anchors::new(&self.trust))
+            .clone();
+        let expect = self.expectation(addr);
+        let shake = trust::handshake(tcp, addr, &anchors, expect);
+        match timeout(self.timing.step_timeout, shake).await {
+            Ok(Ok((stream, info))) => {
+                if info.verified == Verified::Pinned {
+                    self.remember(&addr.key(), &info.fingerprint);
+                }
+                self.emit(NetEvent::Transport(Some(info)));
+                Ok(Box::new(stream))
+            }
+            Ok(Err(HandshakeError::Untrusted(u))) => Err(Login::Untrusted(u)),
+            Ok(Err(e)) => Err(Login::Failed(e.to_string())),
+            Err(_) => Err(Login::Failed(format!("TLS with {shown} failed: timed out"))),
         }
     }
 
@@ -245,23 +434,23 @@ impl Task {
                 cmd = self.cmds.recv() => match cmd? {
                     NetCommand::Connect(c) => return Some(Some(c)),
                     NetCommand::Send(_) => {}
+                    NetCommand::Trust { server, fingerprint } => {
+                        self.remember(&server, &fingerprint)
+                    }
                 },
             }
         }
     }
 
     async fn login(&mut self, c: &Credentials, register: bool) -> Login {
-        let stream = match timeout(
-            self.timing.step_timeout,
-            TcpStream::connect(c.server.as_str()),
-        )
-        .await
-        {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Login::Failed(format!("cannot connect to {}: {e}", c.server)),
-            Err(_) => return Login::Failed(format!("cannot connect to {}: timed out", c.server)),
+        let addr = match ServerAddr::parse(&c.server) {
+            Ok(a) => a,
+            Err(e) => return Login::Failed(e.to_string()),
         };
-        let _ = stream.set_nodelay(true);
+        let stream = match self.open(&addr, &c.server).await {
+            Ok(s) => s,
+            Err(failed) => return failed,
+        };
         let mut conn = Framed::new(stream, LineCodec::new(MAX_SERVER_FRAME_BYTES));
         let id = self.own_id();
         let request = if register {
@@ -359,6 +548,9 @@ impl Task {
                 cmd = self.cmds.recv() => match cmd {
                     None => return Ended::Quit,
                     Some(NetCommand::Connect(c)) => return Ended::NewLogin(c),
+                    Some(NetCommand::Trust { server, fingerprint }) => {
+                        self.remember(&server, &fingerprint)
+                    }
                     Some(NetCommand::Send(frame)) => {
                         if let Err(e) = conn.send(encode_line(&frame)).await {
                             return Ended::Lost(format!("{e}"));

@@ -55,10 +55,13 @@ impl PasswordHasher {
             .await
             .map_err(|e| HashError(e.to_string()))?;
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
-            .await
-            .map_err(|e| HashError(e.to_string()))?
-            .map_err(|e| HashError(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            yield_cpu_to_delivery();
+            bcrypt::hash(password, cost)
+        })
+        .await
+        .map_err(|e| HashError(e.to_string()))?
+        .map_err(|e| HashError(e.to_string()))
     }
 
     /// Whether `password` matches `hash`; with `None` (no such account) it
@@ -69,12 +72,37 @@ impl PasswordHasher {
         };
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
-        let matched =
-            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-                .await
-                .unwrap_or(false);
+        let matched = tokio::task::spawn_blocking(move || {
+            yield_cpu_to_delivery();
+            bcrypt::verify(password, &hash).unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
         known && matched
     }
+}
+
+/// Lowers the scheduling priority of the current (blocking-pool) thread, so
+/// that when logins and message delivery compete for the cores, delivery
+/// wins and a login storm does not stall a busy room; logins still use every
+/// idle cycle. In this server the blocking pool runs only hashing and
+/// start-up work, and delivery runs on the reactor and hub threads, so the
+/// lowered priority never reaches delivery.
+fn yield_cpu_to_delivery() {
+    thread_local! {
+        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    LOWERED.with(|done| {
+        if !done.get() {
+            // SAFETY: setpriority on the calling thread's own id; no memory
+            // is passed. A failure only leaves the priority as it was.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+            }
+            done.set(true);
+        }
+    });
 }
 
 /// Failed attempts for one key inside the window, and a lockout if one runs.

@@ -59,6 +59,9 @@ impl App {
     }
 
     pub(super) fn on_paste(&mut self, text: &str) {
+        if self.trust_prompt.is_some() {
+            return;
+        }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         let text = clean_text(&text).into_owned();
         match self.screen {

@@ -20,6 +20,10 @@ impl App {
             out.push(Command::Quit);
             return;
         }
+        if self.trust_prompt.is_some() {
+            self.on_trust_key(action, out);
+            return;
+        }
         match self.screen {
             Screen::Login => self.on_login_key(action, out),
             Screen::Chat => self.on_chat_key(action, out),
@@ -308,7 +312,7 @@ impl App {
     }
 
     pub(super) fn on_mouse(&mut self, m: MouseEvent, out: &mut Vec<Command>) {
-        if self.screen != Screen::Chat || self.show_help {
+        if self.screen != Screen::Chat || self.show_help || self.trust_prompt.is_some() {
             return;
         }
         let area = Rect::new(0, 0, self.size.0, self.size.1);

@@ -40,6 +40,7 @@ impl App {
                 self.login.focus = Field::Server;
             }
             NetEvent::Lost { reason, retry_in } => {
+                self.tls = None;
                 self.conn = ConnState::Reconnecting {
                     secs: retry_in.as_secs(),
                 };
@@ -74,6 +75,15 @@ impl App {
                 self.login.error = Some(reason);
             }
             NetEvent::Rtt(d) => self.rtt = Some(d),
+            NetEvent::Transport(tls) => self.tls = tls,
+            NetEvent::Untrusted(u) => self.on_untrusted(u),
+            NetEvent::Warning(text) => {
+                let text = clean_line(&text).into_owned();
+                if self.screen == Screen::Login {
+                    self.login.error = Some(text.clone());
+                }
+                self.error(text);
+            }
         }
     }
 

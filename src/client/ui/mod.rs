@@ -10,6 +10,7 @@ pub mod login;
 pub mod people;
 pub mod status;
 pub mod tabs;
+pub mod trust;
 
 use ratatui::Frame;
 
@@ -53,5 +54,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
                 help::render(app, area, buf);
             }
         }
+    }
+    if let Some(prompt) = &app.trust_prompt {
+        trust::render(app, prompt, area, buf);
     }
 }

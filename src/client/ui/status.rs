@@ -10,6 +10,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.theme.styles;
     buf.set_style(area, s.status_bar);
     let (conn, style) = match &app.conn {
+        // Say "encrypted" only of a live connection: the flag belongs to it.
+        ConnState::Connected if app.tls.is_some() => ("● connected · tls".to_owned(), s.status_ok),
         ConnState::Connected => ("● connected".to_owned(), s.status_ok),
         ConnState::Connecting => ("◌ connecting…".to_owned(), s.status_warn),
         ConnState::Reconnecting { secs } if *secs > 0 => {
@@ -25,7 +27,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .as_ref()
         .map_or_else(|| app.login.user_text(), |m| m.to_string());
     let mut pieces = vec![
-        format!("  {me}@{}", app.login.server_text()),
+        format!("  {me}@{}", server_text(app)),
         format!("  {}", app.status.as_str()),
     ];
     if let Some(rtt) = app.rtt {
@@ -45,5 +47,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let rx = area.x + area.width.saturating_sub(width(right) as u16);
     if rx > x {
         buf.set_stringn(rx, area.y, right, width(right), s.status_bar);
+    }
+}
+
+/// The server without its `tls://`: the connection state says how it is
+/// reached.
+fn server_text(app: &App) -> String {
+    let text = app.login.server_text();
+    match crate::client::address::ServerAddr::parse(&text) {
+        Ok(addr) => addr.key(),
+        Err(_) => text,
     }
 }
