@@ -302,6 +302,9 @@ impl Seen {
                         self.open.contains(partner),
                         "{me}: a private message in a chat that is not open: {frame}"
                     );
+                    // Only the two members write in it, each under their name.
+                    let from = frame["from"].as_str().unwrap();
+                    assert!(from == partner || from == me, "{me}: {frame}");
                 }
                 let id = frame["msg_id"].as_u64().unwrap();
                 let last = self.last_id.insert(chat.clone(), id);

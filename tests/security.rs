@@ -432,3 +432,52 @@ async fn a_reader_that_stops_reading_is_disconnected_without_slowing_others() {
     assert_eq!(gone["online"], false, "{gone}");
     drop(stalled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_is_exempt_from_the_per_address_limits_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _s) = start(config(&dir.path().join("t.db"))).await;
+    let mut open = Vec::new();
+    for i in 0..40 {
+        // Each gets its hello (Client::connect checks it).
+        open.push(Client::connect(addr).await);
+        if i < 12 {
+            Client::login(addr, &format!("user{i}"), true).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_login_only_register_login_ping_and_logout_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _s) = start(config(&dir.path().join("t.db"))).await;
+    let mut c = Client::connect(addr).await;
+    for frame in [
+        json!({"type": "send", "chat": "#public", "text": "hi"}),
+        json!({"type": "who"}),
+        json!({"type": "history", "chat": "#public"}),
+        json!({"type": "request_chat", "user": "bob"}),
+    ] {
+        let r = c.request(frame).await;
+        assert_eq!(r["code"], "not_authenticated", "{r}");
+    }
+    assert_eq!(c.request(json!({"type": "ping"})).await["type"], "pong");
+    assert_eq!(c.request(json!({"type": "logout"})).await["type"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_never_logs_in_is_closed_after_the_login_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir.path().join("t.db"));
+    cfg.login_timeout = Duration::from_millis(300);
+    let (addr, _s) = start(cfg).await;
+    let started = tokio::time::Instant::now();
+    let mut c = Client::connect(addr).await;
+    // Pings do not count as logging in.
+    assert_eq!(c.request(json!({"type": "ping"})).await["type"], "pong");
+    let last = c.recv().await.expect("a last word");
+    assert_eq!(last["code"], "not_authenticated", "{last}");
+    assert_eq!(last["fatal"], true, "{last}");
+    assert!(c.recv().await.is_none());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
