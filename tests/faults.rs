@@ -625,28 +625,37 @@ async fn a_full_disk_gives_internal_errors_loses_nothing_and_recovers() {
     }
 
     // Sends now fail with `internal` (a few may still fit in space SQLite
-    // already holds).
+    // already holds). They go in pipelined groups of 8, so that several
+    // share one transaction, as under real load.
     let mut internal = 0;
-    for n in 10..2000 {
-        let text = send(n);
-        let reply = alice
-            .request(json!({"type": "send", "chat": "#public", "text": text}))
-            .await;
-        match reply["type"].as_str() {
-            Some("ok") => {
-                acked.insert(reply["msg_id"].as_u64().unwrap(), text);
-            }
-            Some("error") => {
-                assert_eq!(reply["code"], "internal", "{reply}");
-                internal += 1;
-                if internal == 5 {
-                    break;
+    let mut n = 10;
+    let mut id = 100_000u64;
+    while internal < 16 {
+        assert!(n < 2000, "a full disk never produced internal errors");
+        let mut sent = Vec::new();
+        for _ in 0..8 {
+            let text = send(n);
+            n += 1;
+            id += 1;
+            alice
+                .send(&json!({"type": "send", "id": id, "chat": "#public", "text": text}))
+                .await;
+            sent.push((id, text));
+        }
+        for (id, text) in sent {
+            let reply = alice.reply_to(id).await;
+            match reply["type"].as_str() {
+                Some("ok") => {
+                    acked.insert(reply["msg_id"].as_u64().unwrap(), text);
                 }
+                Some("error") => {
+                    assert_eq!(reply["code"], "internal", "{reply}");
+                    internal += 1;
+                }
+                _ => panic!("unexpected reply {reply}"),
             }
-            _ => panic!("unexpected reply {reply}"),
         }
     }
-    assert_eq!(internal, 5, "a full disk never produced an internal error");
     // The session is still usable for what needs no writing.
     let pong = alice.request(json!({"type": "ping"})).await;
     assert_eq!(pong["type"], "pong");
