@@ -587,6 +587,18 @@ fn an_unwritable_database_gives_a_clear_error_and_is_left_untouched() {
     assert_refused_untouched(&db, "Read-only file system");
 }
 
+#[test]
+fn a_database_where_nothing_can_be_created_gives_a_clear_error() {
+    // Even root cannot create files under /proc.
+    let db = Path::new("/proc/self/no-such-dir/tchat.db");
+    let (status, stderr) = run_server_expecting_failure(db);
+    assert!(!status.success(), "{status:?}");
+    assert!(
+        stderr.contains("cannot lock /proc/self/no-such-dir/tchat.db.lock"),
+        "{stderr}"
+    );
+}
+
 // ----- a full disk --------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
