@@ -352,8 +352,10 @@ async fn a_burst_over_forty_frames_is_rate_limited_and_not_acted_on() {
         .iter()
         .filter(|f| f["code"] == "rate_limited")
         .collect();
-    // The login used one token; the burst is 40, and a few refill meanwhile.
-    assert!((39..=45).contains(&pongs), "{pongs} pongs");
+    // The burst is 40 (less the login's token, which refills in 50 ms),
+    // and a few more refill while the 60 are read (20/s): on a loaded
+    // machine that may take a few hundred milliseconds.
+    assert!((39..=52).contains(&pongs), "{pongs} pongs");
     assert_eq!(pongs + limited.len(), 60);
     assert!(limited[0]["retry_after_ms"].as_u64().unwrap() > 0);
     assert!(limited.iter().all(|f| f["fatal"].is_null()));
