@@ -616,6 +616,10 @@ async fn a_full_disk_gives_internal_errors_loses_nothing_and_recovers() {
     let db = mount_dir.join("tchat.db");
     let (addr, shutdown, task) = start_joinable(config(&db)).await;
     let (mut alice, _) = Client::login(addr, "alice", true).await;
+    let (bob, _) = Client::login(addr, "bob", true).await;
+    alice
+        .event(|f| f["type"] == "presence" && f["user"] == "bob" && f["online"] == true)
+        .await;
     let mut acked: BTreeMap<u64, String> = BTreeMap::new();
     let send = |n: usize| format!("{n:04} {}", "x".repeat(3000));
     for n in 0..10 {
@@ -668,6 +672,24 @@ async fn a_full_disk_gives_internal_errors_loses_nothing_and_recovers() {
             }
         }
     }
+    // Presence does not depend on the disk: bob leaving while nothing can
+    // be written (not even the record of his logout) is still seen.
+    drop(bob);
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        alice.event(|f| f["type"] == "presence" && f["user"] == "bob" && f["online"] == false),
+    )
+    .await
+    .expect("bob's going offline is seen while the disk is full");
+    let who = alice.request(json!({"type": "who"})).await;
+    assert!(
+        !who["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["user"] == "bob"),
+        "{who}"
+    );
     // The session is still usable for what needs no writing.
     let pong = alice.request(json!({"type": "ping"})).await;
     assert_eq!(pong["type"], "pong");

@@ -195,6 +195,10 @@ pub struct Hub {
     /// `internal` if the commit fails.
     pending: Vec<(SessionId, Option<u64>)>,
     attached_in_batch: Vec<SessionId>,
+    /// "Gone offline" broadcasts of this batch (frame, seq, the session that
+    /// left). Presence does not depend on storage, so they go out even if
+    /// the commit fails.
+    offline_in_batch: Vec<(Bytes, u64, SessionId)>,
     shutting_down: bool,
 }
 
@@ -225,6 +229,7 @@ impl Hub {
             touched: Vec::new(),
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
+            offline_in_batch: Vec::new(),
             shutting_down: false,
         })
     }
@@ -258,6 +263,7 @@ impl Hub {
                 self.refuse_unstored(cmd);
             }
             self.deliver();
+            self.offline_in_batch.clear();
             return;
         }
         for cmd in batch.drain(..) {
@@ -274,6 +280,7 @@ impl Hub {
         }
         self.pending.clear();
         self.attached_in_batch.clear();
+        self.offline_in_batch.clear();
     }
 
     /// Handles what needs no storage; answers the rest `internal`.
@@ -589,8 +596,14 @@ impl Hub {
                     user: gone.name,
                     online: false,
                     status: self.status_of(account),
+                })
+                .to_line();
+                self.out.push(Effect::ToAll {
+                    frame: presence.clone(),
+                    seq: self.seq,
+                    except: Some(session),
                 });
-                self.broadcast(&presence, Some(session));
+                self.offline_in_batch.push((presence, self.seq, session));
             }
         }
         if let Some(row) = login_row {
@@ -1249,6 +1262,11 @@ impl Hub {
     /// is answered `internal`, and sessions that logged in are closed.
     fn fail_batch(&mut self) {
         let effects = std::mem::take(&mut self.out);
+        // Users whose last session ended in this batch are offline whatever
+        // the commit did; the others must still hear of it. (Sessions that
+        // logged in during the batch are detached below without a word:
+        // nobody was told they had come online.)
+        let offline = std::mem::take(&mut self.offline_in_batch);
         let mut gone = Vec::new();
         for effect in effects {
             match effect {
@@ -1277,7 +1295,14 @@ impl Hub {
             }
         }
         self.out.clear();
-        self.wake_writers();
+        for (frame, seq, except) in offline {
+            self.out.push(Effect::ToAll {
+                frame,
+                seq,
+                except: Some(except),
+            });
+        }
+        self.deliver();
         for session in gone {
             self.sessions.remove(&session);
         }
