@@ -672,6 +672,34 @@ async fn a_full_disk_gives_internal_errors_loses_nothing_and_recovers() {
             }
         }
     }
+    // A status change shares the fate of its batch: if it is answered
+    // `internal` (it was batched with a send that could not be stored) it
+    // did not happen; if `ok`, it did.
+    alice
+        .send_raw(
+            b"{\"type\":\"send\",\"id\":1,\"chat\":\"#public\",\"text\":\"lost\"}\n\
+              {\"type\":\"set_status\",\"id\":2,\"status\":\"busy\"}\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(alice.reply_to(1).await["code"], "internal");
+    let status_reply = alice.reply_to(2).await;
+    let who = alice.request(json!({"type": "who"})).await;
+    let mine = who["online"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user"] == "alice")
+        .unwrap()["status"]
+        .clone();
+    match status_reply["type"].as_str() {
+        Some("ok") => assert_eq!(mine, "busy"),
+        _ => {
+            assert_eq!(status_reply["code"], "internal", "{status_reply}");
+            assert_eq!(mine, "available", "a refused status change stuck");
+        }
+    }
+    println!("set_status on a full disk: {status_reply}");
     // Presence does not depend on the disk: bob leaving while nothing can
     // be written (not even the record of his logout) is still seen.
     drop(bob);

@@ -199,6 +199,8 @@ pub struct Hub {
     /// left). Presence does not depend on storage, so they go out even if
     /// the commit fails.
     offline_in_batch: Vec<(Bytes, u64, SessionId)>,
+    /// Statuses before this batch changed them, to restore if it fails.
+    status_undo: Vec<(AccountId, Option<Status>)>,
     shutting_down: bool,
 }
 
@@ -230,6 +232,7 @@ impl Hub {
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
             offline_in_batch: Vec::new(),
+            status_undo: Vec::new(),
             shutting_down: false,
         })
     }
@@ -281,6 +284,7 @@ impl Hub {
         self.pending.clear();
         self.attached_in_batch.clear();
         self.offline_in_batch.clear();
+        self.status_undo.clear();
     }
 
     /// Handles what needs no storage; answers the rest `internal`.
@@ -744,7 +748,8 @@ impl Hub {
             }
             Request::Send { chat, text } => self.send_message(session, me, id, &chat, text),
             Request::SetStatus { status } => {
-                self.statuses.insert(me, status);
+                let before = self.statuses.insert(me, status);
+                self.status_undo.push((me, before));
                 self.reply_ok(session, id);
                 let presence = ServerFrame::Presence(Presence {
                     user: self.name_of(me)?,
@@ -1267,6 +1272,13 @@ impl Hub {
         // logged in during the batch are detached below without a word:
         // nobody was told they had come online.)
         let offline = std::mem::take(&mut self.offline_in_batch);
+        // A status change answered `internal` must not stick either.
+        for (account, before) in std::mem::take(&mut self.status_undo).into_iter().rev() {
+            match before {
+                Some(status) => self.statuses.insert(account, status),
+                None => self.statuses.remove(&account),
+            };
+        }
         let mut gone = Vec::new();
         for effect in effects {
             match effect {
