@@ -234,6 +234,8 @@ enum Op {
     SendPublic(String),
     SendPrivate(usize),
     RequestChat(usize),
+    /// Both ask each other: the chat opens whichever request lands first.
+    Mutual(usize),
     Accept(usize),
     Reject(usize),
     Cancel(usize),
@@ -255,7 +257,8 @@ fn op() -> impl Strategy<Value = Op> {
     let other = 0..CLIENTS;
     prop_oneof![
         3 => "[a-z ]{1,12}".prop_map(Op::SendPublic),
-        3 => other.clone().prop_map(Op::SendPrivate),
+        6 => other.clone().prop_map(Op::SendPrivate),
+        3 => other.clone().prop_map(Op::Mutual),
         3 => other.clone().prop_map(Op::RequestChat),
         3 => other.clone().prop_map(Op::Accept),
         1 => other.clone().prop_map(Op::Reject),
@@ -395,11 +398,23 @@ proptest! {
                     seen.observe(&names[who], &welcome);
                     sessions[who] = Some(Session { client, user: who, outstanding: Vec::new(), seen });
                 }
+                if let Op::Mutual(j) = op {
+                    if j != who {
+                        if let Some(peer) = sessions[j].as_mut() {
+                            let id = next_id;
+                            next_id += 1;
+                            peer.client
+                                .send(&json!({"type": "request_chat", "id": id, "user": names[who]}))
+                                .await;
+                            peer.outstanding.push(id);
+                        }
+                    }
+                }
                 let s = sessions[who].as_mut().unwrap();
                 let frame = match op {
                     Op::SendPublic(text) => json!({"type": "send", "chat": "#public", "text": text}),
                     Op::SendPrivate(j) => json!({"type": "send", "chat": format!("@{}", names[j]), "text": "psst"}),
-                    Op::RequestChat(j) => json!({"type": "request_chat", "user": names[j]}),
+                    Op::RequestChat(j) | Op::Mutual(j) => json!({"type": "request_chat", "user": names[j]}),
                     Op::Accept(j) => json!({"type": "accept", "user": names[j]}),
                     Op::Reject(j) => json!({"type": "reject", "user": names[j]}),
                     Op::Cancel(j) => json!({"type": "cancel_request", "user": names[j]}),
