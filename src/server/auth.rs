@@ -342,4 +342,17 @@ mod tests {
                 .await
         );
     }
+
+    #[tokio::test]
+    async fn unknown_users_are_checked_against_a_dummy_hash_of_the_same_cost() {
+        let h = PasswordHasher::new(5).await.unwrap();
+        assert!(h.dummy_hash.starts_with("$2b$05$"), "{}", h.dummy_hash);
+        let real = h.hash("correct horse".into()).await.unwrap();
+        assert_eq!(real[..7], h.dummy_hash[..7], "same algorithm and cost");
+        // Even the dummy's own password does not log anyone in.
+        assert!(
+            !h.verify("tchat dummy password for unknown users".into(), None)
+                .await
+        );
+    }
 }

@@ -203,6 +203,12 @@ pub struct Hub {
     /// `internal` if the commit fails.
     pending: Vec<(SessionId, Option<u64>)>,
     attached_in_batch: Vec<SessionId>,
+    /// "Gone offline" broadcasts of this batch (frame, seq, the session that
+    /// left). Presence does not depend on storage, so they go out even if
+    /// the commit fails.
+    offline_in_batch: Vec<(Bytes, u64, SessionId)>,
+    /// Statuses before this batch changed them, to restore if it fails.
+    status_undo: Vec<(AccountId, Option<Status>)>,
     shutting_down: bool,
 }
 
@@ -234,6 +240,8 @@ impl Hub {
             woken_last_round: 0,
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
+            offline_in_batch: Vec::new(),
+            status_undo: Vec::new(),
             shutting_down: false,
         })
     }
@@ -283,6 +291,7 @@ impl Hub {
                 self.refuse_unstored(cmd);
             }
             self.deliver();
+            self.offline_in_batch.clear();
             return;
         }
         for cmd in batch.drain(..) {
@@ -299,6 +308,8 @@ impl Hub {
         }
         self.pending.clear();
         self.attached_in_batch.clear();
+        self.offline_in_batch.clear();
+        self.status_undo.clear();
     }
 
     /// Handles what needs no storage; answers the rest `internal`.
@@ -614,8 +625,14 @@ impl Hub {
                     user: gone.name,
                     online: false,
                     status: self.status_of(account),
+                })
+                .to_line();
+                self.out.push(Effect::ToAll {
+                    frame: presence.clone(),
+                    seq: self.seq,
+                    except: Some(session),
                 });
-                self.broadcast(&presence, Some(session));
+                self.offline_in_batch.push((presence, self.seq, session));
             }
         }
         if let Some(row) = login_row {
@@ -756,7 +773,8 @@ impl Hub {
             }
             Request::Send { chat, text } => self.send_message(session, me, id, &chat, text),
             Request::SetStatus { status } => {
-                self.statuses.insert(me, status);
+                let before = self.statuses.insert(me, status);
+                self.status_undo.push((me, before));
                 self.reply_ok(session, id);
                 let presence = ServerFrame::Presence(Presence {
                     user: self.name_of(me)?,
@@ -1282,6 +1300,18 @@ impl Hub {
     /// is answered `internal`, and sessions that logged in are closed.
     fn fail_batch(&mut self) {
         let effects = std::mem::take(&mut self.out);
+        // Users whose last session ended in this batch are offline whatever
+        // the commit did; the others must still hear of it. (Sessions that
+        // logged in during the batch are detached below without a word:
+        // nobody was told they had come online.)
+        let offline = std::mem::take(&mut self.offline_in_batch);
+        // A status change answered `internal` must not stick either.
+        for (account, before) in std::mem::take(&mut self.status_undo).into_iter().rev() {
+            match before {
+                Some(status) => self.statuses.insert(account, status),
+                None => self.statuses.remove(&account),
+            };
+        }
         let mut gone = Vec::new();
         for effect in effects {
             match effect {
@@ -1310,7 +1340,14 @@ impl Hub {
             }
         }
         self.out.clear();
-        self.wake_writers();
+        for (frame, seq, except) in offline {
+            self.out.push(Effect::ToAll {
+                frame,
+                seq,
+                except: Some(except),
+            });
+        }
+        self.deliver();
         for session in gone {
             self.sessions.remove(&session);
         }
