@@ -41,6 +41,21 @@ impl Report {
         );
     }
 
+    /// The generator's own CPU over the same interval: on a machine shared
+    /// by both, a run whose generator uses the rest of the cores measures the
+    /// generator, not the server.
+    pub fn generator(&mut self, before: ProcStats, after: ProcStats, wall: Duration) {
+        let cpu = after.cpu.saturating_sub(before.cpu);
+        self.row(
+            "generator CPU",
+            format!(
+                "{:.2} s ({:.0} % of one core)",
+                cpu.as_secs_f64(),
+                100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+            ),
+        );
+    }
+
     pub fn render(&self) -> String {
         let mut out = format!("### {}\n\n| metric | value |\n|---|---|\n", self.title);
         for (k, v) in &self.rows {

@@ -18,7 +18,7 @@ use tchat::server::store::{Store, PUBLIC_CHAT};
 use crate::client::{clock_ns, next_line, BenchClient, LineReader, Received};
 use crate::histogram::Histogram;
 use crate::report::{loss, Report};
-use crate::server_proc::ServerProcess;
+use crate::server_proc::{own_stats, ServerProcess};
 
 const PASSWORD: &str = "bench password";
 /// Parallel connection attempts while logging many clients in; more would
@@ -147,6 +147,7 @@ pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
     let server = env.start(&db, 4)?;
     let clients = login_all(server.addr, "u", n).await?;
     let before = server.stats();
+    let generator_before = own_stats();
     let wall = Instant::now();
     let start = tokio::time::Instant::now() + Duration::from_millis(200);
     let expected_each = n as u64 * seconds;
@@ -176,6 +177,7 @@ pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
     r.row("latency send → delivery", got.latency.summary());
     errors_row(&mut r, &got);
     r.server(before, after, elapsed);
+    r.generator(generator_before, own_stats(), elapsed);
     Ok(r)
 }
 
@@ -187,6 +189,7 @@ pub async fn burst(env: &Env, senders: usize, messages: usize, listeners: usize)
     let listening = login_all(server.addr, "l", listeners).await?;
     let expected_each = (senders * messages) as u64;
     let before = server.stats();
+    let generator_before = own_stats();
     let wall = Instant::now();
     let start_ns = clock_ns();
     let mut readers = Vec::new();
@@ -244,6 +247,7 @@ pub async fn burst(env: &Env, senders: usize, messages: usize, listeners: usize)
     r.row("latency send → delivery", got.latency.summary());
     errors_row(&mut r, &got);
     r.server(before, after, elapsed);
+    r.generator(generator_before, own_stats(), elapsed);
     Ok(r)
 }
 
@@ -350,6 +354,7 @@ pub async fn login_storm(
     let addr = server.addr;
     let clients = login_all(addr, "r", room).await?;
     let before = server.stats();
+    let generator_before = own_stats();
     let wall = Instant::now();
     let start = tokio::time::Instant::now() + Duration::from_millis(200);
     let storm_from = Arc::new(AtomicU64::new(u64::MAX));
@@ -455,6 +460,7 @@ pub async fn login_storm(
     r.row("room latency, during the storm", stormy.summary());
     errors_row(&mut r, &got);
     r.server(before, after, elapsed);
+    r.generator(generator_before, own_stats(), elapsed);
     Ok(r)
 }
 
@@ -490,6 +496,7 @@ pub async fn history(env: &Env, messages: u64, queries: usize) -> Result<Report>
     let startup = server.startup;
     let mut client = BenchClient::login(server.addr, "h0", PASSWORD).await?;
     let before = server.stats();
+    let generator_before = own_stats();
     let wall = Instant::now();
     let mut latency = Histogram::default();
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
@@ -538,5 +545,6 @@ pub async fn history(env: &Env, messages: u64, queries: usize) -> Result<Report>
     );
     r.row("history page of 50, random anchors", latency.summary());
     r.server(before, after, elapsed);
+    r.generator(generator_before, own_stats(), elapsed);
     Ok(r)
 }

@@ -87,6 +87,11 @@ impl Drop for ServerProcess {
     }
 }
 
+/// The generator's own CPU time, to show which side a run was limited by.
+pub fn own_stats() -> ProcStats {
+    proc_stats(std::process::id()).unwrap_or_default()
+}
+
 fn proc_stats(pid: u32) -> Option<ProcStats> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which may contain spaces.
