@@ -1,0 +1,194 @@
+//! Getting a committed round's replies and events to the sessions, and
+//! what happens when a commit fails or the server stops.
+
+use super::*;
+
+impl Hub {
+    // ----- shutdown -------------------------------------------------------
+
+    pub(super) fn shutdown(&mut self, reason: &str) {
+        let frame = ServerFrame::Shutdown {
+            reason: reason.to_owned(),
+        }
+        .to_line();
+        let now = now_ms();
+        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for session in ids {
+            if let Some(row) = self.sessions.get(&session).and_then(|s| s.login_row) {
+                if let Err(e) = self.store.record_logout(row, now) {
+                    tracing::error!(error = %e, "could not record a logout at shutdown");
+                }
+            }
+            self.out.push(Effect::To(session, frame.clone()));
+            self.out.push(Effect::Close(session));
+        }
+        self.shutting_down = true;
+    }
+
+    // ----- delivery -------------------------------------------------------
+
+    pub(super) fn deliver(&mut self) {
+        let effects = std::mem::take(&mut self.out);
+        for effect in effects {
+            match effect {
+                Effect::To(session, frame) => self.push(session, &frame),
+                Effect::ToAll { frame, seq, except } => {
+                    for (id, entry) in self.sessions.iter_mut() {
+                        if entry.account.is_some()
+                            && entry.attached_seq <= seq
+                            && Some(*id) != except
+                        {
+                            push_to(entry, &frame, *id, &mut self.touched);
+                        }
+                    }
+                }
+                Effect::ToUser {
+                    account,
+                    frame,
+                    seq,
+                    except,
+                } => {
+                    let Some(online) = self.online.get(&account) else {
+                        continue;
+                    };
+                    for id in &online.sessions {
+                        if Some(*id) == except {
+                            continue;
+                        }
+                        if let Some(entry) = self.sessions.get_mut(id) {
+                            if entry.attached_seq <= seq {
+                                push_to(entry, &frame, *id, &mut self.touched);
+                            }
+                        }
+                    }
+                }
+                Effect::Done(reply, ok) => {
+                    let _ = reply.send(ok);
+                }
+                Effect::Close(session) => {
+                    if let Some(entry) = self.sessions.get(&session) {
+                        entry.link.control.close_after_drain();
+                    }
+                }
+                Effect::Remove(session) => {
+                    if let Some(entry) = self.sessions.remove(&session) {
+                        entry.link.outbox.wake();
+                    }
+                }
+            }
+        }
+        self.wake_writers();
+        if self.shutting_down {
+            // Dropping the links lets every writer finish its queue and close.
+            self.sessions.clear();
+        }
+    }
+
+    /// One wake per session that got frames this round, however many.
+    pub(super) fn wake_writers(&mut self) {
+        self.woken_last_round = self.touched.len();
+        for id in self.touched.drain(..) {
+            if let Some(entry) = self.sessions.get_mut(&id) {
+                entry.needs_wake = false;
+                entry.link.outbox.wake();
+            }
+        }
+    }
+
+    pub(super) fn push(&mut self, session: SessionId, frame: &Bytes) {
+        if let Some(entry) = self.sessions.get_mut(&session) {
+            push_to(entry, frame, session, &mut self.touched);
+        }
+    }
+
+    /// The commit failed: nothing of the batch happened. Every request in it
+    /// is answered `internal`, and sessions that logged in are closed.
+    pub(super) fn fail_batch(&mut self) {
+        let effects = std::mem::take(&mut self.out);
+        // Users whose last session ended in this batch are offline whatever
+        // the commit did; the others must still hear of it. (Sessions that
+        // logged in during the batch are detached below without a word:
+        // nobody was told they had come online.)
+        let offline = std::mem::take(&mut self.offline_in_batch);
+        // A status change answered `internal` must not stick either.
+        for (account, before) in std::mem::take(&mut self.status_undo).into_iter().rev() {
+            match before {
+                Some(status) => self.statuses.insert(account, status),
+                None => self.statuses.remove(&account),
+            };
+        }
+        let mut gone = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Done(reply, _) => {
+                    let _ = reply.send(false);
+                }
+                Effect::Remove(session) => gone.push(session),
+                _ => {}
+            }
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for (session, id) in pending {
+            let frame = ServerFrame::Error(ErrorFrame::new(
+                id,
+                ErrorCode::Internal,
+                "the server could not store that; try again",
+            ))
+            .to_line();
+            self.push(session, &frame);
+        }
+        let attached = std::mem::take(&mut self.attached_in_batch);
+        for session in attached {
+            let _ = self.detach(session);
+            if let Some(entry) = self.sessions.get(&session) {
+                entry.link.control.close_after_drain();
+            }
+        }
+        self.out.clear();
+        for (frame, seq, except) in offline {
+            self.out.push(Effect::ToAll {
+                frame,
+                seq,
+                except: Some(except),
+            });
+        }
+        self.deliver();
+        for session in gone {
+            self.sessions.remove(&session);
+        }
+    }
+}
+
+/// Queues a frame for one session, closing it if its queue is full: a
+/// reader that stopped reading must never slow anyone else.
+pub(super) fn push_to(
+    entry: &mut SessionEntry,
+    frame: &Bytes,
+    id: SessionId,
+    touched: &mut Vec<SessionId>,
+) {
+    if entry.closing {
+        return;
+    }
+    if !entry.needs_wake {
+        entry.needs_wake = true;
+        touched.push(id);
+    }
+    match entry.link.outbox.push_quiet(frame.clone()) {
+        Ok(()) => {}
+        Err(PushError::Full) => {
+            entry.closing = true;
+            tracing::warn!(peer = %entry.peer, "outgoing queue full; closing a connection that stopped reading");
+            let fatal = ServerFrame::Error(
+                ErrorFrame::new(
+                    None,
+                    ErrorCode::RateLimited,
+                    "you are not reading your messages; disconnected",
+                )
+                .fatal(),
+            );
+            entry.link.control.close_with(fatal.to_line());
+        }
+        Err(PushError::Closed) => entry.closing = true,
+    }
+}

@@ -1,0 +1,247 @@
+//! Who is online: names, presence, logging in and out, `welcome`.
+
+use super::*;
+
+impl Hub {
+    // ----- names and presence --------------------------------------------
+
+    pub(super) fn name_of(&mut self, account: AccountId) -> Result<UserName, StoreError> {
+        if let Some(n) = self.names.get(&account) {
+            return Ok(n.clone());
+        }
+        let account_row = self
+            .store
+            .account_by_id(account)?
+            .ok_or(StoreError::NoSuchAccount)?;
+        let name = UserName::parse(&account_row.name).map_err(|_| StoreError::NoSuchAccount)?;
+        self.names.insert(account, name.clone());
+        Ok(name)
+    }
+
+    pub(super) fn status_of(&self, account: AccountId) -> Status {
+        self.statuses.get(&account).copied().unwrap_or_default()
+    }
+
+    pub(super) fn online_list(&self) -> Vec<OnlineUser> {
+        let mut list: Vec<OnlineUser> = self
+            .online
+            .iter()
+            .map(|(id, e)| OnlineUser {
+                user: e.name.clone(),
+                status: self.status_of(*id),
+            })
+            .collect();
+        list.sort_by_key(|u| u.user.key());
+        list
+    }
+
+    // ----- sessions -------------------------------------------------------
+
+    pub(super) fn attach(
+        &mut self,
+        session: SessionId,
+        id: Option<u64>,
+        account: &Account,
+    ) -> Result<(), Failure> {
+        let name = UserName::parse(&account.name).map_err(|_| StoreError::NoSuchAccount)?;
+        let peer = match self.sessions.get(&session) {
+            Some(s) if !s.closing => s.peer,
+            // The connection went away while the password was checked.
+            _ => return refuse(ErrorCode::Internal, "connection closed during login"),
+        };
+        let open = self.online.get(&account.id).map_or(0, |o| o.sessions.len());
+        if self.max_sessions_per_account > 0 && open >= self.max_sessions_per_account {
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "{} already has {open} sessions open; close one first",
+                    account.name
+                ),
+            );
+        }
+        let login_row = self
+            .store
+            .record_login(account.id, &peer.to_string(), now_ms())?;
+        self.seq += 1;
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.account = Some(account.id);
+            s.login_row = Some(login_row);
+            s.attached_seq = self.seq;
+        }
+        self.names.insert(account.id, name.clone());
+        self.attached_in_batch.push(session);
+        let first = !self.online.contains_key(&account.id);
+        self.online
+            .entry(account.id)
+            .or_insert_with(|| OnlineEntry {
+                name: name.clone(),
+                sessions: Vec::new(),
+            })
+            .sessions
+            .push(session);
+        if let Some(id) = id {
+            let welcome = self.welcome(id, account, name.clone())?;
+            self.send(session, &ServerFrame::Welcome(welcome));
+        }
+        if first {
+            let presence = ServerFrame::Presence(Presence {
+                user: name,
+                online: true,
+                status: self.status_of(account.id),
+            });
+            self.broadcast(&presence, Some(session));
+        }
+        tracing::info!(user = %account.name, %peer, session, "logged in");
+        Ok(())
+    }
+
+    /// Logs a session out (it stays connected until it is removed).
+    pub(super) fn detach(&mut self, session: SessionId) -> Result<(), StoreError> {
+        let Some(entry) = self.sessions.get_mut(&session) else {
+            return Ok(());
+        };
+        let Some(account) = entry.account.take() else {
+            return Ok(());
+        };
+        let login_row = entry.login_row.take();
+        let mut last = false;
+        if let Some(online) = self.online.get_mut(&account) {
+            online.sessions.retain(|s| *s != session);
+            last = online.sessions.is_empty();
+        }
+        if last {
+            if let Some(gone) = self.online.remove(&account) {
+                let presence = ServerFrame::Presence(Presence {
+                    user: gone.name,
+                    online: false,
+                    status: self.status_of(account),
+                })
+                .to_line();
+                self.out.push(Effect::ToAll {
+                    frame: presence.clone(),
+                    seq: self.seq,
+                    except: Some(session),
+                });
+                self.offline_in_batch.push((presence, self.seq, session));
+            }
+        }
+        if let Some(row) = login_row {
+            self.store.record_logout(row, now_ms())?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn welcome(
+        &mut self,
+        id: u64,
+        account: &Account,
+        name: UserName,
+    ) -> Result<Welcome, StoreError> {
+        let me = account.id;
+        let mut chats = Vec::new();
+        for (chat, partner) in self.store.open_chats_of(me)? {
+            let last_read = self.store.read_marker(me, chat)?.unwrap_or(0);
+            let partner_name = self.name_of(partner)?;
+            chats.push(ChatSummary {
+                chat: ChatKey::Private(partner_name.clone()),
+                user: partner_name,
+                online: self.online.contains_key(&partner),
+                unread: self.store.unread_count(chat, last_read, me)?,
+                last_read,
+            });
+        }
+        let public_read = self.store.read_marker(me, PUBLIC_CHAT)?.unwrap_or(0);
+        let public_unread = self.store.unread_count(PUBLIC_CHAT, public_read, me)?;
+        let mut requests_in = Vec::new();
+        for (from, ts) in self.store.requests_to(me)? {
+            requests_in.push(RequestIn {
+                from: self.name_of(from)?,
+                ts,
+            });
+        }
+        let mut requests_out = Vec::new();
+        for (to, ts) in self.store.requests_from(me)? {
+            requests_out.push(RequestOut {
+                to: self.name_of(to)?,
+                ts,
+            });
+        }
+        Ok(Welcome {
+            id,
+            user: name,
+            role: account.role,
+            last_msg_id: self.next_msg_id - 1,
+            online: self.online_list(),
+            chats,
+            public_unread,
+            requests_in,
+            requests_out,
+        })
+    }
+
+    pub(super) fn login(
+        &mut self,
+        session: SessionId,
+        id: Option<u64>,
+        key: &str,
+        ip: IpAddr,
+        account: Option<AccountId>,
+        password_ok: bool,
+    ) -> Result<bool, Failure> {
+        let account = match account {
+            Some(account_id) if password_ok => self.store.account_by_id(account_id)?,
+            _ => None,
+        };
+        let Some(account) = account else {
+            self.lockout.record_failure(key, ip, Instant::now());
+            return refuse(ErrorCode::BadCredentials, "wrong user name or password");
+        };
+        if let Some(ban) = account.ban {
+            let active = ban.until_ms.is_none_or(|until| until > now_ms());
+            if active {
+                let mut e = ErrorFrame::new(
+                    id,
+                    ErrorCode::Banned,
+                    match ban.until_ms {
+                        Some(_) => "this account is banned for now",
+                        None => "this account is banned",
+                    },
+                );
+                e.until = Some(ban.until_ms);
+                self.send(session, &ServerFrame::Error(e));
+                return Ok(false);
+            }
+        }
+        self.lockout.record_success(key);
+        self.attach(session, id, &account)?;
+        Ok(true)
+    }
+
+    pub(super) fn register(
+        &mut self,
+        session: SessionId,
+        id: Option<u64>,
+        name: &UserName,
+        hash: &str,
+    ) -> Result<(), Failure> {
+        let created = self.store.atomically(|store| {
+            let account_id =
+                store.create_account(name.as_str(), hash, Default::default(), now_ms())?;
+            store
+                .account_by_id(account_id)?
+                .ok_or(StoreError::NoSuchAccount)
+        });
+        let account = match created {
+            Ok(a) => a,
+            Err(StoreError::NameTaken) => {
+                return refuse(ErrorCode::NameTaken, format!("the name {name} is taken"))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(peer) = self.sessions.get(&session).map(|s| s.peer) {
+            self.registrations.record(peer.ip(), Instant::now());
+        }
+        tracing::info!(user = %name, "registered");
+        self.attach(session, id, &account)
+    }
+}
