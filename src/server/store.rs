@@ -255,6 +255,12 @@ impl Store {
         }
     }
 
+    /// Whether a transaction is open (SQLite may end one by itself after an
+    /// I/O error).
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
     /// Undoes the open transaction, if any.
     pub fn rollback(&self) {
         if !self.conn.is_autocommit() {

@@ -302,7 +302,14 @@ impl Hub {
             return;
         }
         for cmd in batch.drain(..) {
-            self.handle(cmd);
+            if self.store.in_transaction() {
+                self.handle(cmd);
+            } else {
+                // SQLite rolled the whole transaction back by itself (an I/O
+                // error or a full disk can do that): anything handled now
+                // would be written outside it while the batch fails.
+                self.fail_with_batch(cmd);
+            }
         }
         match self.store.commit() {
             Ok(()) => self.deliver(),
@@ -317,6 +324,24 @@ impl Hub {
         self.attached_in_batch.clear();
         self.offline_in_batch.clear();
         self.status_undo.clear();
+    }
+
+    /// Leaves a command that needs storage to be answered `internal` with
+    /// the rest of a batch whose commit cannot succeed; handles the others.
+    fn fail_with_batch(&mut self, cmd: HubCommand) {
+        match cmd {
+            HubCommand::Login {
+                session, id, reply, ..
+            }
+            | HubCommand::Register {
+                session, id, reply, ..
+            } => {
+                self.pending.push((session, id));
+                self.out.push(Effect::Done(reply, false));
+            }
+            HubCommand::Request { session, id, .. } => self.pending.push((session, id)),
+            other => self.handle(other),
+        }
     }
 
     /// Handles what needs no storage; answers the rest `internal`.
