@@ -6,6 +6,7 @@
 //! except the pacing of pings and of polling a terminal screen.
 
 mod server_support;
+mod tmux_support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 use server_support::{
     config, run_server_expecting_failure, start, start_joinable, Client, ServerProcess, PASSWORD,
 };
+use tmux_support::{have_tmux, Tmux};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 fn ok(reply: &Value) {
@@ -161,58 +163,6 @@ async fn server_killed_during_traffic_restarts_on_the_same_port_losing_nothing_a
 }
 
 // ----- real clients reconnect after a server restart ---------------------
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn capture(&self, target: &str) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", target]).stdout)
-            .into_owned()
-    }
-
-    /// Polls the pane until `done` holds for its screen.
-    fn wait_until(&self, target: &str, deadline: Instant, done: impl Fn(&str) -> bool) -> String {
-        loop {
-            let screen = self.capture(target);
-            if done(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("{target}: the screen did not get there in time; it is:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn line(&self, target: &str, text: &str) {
-        self.cmd(&["send-keys", "-t", target, "-l", text]);
-        self.cmd(&["send-keys", "-t", target, "Enter"]);
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_clients_reconnect_after_a_server_restart_and_show_each_message_once() {

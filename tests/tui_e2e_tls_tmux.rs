@@ -8,66 +8,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-const DEADLINE: Duration = Duration::from_secs(30);
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn capture(&self, target: &str) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", target]).stdout)
-            .into_owned()
-    }
-
-    fn wait_for(&self, target: &str, want: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.capture(target);
-            if screen.contains(want) {
-                return screen;
-            }
-            if start.elapsed() > DEADLINE {
-                panic!("{target}: {want:?} did not appear; the screen is:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn start(&self, name: &str, shell: &str) {
-        let out = self.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "sh",
-            "-c",
-            shell,
-        ]);
-        assert!(out.status.success(), "tmux new-session: {out:?}");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
+mod tmux_support;
+use tmux_support::{have_tmux, Tmux};
 
 struct Server(Child);
 
@@ -76,13 +19,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs `tchat-server tls gen` and returns the fingerprint it prints.
