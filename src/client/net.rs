@@ -285,22 +285,18 @@ impl Task {
     /// Waits for the app to ask for a connection; frames to send meanwhile
     /// are dropped (the app does not send while offline).
     async fn wait_for_connect(&mut self) -> Option<Credentials> {
-        loop {
-            match self.cmds.recv().await? {
-                NetCommand::Connect(c) => return Some(c),
-                NetCommand::Send(_) => {}
-                NetCommand::Trust {
-                    server,
-                    fingerprint,
-                } => self.remember(&server, &fingerprint),
-            }
-        }
+        self.wait_for_command(None).await
     }
 
     /// After a refused certificate: waits for the user's yes (`Trust`,
     /// then `parked` is tried again) or a new login. `None` if the app is
     /// gone.
     async fn wait_for_trust(&mut self, parked: Credentials) -> Option<Credentials> {
+        self.wait_for_command(Some(parked)).await
+    }
+
+    /// A `Trust` is always recorded; it resumes only a `parked` login.
+    async fn wait_for_command(&mut self, parked: Option<Credentials>) -> Option<Credentials> {
         loop {
             match self.cmds.recv().await? {
                 NetCommand::Connect(c) => return Some(c),
@@ -310,7 +306,9 @@ impl Task {
                     fingerprint,
                 } => {
                     self.remember(&server, &fingerprint);
-                    return Some(parked);
+                    if parked.is_some() {
+                        return parked;
+                    }
                 }
             }
         }

@@ -240,26 +240,23 @@ impl App {
     }
 
     pub(super) fn load_initial(&mut self, i: usize, out: &mut Vec<Command>) {
-        let key = self.chats[i].key.clone();
-        self.chats[i].loading = true;
-        self.request(
-            out,
-            Request::History {
-                chat: key.to_string(),
-                before: None,
-                after: None,
-                limit: Some(PAGE),
-            },
-            Some(Pending::History {
-                chat: key,
-                dir: HistoryDir::Initial,
-            }),
-        );
+        self.request_history(i, None, PAGE, HistoryDir::Initial, out);
     }
 
     /// Asks for the messages of chat `i` after `after` (a reconnect's
     /// catch-up, page by page).
     pub(super) fn catch_up(&mut self, i: usize, after: u64, out: &mut Vec<Command>) {
+        self.request_history(i, Some(after), CATCH_UP_PAGE, HistoryDir::Newer, out);
+    }
+
+    fn request_history(
+        &mut self,
+        i: usize,
+        after: Option<u64>,
+        limit: u32,
+        dir: HistoryDir,
+        out: &mut Vec<Command>,
+    ) {
         let key = self.chats[i].key.clone();
         self.chats[i].loading = true;
         self.request(
@@ -267,13 +264,10 @@ impl App {
             Request::History {
                 chat: key.to_string(),
                 before: None,
-                after: Some(after),
-                limit: Some(CATCH_UP_PAGE),
+                after,
+                limit: Some(limit),
             },
-            Some(Pending::History {
-                chat: key,
-                dir: HistoryDir::Newer,
-            }),
+            Some(Pending::History { chat: key, dir }),
         );
     }
 

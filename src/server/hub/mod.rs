@@ -326,6 +326,23 @@ impl Hub {
         self.status_undo.clear();
     }
 
+    /// Tells a session waiting on a login or registration whether it is now
+    /// logged in, answering a failure on the wire first.
+    fn answer_auth(
+        &mut self,
+        session: SessionId,
+        id: Option<u64>,
+        reply: oneshot::Sender<bool>,
+        result: Result<bool, Failure>,
+    ) {
+        self.pending.push((session, id));
+        let ok = result.unwrap_or_else(|f| {
+            self.fail(session, id, f);
+            false
+        });
+        self.out.push(Effect::Done(reply, ok));
+    }
+
     /// Leaves a command that needs storage to be answered `internal` with
     /// the rest of a batch whose commit cannot succeed; handles the others.
     fn fail_with_batch(&mut self, cmd: HubCommand) {
@@ -442,15 +459,8 @@ impl Hub {
                 password_ok,
                 reply,
             } => {
-                self.pending.push((session, id));
-                let ok = match self.login(session, id, &key, ip, account, password_ok) {
-                    Ok(ok) => ok,
-                    Err(f) => {
-                        self.fail(session, id, f);
-                        false
-                    }
-                };
-                self.out.push(Effect::Done(reply, ok));
+                let result = self.login(session, id, &key, ip, account, password_ok);
+                self.answer_auth(session, id, reply, result);
             }
             HubCommand::Register {
                 session,
@@ -459,15 +469,8 @@ impl Hub {
                 hash,
                 reply,
             } => {
-                self.pending.push((session, id));
-                let ok = match self.register(session, id, &name, &hash) {
-                    Ok(()) => true,
-                    Err(f) => {
-                        self.fail(session, id, f);
-                        false
-                    }
-                };
-                self.out.push(Effect::Done(reply, ok));
+                let result = self.register(session, id, &name, &hash).map(|()| true);
+                self.answer_auth(session, id, reply, result);
             }
             HubCommand::Request {
                 session,
