@@ -9,10 +9,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+
+use super::address_key::limit_key;
 
 use crate::protocol::{
     LOCKOUT_ACCOUNT_FAILURES, LOCKOUT_DURATION, LOCKOUT_IP_FAILURES, LOCKOUT_WINDOW,
@@ -22,7 +25,21 @@ use crate::protocol::{
 pub struct PasswordHasher {
     cost: u32,
     dummy_hash: String,
+    /// How long one hash at `cost` took at start: the time a failed login
+    /// takes at least.
+    one_check: Duration,
+    /// The highest cost among stored hashes (at least `cost`): failures are
+    /// padded to what a check at that cost takes.
+    slowest_cost: AtomicU32,
     permits: Semaphore,
+}
+
+/// The cost a bcrypt hash was made with (`$2b$12$…` → 12).
+pub fn bcrypt_cost_of(hash: &str) -> Option<u32> {
+    let mut parts = hash.split('$');
+    parts.next()?;
+    parts.next()?;
+    parts.next()?.get(..2)?.parse().ok()
 }
 
 /// Why hashing failed (only an invalid cost or a panicked worker).
@@ -33,18 +50,47 @@ pub struct HashError(String);
 impl PasswordHasher {
     /// Builds the hasher; computing the dummy hash takes one bcrypt round.
     pub async fn new(cost: u32) -> Result<Arc<Self>, HashError> {
-        let dummy_hash = tokio::task::spawn_blocking(move || {
-            bcrypt::hash("tchat dummy password for unknown users", cost)
+        let (dummy_hash, one_check) = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let hash = bcrypt::hash("tchat dummy password for unknown users", cost);
+            (hash, started.elapsed())
         })
         .await
-        .map_err(|e| HashError(e.to_string()))?
         .map_err(|e| HashError(e.to_string()))?;
+        let dummy_hash = dummy_hash.map_err(|e| HashError(e.to_string()))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Arc::new(PasswordHasher {
             cost,
             dummy_hash,
+            one_check,
+            slowest_cost: AtomicU32::new(cost),
             permits: Semaphore::new(cores),
         }))
+    }
+
+    /// Tells the hasher which costs stored hashes have (read at start).
+    pub fn note_stored_costs(&self, costs: &[u32]) {
+        for &c in costs {
+            self.slowest_cost.fetch_max(c.min(31), Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `hash` was made at another cost than the server's.
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        bcrypt_cost_of(hash) != Some(self.cost)
+    }
+
+    /// The least time a failed login takes: one check at the highest cost
+    /// any stored hash has, so that an account hashed at a higher cost
+    /// than the server's (or a name with no account) cannot be told apart
+    /// by timing. Each cost step doubles bcrypt's work.
+    pub fn failure_floor(&self) -> Duration {
+        let steps = self
+            .slowest_cost
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.cost)
+            .min(16);
+        self.one_check.saturating_mul(1 << steps)
     }
 
     /// A new bcrypt hash of `password`.
@@ -105,13 +151,20 @@ fn yield_cpu_to_delivery() {
     });
 }
 
-/// Failed attempts for one key inside the window, and a lockout if one runs.
+/// Attempts counted for one key inside the window, and a lockout if one
+/// runs.
 #[derive(Debug, Default)]
 struct Attempts {
-    failures: VecDeque<Instant>,
+    /// When each counted attempt started, oldest first.
+    started: VecDeque<Instant>,
     locked_until: Option<Instant>,
 }
 
+/// Counts attempts per key when they *start*: an attempt is reserved before
+/// its password is checked and stays counted unless it turns out to succeed.
+/// So attempts sent in parallel cannot all slip past the limit while their
+/// checks are in flight, and an attempt whose session vanished mid-check
+/// simply counts as a failure until it leaves the window.
 #[derive(Debug)]
 struct Tracker<K> {
     limit: usize,
@@ -126,27 +179,51 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         }
     }
 
-    fn locked_for(&self, key: &K, now: Instant) -> Option<Duration> {
-        let until = self.entries.get(key)?.locked_until?;
-        (until > now).then(|| until - now)
+    /// How long `key` stays locked, forgetting a lock that has run out
+    /// (and the attempts that caused it, so the key starts afresh).
+    fn locked_for(&mut self, key: &K, now: Instant) -> Option<Duration> {
+        let entry = self.entries.get_mut(key)?;
+        let until = entry.locked_until?;
+        if until > now {
+            return Some(until - now);
+        }
+        entry.locked_until = None;
+        entry.started.clear();
+        None
     }
 
-    fn fail(&mut self, key: &K, now: Instant) {
+    /// Counts one attempt starting now; the limit-th attempt locks the key
+    /// for everyone after it.
+    fn reserve(&mut self, key: &K, now: Instant) {
         if self.entries.len() > 100_000 {
             self.prune(now);
         }
+        let limit = self.limit;
         let entry = self.entries.entry(key.clone()).or_default();
         while entry
-            .failures
+            .started
             .front()
             .is_some_and(|t| now.duration_since(*t) > LOCKOUT_WINDOW)
         {
-            entry.failures.pop_front();
+            entry.started.pop_front();
         }
-        entry.failures.push_back(now);
-        if entry.failures.len() >= self.limit {
-            entry.failures.clear();
+        entry.started.push_back(now);
+        if entry.started.len() >= limit {
             entry.locked_until = Some(now + LOCKOUT_DURATION);
+        }
+    }
+
+    /// An attempt reserved at `started` succeeded: it no longer counts, and
+    /// a lock it completed is lifted.
+    fn refund(&mut self, key: &K, started: Instant) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        if let Some(i) = entry.started.iter().rposition(|t| *t == started) {
+            entry.started.remove(i);
+        }
+        if entry.started.len() < self.limit {
+            entry.locked_until = None;
         }
     }
 
@@ -159,15 +236,24 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
     fn prune(&mut self, now: Instant) {
         self.entries.retain(|_, a| {
             a.locked_until.is_some_and(|t| t > now)
-                || a.failures
+                || a.started
                     .back()
                     .is_some_and(|t| now.duration_since(*t) <= LOCKOUT_WINDOW)
         });
     }
 }
 
-/// Counts failed logins per account name and per address; after too many
-/// in the window, further attempts are refused without a password check.
+/// A login attempt that was counted when it started; settle it with
+/// [`Lockout::settle`] once the password has been checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptTicket {
+    started: Instant,
+}
+
+/// Counts logins per account name and per address (IPv6 by /64); after too
+/// many in the window, further attempts are refused without a password
+/// check. Attempts count from the moment they start, so however many run
+/// in parallel, at most the limit's number of password checks happen.
 #[derive(Debug)]
 pub struct Lockout {
     accounts: Tracker<String>,
@@ -184,28 +270,42 @@ impl Default for Lockout {
 }
 
 impl Lockout {
-    /// How long until `account_key` from `ip` may try again, if locked.
-    /// Names that have no account are tracked the same way, so a lockout
-    /// reveals nothing about which accounts exist.
-    pub fn locked_for(&self, account_key: &str, ip: IpAddr, now: Instant) -> Option<Duration> {
-        let a = self.accounts.locked_for(&account_key.to_owned(), now);
-        let b = self.addresses.locked_for(&ip, now);
-        a.max(b)
+    /// Starts an attempt for `account_key` from `ip`: either a ticket (the
+    /// attempt is counted) or how long until it may try again. Names that
+    /// have no account are tracked the same way, so a lockout reveals
+    /// nothing about which accounts exist.
+    pub fn begin(
+        &mut self,
+        account_key: &str,
+        ip: IpAddr,
+        now: Instant,
+    ) -> Result<AttemptTicket, Duration> {
+        let address = limit_key(ip);
+        let account = account_key.to_owned();
+        let a = self.accounts.locked_for(&account, now);
+        let b = self.addresses.locked_for(&address, now);
+        if let Some(wait) = a.max(b) {
+            return Err(wait);
+        }
+        self.accounts.reserve(&account, now);
+        self.addresses.reserve(&address, now);
+        Ok(AttemptTicket { started: now })
     }
 
-    pub fn record_failure(&mut self, account_key: &str, ip: IpAddr, now: Instant) {
-        self.accounts.fail(&account_key.to_owned(), now);
-        self.addresses.fail(&ip, now);
-    }
-
-    /// A successful login clears the account's count (not the address's:
-    /// one good password must not reset a spray across many accounts).
-    pub fn record_success(&mut self, account_key: &str) {
-        self.accounts.clear(&account_key.to_owned());
+    /// Ends an attempt begun with [`Lockout::begin`]. A failure stays
+    /// counted. A success clears the account's count (not the address's:
+    /// one good password must not reset a spray across many accounts, it
+    /// only stops counting itself).
+    pub fn settle(&mut self, account_key: &str, ip: IpAddr, ticket: AttemptTicket, success: bool) {
+        if success {
+            self.accounts.clear(&account_key.to_owned());
+            self.addresses.refund(&limit_key(ip), ticket.started);
+        }
     }
 }
 
-/// Registrations per address per hour.
+/// Registrations per address (IPv6 by /64) per hour, counted when they
+/// start, so parallel registrations cannot overshoot the limit.
 #[derive(Debug)]
 pub struct RegistrationLimit {
     per_hour: usize,
@@ -225,35 +325,30 @@ impl RegistrationLimit {
         }
     }
 
-    /// How long `ip` must wait before it may register again, if at all.
-    pub fn wait_for(&mut self, ip: IpAddr, now: Instant) -> Option<Duration> {
+    /// Counts a registration attempt from `ip` starting now, or says how
+    /// long `ip` must wait. An attempt counts whether or not it ends with
+    /// an account (a taken name included): each one costs a password hash.
+    pub fn begin(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
         if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {
-            return None;
+            return Ok(());
         }
-        let times = self.recent.get_mut(&ip)?;
+        if self.recent.len() > 100_000 {
+            self.recent
+                .retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < HOUR));
+        }
+        let times = self.recent.entry(limit_key(ip)).or_default();
         while times
             .front()
             .is_some_and(|t| now.duration_since(*t) >= HOUR)
         {
             times.pop_front();
         }
-        if times.len() < self.per_hour {
-            return None;
+        if times.len() >= self.per_hour {
+            let first = times.front().copied().unwrap_or(now);
+            return Err(HOUR.saturating_sub(now.duration_since(first)));
         }
-        times
-            .front()
-            .map(|first| HOUR.saturating_sub(now.duration_since(*first)))
-    }
-
-    pub fn record(&mut self, ip: IpAddr, now: Instant) {
-        if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {
-            return;
-        }
-        if self.recent.len() > 100_000 {
-            self.recent
-                .retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < HOUR));
-        }
-        self.recent.entry(ip).or_default().push_back(now);
+        times.push_back(now);
+        Ok(())
     }
 }
 
@@ -261,26 +356,28 @@ impl RegistrationLimit {
 mod tests {
     use super::*;
 
+    fn fail(l: &mut Lockout, key: &str, ip: IpAddr, at: Instant) {
+        let ticket = l.begin(key, ip, at).expect("not locked");
+        l.settle(key, ip, ticket, false);
+    }
+
     #[test]
     fn five_failures_lock_an_account_for_five_minutes() {
         let mut l = Lockout::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let t0 = Instant::now();
         for i in 0..4 {
-            l.record_failure("bob", ip, t0 + Duration::from_secs(i));
-            assert!(l
-                .locked_for("bob", ip, t0 + Duration::from_secs(i))
-                .is_none());
+            fail(&mut l, "bob", ip, t0 + Duration::from_secs(i));
         }
-        l.record_failure("bob", ip, t0 + Duration::from_secs(5));
+        fail(&mut l, "bob", ip, t0 + Duration::from_secs(5));
         let left = l
-            .locked_for("bob", ip, t0 + Duration::from_secs(5))
-            .unwrap();
+            .begin("bob", ip, t0 + Duration::from_secs(5))
+            .unwrap_err();
         assert_eq!(left, LOCKOUT_DURATION);
-        assert!(l.locked_for("carol", ip, t0).is_none());
+        assert!(l.begin("carol", ip, t0).is_ok());
         assert!(l
-            .locked_for("bob", ip, t0 + Duration::from_secs(306))
-            .is_none());
+            .begin("bob", ip, t0 + Duration::from_secs(306))
+            .is_ok());
     }
 
     #[test]
@@ -289,11 +386,11 @@ mod tests {
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let t0 = Instant::now();
         for i in 0..4 {
-            l.record_failure("bob", ip, t0 + Duration::from_secs(i));
+            fail(&mut l, "bob", ip, t0 + Duration::from_secs(i));
         }
         let later = t0 + LOCKOUT_WINDOW + Duration::from_secs(10);
-        l.record_failure("bob", ip, later);
-        assert!(l.locked_for("bob", ip, later).is_none());
+        fail(&mut l, "bob", ip, later);
+        assert!(l.begin("bob", ip, later).is_ok());
     }
 
     #[test]
@@ -302,12 +399,56 @@ mod tests {
         let ip: IpAddr = "10.0.0.2".parse().unwrap();
         let t0 = Instant::now();
         for i in 0..20 {
-            l.record_failure(&format!("user{i}"), ip, t0);
+            fail(&mut l, &format!("user{i}"), ip, t0);
         }
-        assert!(l.locked_for("someone-new", ip, t0).is_some());
+        assert!(l.begin("someone-new", ip, t0).is_err());
         assert!(l
-            .locked_for("someone-new", "10.0.0.3".parse().unwrap(), t0)
-            .is_none());
+            .begin("someone-new", "10.0.0.3".parse().unwrap(), t0)
+            .is_ok());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_their_password_is_checked() {
+        let mut l = Lockout::default();
+        let ip: IpAddr = "10.0.0.4".parse().unwrap();
+        let t0 = Instant::now();
+        // Thirty guesses arrive at once: only five may start a check.
+        let tickets: Vec<_> = (0..30).filter_map(|_| l.begin("bob", ip, t0).ok()).collect();
+        assert_eq!(tickets.len(), LOCKOUT_ACCOUNT_FAILURES);
+        // One of those five was the right password: the account is free
+        // again, and its own attempt no longer counts for the address.
+        l.settle("bob", ip, tickets[0], true);
+        assert!(l.begin("bob", ip, t0).is_ok());
+    }
+
+    #[test]
+    fn a_success_refunds_its_attempt_on_the_address() {
+        let mut l = Lockout::default();
+        let ip: IpAddr = "10.0.0.5".parse().unwrap();
+        let t0 = Instant::now();
+        for i in 0..19 {
+            fail(&mut l, &format!("user{i}"), ip, t0);
+        }
+        // The twentieth attempt is in flight: the address is full...
+        let ticket = l.begin("alice", ip, t0).unwrap();
+        assert!(l.begin("carol", ip, t0).is_err());
+        // ...until it turns out to be a good login.
+        l.settle("alice", ip, ticket, true);
+        assert!(l.begin("carol", ip, t0).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_in_one_64_share_the_address_count() {
+        let mut l = Lockout::default();
+        let t0 = Instant::now();
+        for i in 0..20u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap();
+            fail(&mut l, &format!("user{i}"), ip, t0);
+        }
+        let same_64: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(l.begin("someone-new", same_64, t0).is_err());
+        assert!(l.begin("someone-new", other_64, t0).is_ok());
     }
 
     #[test]
@@ -316,18 +457,20 @@ mod tests {
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let t0 = Instant::now();
         for i in 0..10 {
-            assert!(r.wait_for(ip, t0).is_none(), "registration {i}");
-            r.record(ip, t0);
+            assert!(r.begin(ip, t0).is_ok(), "registration {i}");
         }
-        assert!(r.wait_for(ip, t0 + Duration::from_secs(60)).unwrap() > Duration::from_secs(3000));
-        assert!(r.wait_for(ip, t0 + HOUR).is_none());
+        assert!(r.begin(ip, t0 + Duration::from_secs(60)).unwrap_err() > Duration::from_secs(3000));
+        assert!(r.begin(ip, t0 + HOUR).is_ok());
         let local: IpAddr = "127.0.0.1".parse().unwrap();
         for _ in 0..50 {
-            r.record(local, t0);
+            assert!(r.begin(local, t0).is_ok(), "loopback is exempt by default");
         }
+        let mut v6 = RegistrationLimit::new(2, false);
+        assert!(v6.begin("2001:db8::1".parse().unwrap(), t0).is_ok());
+        assert!(v6.begin("2001:db8::2".parse().unwrap(), t0).is_ok());
         assert!(
-            r.wait_for(local, t0).is_none(),
-            "loopback is exempt by default"
+            v6.begin("2001:db8::3".parse().unwrap(), t0).is_err(),
+            "one /64 is one address"
         );
     }
 

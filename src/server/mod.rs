@@ -1,8 +1,9 @@
 //! `tchat-server`: accepts connections, runs one task per connection, and
 //! routes everything shared through the [`hub`].
 
+mod address_key;
 pub mod admin;
-mod auth;
+pub(crate) mod auth;
 mod config;
 mod conn_limit;
 mod hub;
@@ -109,6 +110,7 @@ impl Server {
         let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
             .await
             .map_err(|_| ServerError::HubGone)??;
+        let stored_costs = store.password_hash_costs()?;
         let hub = Hub::new(store, &config)?;
         let listener =
             TcpListener::bind(config.listen)
@@ -118,6 +120,7 @@ impl Server {
                     source,
                 })?;
         let hasher = PasswordHasher::new(config.bcrypt_cost).await?;
+        hasher.note_stored_costs(&stored_costs);
 
         let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
         let (stopped_tx, hub_stopped) = oneshot::channel();

@@ -23,6 +23,7 @@ use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAM
 use super::limits::{RateLimiter, Verdict};
 use super::link::{SessionControl, SessionId, SessionLink};
 use super::outbox::{Outbox, OutboxReceiver};
+use super::store::AccountId;
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
     LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
@@ -376,25 +377,15 @@ impl Connection {
         let Some(name) = self.checked_credentials(id, user, &password, true).await else {
             return Flow::Continue;
         };
-        let key = name.key();
         let ip = self.peer.ip();
         let Some(check) = self
-            .ask(|reply| HubCommand::RegisterCheck { key, ip, reply })
+            .ask(|reply| HubCommand::RegisterCheck { ip, reply })
             .await
         else {
             return Flow::Close;
         };
         match check {
-            RegisterCheck::Free => {}
-            RegisterCheck::Taken => {
-                self.error(
-                    id,
-                    ErrorCode::NameTaken,
-                    format!("the name {name} is taken"),
-                )
-                .await;
-                return Flow::Continue;
-            }
+            RegisterCheck::Go => {}
             RegisterCheck::TooMany { retry_after_ms } => {
                 let frame = ErrorFrame::new(
                     id,
@@ -456,7 +447,7 @@ impl Connection {
         else {
             return Flow::Close;
         };
-        let account = match lookup {
+        let (account, ticket) = match lookup {
             LoginLookup::Locked { retry_after_ms } => {
                 let frame = ErrorFrame::new(
                     id,
@@ -470,13 +461,26 @@ impl Connection {
                 self.reply(ServerFrame::Error(frame)).await;
                 return Flow::Continue;
             }
-            LoginLookup::Proceed { account } => account,
+            LoginLookup::Proceed { account, ticket } => (account, ticket),
         };
         let (account_id, hash) = match account {
             Some((a, h)) => (Some(a), Some(h)),
             None => (None, None),
         };
-        let password_ok = self.shared.hasher.verify(password.0, hash).await;
+        let hasher = &self.shared.hasher;
+        // An account hashed at another cost than the server's is brought to
+        // it once its password is known to be right.
+        let rehash = hash
+            .as_deref()
+            .filter(|h| hasher.needs_rehash(h))
+            .map(|h| (h.to_owned(), password.0.clone()));
+        let started = Instant::now();
+        let password_ok = hasher.verify(password.0, hash).await;
+        if !password_ok {
+            // Every failure takes as long as the slowest hash in use, so
+            // the time of a refusal says nothing about the account.
+            sleep_until(started + hasher.failure_floor()).await;
+        }
         let session = self.session;
         let Some(ok) = self
             .ask(|reply| HubCommand::Login {
@@ -486,6 +490,7 @@ impl Connection {
                 ip,
                 account: account_id,
                 password_ok,
+                ticket,
                 reply,
             })
             .await
@@ -494,8 +499,32 @@ impl Connection {
         };
         if ok {
             self.user = Some(name);
+            if let (Some(account), Some((old_hash, password))) = (account_id, rehash) {
+                self.rehash_later(account, old_hash, password);
+            }
         }
         Flow::Continue
+    }
+
+    /// Replaces an account's hash with one at the server's cost, off the
+    /// session's path: the login has been answered already.
+    fn rehash_later(&self, account: AccountId, old_hash: String, password: String) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            match shared.hasher.hash(password).await {
+                Ok(new_hash) => {
+                    let _ = shared
+                        .hub
+                        .send(HubCommand::Rehash {
+                            account,
+                            old_hash,
+                            new_hash,
+                        })
+                        .await;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
+            }
+        });
     }
 }
 

@@ -374,6 +374,38 @@ impl Store {
         )
     }
 
+    /// Replaces `account`'s hash only if it is still `old`: a rehash must
+    /// never undo a password set meanwhile.
+    pub fn replace_password_hash(
+        &self,
+        account: AccountId,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE accounts SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+            )?
+            .execute(params![account, old, new])?;
+        Ok(n == 1)
+    }
+
+    /// The bcrypt costs of the stored password hashes, each once.
+    pub fn password_hash_costs(&self) -> Result<Vec<u32>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT substr(password_hash, 1, 7) FROM accounts")?;
+        let prefixes = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut costs = Vec::new();
+        for prefix in prefixes {
+            if let Some(cost) = crate::server::auth::bcrypt_cost_of(&prefix?) {
+                costs.push(cost);
+            }
+        }
+        Ok(costs)
+    }
+
     pub fn set_role(&self, key: &str, role: Role) -> Result<(), StoreError> {
         self.update_account(
             "UPDATE accounts SET role = ?1 WHERE name_key = ?2",

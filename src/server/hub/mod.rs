@@ -18,7 +18,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::auth::{Lockout, RegistrationLimit};
+use super::auth::{AttemptTicket, Lockout, RegistrationLimit};
 use super::config::ServerConfig;
 use super::link::{SessionId, SessionLink};
 use super::outbox::PushError;
@@ -54,7 +54,8 @@ pub enum HubCommand {
     },
     /// The connection is gone.
     Disconnect { session: SessionId },
-    /// First half of a login: is the name locked out, and what is its hash?
+    /// First half of a login: is the name locked out (if not, the attempt
+    /// is counted now), and what is its hash?
     LoginLookup {
         key: String,
         ip: IpAddr,
@@ -68,12 +69,13 @@ pub enum HubCommand {
         ip: IpAddr,
         account: Option<AccountId>,
         password_ok: bool,
+        ticket: AttemptTicket,
         reply: oneshot::Sender<bool>,
     },
-    /// Whether a registration may go ahead, so that it can fail before
-    /// paying for a hash.
+    /// Whether the address may register now (if so, the attempt is counted
+    /// now). Whether the name is free is not answered here: that would make
+    /// probing names free; it is checked when the account is created.
     RegisterCheck {
-        key: String,
         ip: IpAddr,
         reply: oneshot::Sender<RegisterCheck>,
     },
@@ -84,6 +86,13 @@ pub enum HubCommand {
         name: UserName,
         hash: String,
         reply: oneshot::Sender<bool>,
+    },
+    /// Replace `account`'s password hash with one at the server's cost,
+    /// unless it changed meanwhile (a new password set by an operator).
+    Rehash {
+        account: AccountId,
+        old_hash: String,
+        new_hash: String,
     },
     /// A request from a logged-in session.
     Request {
@@ -103,8 +112,7 @@ pub enum HubCommand {
 
 /// The answer to [`HubCommand::RegisterCheck`].
 pub enum RegisterCheck {
-    Free,
-    Taken,
+    Go,
     TooMany { retry_after_ms: u64 },
 }
 
@@ -115,6 +123,7 @@ pub enum LoginLookup {
     },
     Proceed {
         account: Option<(AccountId, String)>,
+        ticket: AttemptTicket,
     },
 }
 
@@ -357,6 +366,8 @@ impl Hub {
                 self.out.push(Effect::Done(reply, false));
             }
             HubCommand::Request { session, id, .. } => self.pending.push((session, id)),
+            // Only an upgrade: the old hash still works, try again next login.
+            HubCommand::Rehash { .. } => {}
             other => self.handle(other),
         }
     }
@@ -386,6 +397,7 @@ impl Hub {
                     "the server cannot write to its database; try again",
                 );
             }
+            HubCommand::Rehash { .. } => {}
             HubCommand::Disconnect { session } => {
                 // Presence must still go out; the audit record cannot.
                 let _ = self.detach(session);
@@ -422,31 +434,32 @@ impl Hub {
                 self.out.push(Effect::Remove(session));
             }
             HubCommand::LoginLookup { key, ip, reply } => {
-                let answer = match self.lockout.locked_for(&key, ip, Instant::now()) {
-                    Some(left) => LoginLookup::Locked {
+                let answer = match self.lockout.begin(&key, ip, Instant::now()) {
+                    Err(left) => LoginLookup::Locked {
                         retry_after_ms: left.as_millis().max(1) as u64,
                     },
-                    None => match self.store.account_by_key(&key) {
+                    Ok(ticket) => match self.store.account_by_key(&key) {
                         Ok(account) => LoginLookup::Proceed {
                             account: account.map(|a| (a.id, a.password_hash)),
+                            ticket,
                         },
                         Err(e) => {
                             tracing::error!(error = %e, "account lookup failed");
-                            LoginLookup::Proceed { account: None }
+                            LoginLookup::Proceed {
+                                account: None,
+                                ticket,
+                            }
                         }
                     },
                 };
                 let _ = reply.send(answer);
             }
-            HubCommand::RegisterCheck { key, ip, reply } => {
-                let answer = if let Some(wait) = self.registrations.wait_for(ip, Instant::now()) {
-                    RegisterCheck::TooMany {
+            HubCommand::RegisterCheck { ip, reply } => {
+                let answer = match self.registrations.begin(ip, Instant::now()) {
+                    Ok(()) => RegisterCheck::Go,
+                    Err(wait) => RegisterCheck::TooMany {
                         retry_after_ms: wait.as_millis().max(1) as u64,
-                    }
-                } else if matches!(self.store.account_by_key(&key), Ok(None)) {
-                    RegisterCheck::Free
-                } else {
-                    RegisterCheck::Taken
+                    },
                 };
                 let _ = reply.send(answer);
             }
@@ -457,9 +470,10 @@ impl Hub {
                 ip,
                 account,
                 password_ok,
+                ticket,
                 reply,
             } => {
-                let result = self.login(session, id, &key, ip, account, password_ok);
+                let result = self.login(session, id, &key, ip, account, password_ok, ticket);
                 self.answer_auth(session, id, reply, result);
             }
             HubCommand::Register {
@@ -490,6 +504,18 @@ impl Hub {
                 }
             }
             HubCommand::Reply { session, frame } => self.out.push(Effect::To(session, frame)),
+            HubCommand::Rehash {
+                account,
+                old_hash,
+                new_hash,
+            } => {
+                if let Err(e) = self
+                    .store
+                    .replace_password_hash(account, &old_hash, &new_hash)
+                {
+                    tracing::warn!(error = %e, "could not store a rehashed password");
+                }
+            }
             HubCommand::Shutdown { reason, done } => {
                 self.shutdown(&reason);
                 let _ = done.send(());

