@@ -4,6 +4,7 @@
 //! pin, and sessions that outlived a ban or a password change.
 
 mod common;
+mod server_support;
 
 use std::time::{Duration, Instant};
 
@@ -46,9 +47,11 @@ fn count(codes: &[String], code: &str) -> usize {
 async fn thirty_parallel_wrong_logins_get_only_five_password_checks() {
     let server = TestServer::start().await;
     server.account("bob").await;
-    let replies = all_at_once(&server, 30, |_| {
-        json!({"type": "login", "user": "bob", "password": "wrong password"})
-    })
+    let replies = all_at_once(
+        &server,
+        30,
+        |_| json!({"type": "login", "user": "bob", "password": "wrong password"}),
+    )
     .await;
     let codes = codes(&replies);
     assert_eq!(count(&codes, "bad_credentials"), 5, "{codes:?}");
@@ -84,9 +87,11 @@ async fn the_right_password_among_wrong_ones_in_flight_gets_no_extra_check() {
 async fn parallel_guesses_across_accounts_are_capped_per_address() {
     let server = TestServer::start().await;
     // Forty names, one guess each, from one address: twenty checks at most.
-    let replies = all_at_once(&server, 40, |i| {
-        json!({"type": "login", "user": format!("user{i}"), "password": "wrong password"})
-    })
+    let replies = all_at_once(
+        &server,
+        40,
+        |i| json!({"type": "login", "user": format!("user{i}"), "password": "wrong password"}),
+    )
     .await;
     let codes = codes(&replies);
     assert_eq!(count(&codes, "bad_credentials"), 20, "{codes:?}");
@@ -96,9 +101,11 @@ async fn parallel_guesses_across_accounts_are_capped_per_address() {
 #[tokio::test]
 async fn thirty_parallel_registrations_make_only_ten_accounts() {
     let server = TestServer::start_with(|c| c.limit_loopback = true).await;
-    let replies = all_at_once(&server, 30, |i| {
-        json!({"type": "register", "user": format!("new{i}"), "password": PASSWORD})
-    })
+    let replies = all_at_once(
+        &server,
+        30,
+        |i| json!({"type": "register", "user": format!("new{i}"), "password": PASSWORD}),
+    )
     .await;
     let codes = codes(&replies);
     assert_eq!(count(&codes, "welcome"), 10, "{codes:?}");
@@ -219,4 +226,150 @@ async fn a_successful_login_rehashes_the_password_at_the_servers_cost() {
     // And the password still works.
     let mut again = TestClient::connect(addr).await;
     again.login("slow", PASSWORD).await;
+}
+
+/// Fills `#public` with `n` messages of 4 096 quote characters, each of
+/// which doubles when escaped: a page of 200 of them is over 1 MiB.
+async fn fill_public_with_heavy_messages(c: &mut TestClient, n: usize) {
+    let text = "\"".repeat(4096);
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(
+            c.send_with_id(json!({"type": "send", "chat": "#public", "text": text}))
+                .await,
+        );
+    }
+    for id in ids {
+        assert_eq!(c.reply_to(id).await["type"], "ok");
+    }
+    c.settle().await;
+}
+
+#[tokio::test]
+async fn a_client_that_reads_gets_every_large_page_it_asked_for() {
+    let server = TestServer::start().await;
+    let mut writer = server.user("writer").await;
+    fill_public_with_heavy_messages(&mut writer, 200).await;
+    let mut reader = server.user("reader").await;
+    // Nine pages of about 1 MiB each, asked for at once: over the 8 MiB
+    // queue, yet the client reads them all and stays connected.
+    let ids = {
+        let mut ids = Vec::new();
+        for _ in 0..9 {
+            ids.push(
+                reader
+                    .send_with_id(json!({"type": "history", "chat": "#public", "limit": 200}))
+                    .await,
+            );
+        }
+        ids
+    };
+    for id in ids {
+        let page = reader.reply_to(id).await;
+        assert_eq!(page["type"], "history", "{}", page["type"]);
+        assert!(page["messages"].as_array().unwrap().len() > 100);
+        assert_eq!(page["more"], true);
+    }
+    reader.assert_open().await;
+}
+
+#[tokio::test]
+async fn history_for_many_chats_at_once_is_rate_limited_but_never_a_flood() {
+    let server = TestServer::start_with(|c| c.max_msg_rate = 20).await;
+    let mut c = server.user("alice").await;
+    // A client catching up on 210 chats at once (here one chat 210 times).
+    let mut ids = Vec::new();
+    for _ in 0..210 {
+        ids.push(
+            c.send_with_id(json!({"type": "history", "chat": "#public", "limit": 1}))
+                .await,
+        );
+    }
+    let mut pages = 0;
+    let mut limited = 0;
+    for id in ids {
+        let reply = c.reply_to(id).await;
+        match reply["type"].as_str() {
+            Some("history") => pages += 1,
+            _ => {
+                assert_eq!(reply["code"], "rate_limited", "{reply}");
+                assert!(reply.get("fatal").is_none(), "{reply}");
+                limited += 1;
+            }
+        }
+    }
+    assert!(pages >= 30, "{pages} pages");
+    assert_eq!(pages + limited, 210);
+    // Still connected: a ping is answered once the rate allows.
+    loop {
+        let reply = c.request(json!({"type": "ping"})).await;
+        if reply["type"] == "pong" {
+            break;
+        }
+        assert_eq!(reply["code"], "rate_limited", "{reply}");
+        let wait = reply["retry_after_ms"].as_u64().unwrap_or(50);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+}
+
+/// The most memory the process has held (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc status");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+#[tokio::test]
+async fn sessions_asking_many_large_pages_at_once_cannot_balloon_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_support::ServerProcess::start(&dir.path().join("tchat.db"), "127.0.0.1:0");
+    let mut writer = TestClient::connect(server.addr).await;
+    writer.register("writer").await;
+    fill_public_with_heavy_messages(&mut writer, 200).await;
+    let before = peak_rss_mib(server.pid());
+    // Ten sessions each ask for ten pages of about 1 MiB, and read nothing
+    // until every request is written.
+    const SESSIONS: usize = 10;
+    const PAGES: usize = 10;
+    let mut clients = Vec::new();
+    for i in 0..SESSIONS {
+        let mut c = TestClient::connect(server.addr).await;
+        c.register(&format!("reader{i}")).await;
+        clients.push(c);
+    }
+    let page =
+        serde_json::to_vec(&json!({"type": "history", "id": 7, "chat": "#public", "limit": 200}))
+            .unwrap();
+    let mut burst = Vec::new();
+    for _ in 0..PAGES {
+        burst.extend_from_slice(&page);
+        burst.push(b'\n');
+    }
+    for c in &mut clients {
+        c.send_raw(&burst).await;
+    }
+    // Every page still arrives, to every session.
+    join_all(clients.iter_mut().map(|c| async move {
+        for _ in 0..PAGES {
+            let reply = c.reply_to(7).await;
+            assert_eq!(reply["type"], "history", "{}", reply["type"]);
+        }
+    }))
+    .await;
+    let peak = peak_rss_mib(server.pid());
+    // Asked for at once, the pages add up to about 100 MiB; the server
+    // holds about two per session at a time.
+    assert!(
+        peak < before + 50,
+        "peak RSS {peak} MiB (before the attack {before} MiB)"
+    );
+    eprintln!("peak RSS {peak} MiB, before the attack {before} MiB");
 }

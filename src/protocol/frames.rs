@@ -150,6 +150,12 @@ impl Request {
         "mark_read",
     ];
 
+    /// Whether the success reply can be large (up to the 1 MiB frame
+    /// limit): a server handles one such request per session at a time.
+    pub fn has_large_reply(&self) -> bool {
+        matches!(self, Request::History { .. } | Request::Who)
+    }
+
     /// The `type` name of this request.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -370,14 +370,10 @@ mod tests {
             fail(&mut l, "bob", ip, t0 + Duration::from_secs(i));
         }
         fail(&mut l, "bob", ip, t0 + Duration::from_secs(5));
-        let left = l
-            .begin("bob", ip, t0 + Duration::from_secs(5))
-            .unwrap_err();
+        let left = l.begin("bob", ip, t0 + Duration::from_secs(5)).unwrap_err();
         assert_eq!(left, LOCKOUT_DURATION);
         assert!(l.begin("carol", ip, t0).is_ok());
-        assert!(l
-            .begin("bob", ip, t0 + Duration::from_secs(306))
-            .is_ok());
+        assert!(l.begin("bob", ip, t0 + Duration::from_secs(306)).is_ok());
     }
 
     #[test]
@@ -413,7 +409,9 @@ mod tests {
         let ip: IpAddr = "10.0.0.4".parse().unwrap();
         let t0 = Instant::now();
         // Thirty guesses arrive at once: only five may start a check.
-        let tickets: Vec<_> = (0..30).filter_map(|_| l.begin("bob", ip, t0).ok()).collect();
+        let tickets: Vec<_> = (0..30)
+            .filter_map(|_| l.begin("bob", ip, t0).ok())
+            .collect();
         assert_eq!(tickets.len(), LOCKOUT_ACCOUNT_FAILURES);
         // One of those five was the right password: the account is free
         // again, and its own attempt no longer counts for the address.

@@ -73,7 +73,10 @@ impl RateLimiter {
         RateLimiter { limits, last: now }
     }
 
-    pub fn check(&mut self, now: Instant) -> Verdict {
+    /// The verdict on one frame arriving at `now`. A frame that does not
+    /// `count_as_flood` (one the server paces by itself) is only held to
+    /// the rate, and never gets a session closed.
+    pub fn check(&mut self, now: Instant, count_as_flood: bool) -> Verdict {
         let Some((normal, flood)) = &mut self.limits else {
             return Verdict::Allow;
         };
@@ -81,7 +84,7 @@ impl RateLimiter {
         self.last = now;
         normal.refill(elapsed);
         flood.refill(elapsed);
-        if !flood.take() {
+        if count_as_flood && !flood.take() {
             return Verdict::Flood;
         }
         if normal.take() {
@@ -104,13 +107,16 @@ mod tests {
         let t0 = Instant::now();
         let mut r = RateLimiter::new(20, t0);
         for _ in 0..40 {
-            assert_eq!(r.check(t0), Verdict::Allow);
+            assert_eq!(r.check(t0, true), Verdict::Allow);
         }
-        let Verdict::Limited { retry_after_ms } = r.check(t0) else {
+        let Verdict::Limited { retry_after_ms } = r.check(t0, true) else {
             panic!("expected a limit")
         };
         assert!((1..=50).contains(&retry_after_ms));
-        assert_eq!(r.check(t0 + Duration::from_millis(100)), Verdict::Allow);
+        assert_eq!(
+            r.check(t0 + Duration::from_millis(100), true),
+            Verdict::Allow
+        );
     }
 
     #[test]
@@ -119,7 +125,7 @@ mod tests {
         let mut r = RateLimiter::new(20, t0);
         let mut verdicts = Vec::new();
         for i in 0..1000u64 {
-            verdicts.push(r.check(t0 + Duration::from_micros(i * 1000)));
+            verdicts.push(r.check(t0 + Duration::from_micros(i * 1000), true));
         }
         assert!(verdicts.contains(&Verdict::Flood));
     }
@@ -128,6 +134,18 @@ mod tests {
     fn zero_rate_is_unlimited() {
         let t0 = Instant::now();
         let mut r = RateLimiter::new(0, t0);
-        assert!((0..10_000).all(|_| r.check(t0) == Verdict::Allow));
+        assert!((0..10_000).all(|_| r.check(t0, true) == Verdict::Allow));
+    }
+
+    #[test]
+    fn frames_the_server_paces_are_limited_but_never_a_flood() {
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(20, t0);
+        let verdicts: Vec<Verdict> = (0..1000).map(|_| r.check(t0, false)).collect();
+        assert_eq!(
+            verdicts.iter().filter(|v| **v == Verdict::Allow).count(),
+            40
+        );
+        assert!(!verdicts.contains(&Verdict::Flood));
     }
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub(crate) mod auth;
 mod config;
 mod conn_limit;
+mod history;
 mod hub;
 mod instance;
 mod io;
@@ -107,7 +108,8 @@ impl Server {
         let lock = instance::InstanceLock::acquire(&config.db_path)?;
         tracing::debug!(lock = %lock.path().display(), "database locked");
         let db_path = config.db_path.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&db_path))
+        let opened = db_path.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&opened))
             .await
             .map_err(|_| ServerError::HubGone)??;
         let stored_costs = store.password_hash_costs()?;
@@ -148,6 +150,7 @@ impl Server {
                 hasher,
                 hello,
                 tls,
+                history: history::HistoryReader::new(&db_path),
             }),
             hub_thread,
             hub_stopped,

@@ -14,6 +14,21 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use crate::protocol::{ErrorCode, ErrorFrame, ServerFrame};
+
+/// The last word to a peer whose queue overflowed.
+pub fn not_reading_frame() -> Bytes {
+    ServerFrame::Error(
+        ErrorFrame::new(
+            None,
+            ErrorCode::RateLimited,
+            "you are not reading your messages; disconnected",
+        )
+        .fatal(),
+    )
+    .to_line()
+}
+
 /// The queue is over its budget (the peer is not reading) or closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError {
@@ -27,6 +42,9 @@ struct Shared {
     queued_bytes: AtomicUsize,
     limit: usize,
     wake: Notify,
+    /// Signalled when the writer has written something, for a reader that
+    /// waits for room before taking more requests.
+    room: Notify,
     senders: AtomicUsize,
     receiver_alive: AtomicBool,
 }
@@ -51,6 +69,7 @@ impl Outbox {
             queued_bytes: AtomicUsize::new(0),
             limit,
             wake: Notify::new(),
+            room: Notify::new(),
             senders: AtomicUsize::new(1),
             receiver_alive: AtomicBool::new(true),
         });
@@ -85,6 +104,35 @@ impl Outbox {
     /// Lets the writer send what is queued.
     pub fn wake(&self) {
         self.shared.wake.notify_one();
+    }
+
+    /// Waits until at most `bytes` are queued. A session waits here before
+    /// it reads its next request, so replies a client asked for slow down
+    /// its requests instead of filling the queue; only what it did not ask
+    /// for (other people's messages) can fill it, and then it is closed as a
+    /// reader that stopped reading.
+    pub async fn wait_until_at_most(&self, bytes: usize) {
+        loop {
+            let written = self.shared.room.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if self.shared.queued_bytes.load(Ordering::Acquire) <= bytes
+                || !self.shared.receiver_alive.load(Ordering::Acquire)
+            {
+                return;
+            }
+            written.await;
+        }
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.queued_bytes.load(Ordering::Acquire)
+    }
+
+    /// The most bytes the queue holds.
+    pub fn limit(&self) -> usize {
+        self.shared.limit
     }
 
     /// Queues a frame and wakes the writer.
@@ -159,13 +207,15 @@ impl OutboxReceiver {
 
     /// `bytes` were written to the socket: they no longer count.
     pub fn written(&self, bytes: usize) {
-        self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.shared.room.notify_waiters();
     }
 }
 
 impl Drop for OutboxReceiver {
     fn drop(&mut self) {
-        self.shared.receiver_alive.store(false, Ordering::Relaxed);
+        self.shared.receiver_alive.store(false, Ordering::Release);
+        self.shared.room.notify_waiters();
     }
 }
 

@@ -18,15 +18,17 @@ use tokio_util::task::TaskTracker;
 
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
+use super::history::HistoryReader;
 use super::hub::{HubCommand, LoginLookup, RegisterCheck};
 use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{SessionControl, SessionId, SessionLink};
-use super::outbox::{Outbox, OutboxReceiver};
+use super::outbox::{not_reading_frame, Outbox, OutboxReceiver, PushError};
 use super::store::AccountId;
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
     LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
+    MAX_SERVER_FRAME_BYTES,
 };
 
 /// What every session needs from the server.
@@ -38,6 +40,8 @@ pub struct Shared {
     pub hello: Bytes,
     /// Set when serving TLS.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Reads history pages beside the hub.
+    pub history: HistoryReader,
 }
 
 /// Largest write the writer assembles from queued frames.
@@ -152,7 +156,22 @@ impl Connection {
         let mut idle_deadline = Instant::now() + idle_timeout;
         let mut limiter = RateLimiter::new(config.max_msg_rate, std::time::Instant::now());
         let stop = self.control.stopped().clone();
+        // Replies this client asked for may fill up to one large frame (and
+        // at most half the queue); past that, its next request waits until
+        // it has read some of them. So a client pipelining requests for big
+        // replies holds about two frames of the server's memory, not its
+        // whole queue, and is never taken for one that stopped reading.
+        let room_for_requests = (self.outbox.limit() / 2).min(MAX_SERVER_FRAME_BYTES);
         loop {
+            if self.outbox.queued_bytes() > room_for_requests {
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return,
+                    _ = self.outbox.wait_until_at_most(room_for_requests) => {}
+                }
+                // The silence was ours: we were not reading.
+                idle_deadline = Instant::now() + idle_timeout;
+            }
             let deadline = if self.user.is_some() {
                 idle_deadline
             } else {
@@ -191,7 +210,13 @@ impl Connection {
             idle_deadline = Instant::now() + idle_timeout;
             let decoded = decode_client_frame(&line);
             drop(line);
-            match limiter.check(std::time::Instant::now()) {
+            // A history request is paced by the server itself (one at a
+            // time per session), so a client catching up on many chats is
+            // never taken for a flood; it still counts against the rate.
+            let paced = decoded
+                .as_ref()
+                .is_ok_and(|f| matches!(f.request, Request::History { .. }));
+            match limiter.check(std::time::Instant::now(), !paced) {
                 Verdict::Allow => {}
                 Verdict::Limited { retry_after_ms } => {
                     let id = decoded.as_ref().ok().and_then(|f| f.id);
@@ -246,9 +271,7 @@ impl Connection {
     }
 
     fn reply_direct(&self, frame: &ServerFrame) {
-        if self.outbox.push(frame.to_line()).is_err() {
-            self.control.close_after_drain();
-        }
+        self.queue_reply(frame.to_line());
     }
 
     async fn error(&self, id: Option<u64>, code: ErrorCode, message: impl Into<String>) {
@@ -308,33 +331,83 @@ impl Connection {
                         .await;
                     Flow::Continue
                 }
-                Ok(()) => {
-                    self.to_hub(HubCommand::Request {
-                        session: self.session,
-                        id,
-                        request,
-                    })
-                    .await
-                }
+                Ok(()) => self.forward(id, request).await,
             },
             Request::Logout => {
-                self.to_hub(HubCommand::Request {
-                    session: self.session,
-                    id,
-                    request: Request::Logout,
-                })
-                .await;
+                self.forward(id, Request::Logout).await;
                 // The hub answers and logs out; nothing after this is read.
                 Flow::Close
             }
-            request => {
-                self.to_hub(HubCommand::Request {
-                    session: self.session,
-                    id,
-                    request,
-                })
-                .await
+            request if request.has_large_reply() => self.forward_and_wait(id, request).await,
+            request => self.forward(id, request).await,
+        }
+    }
+
+    async fn forward(&self, id: Option<u64>, request: Request) -> Flow {
+        self.to_hub(HubCommand::Request {
+            session: self.session,
+            id,
+            request,
+            resume: None,
+        })
+        .await
+    }
+
+    /// Forwards a request whose reply can be large and reads nothing more
+    /// until that reply is queued: so one session has at most one large
+    /// reply in the making, and a history page is read outside the hub
+    /// yet still answered in request order.
+    async fn forward_and_wait(&self, id: Option<u64>, request: Request) -> Flow {
+        let (resume, resumed) = oneshot::channel();
+        let sent = self
+            .to_hub(HubCommand::Request {
+                session: self.session,
+                id,
+                request,
+                resume: Some(resume),
+            })
+            .await;
+        if let Flow::Close = sent {
+            return Flow::Close;
+        }
+        let stop = self.control.stopped().clone();
+        let job = tokio::select! {
+            _ = stop.cancelled() => return Flow::Close,
+            job = resumed => match job {
+                Ok(job) => job,
+                Err(_) => return Flow::Close,
+            },
+        };
+        let Some(job) = job else {
+            return Flow::Continue;
+        };
+        let id = job.id;
+        let page = tokio::select! {
+            _ = stop.cancelled() => return Flow::Close,
+            page = self.shared.history.page(job) => page,
+        };
+        match page {
+            Ok(page) => self.queue_reply(page),
+            Err(e) => {
+                tracing::error!(error = %e, "reading history failed");
+                let frame = ErrorFrame::new(
+                    Some(id),
+                    ErrorCode::Internal,
+                    "the server could not read that history; try again",
+                );
+                self.reply_direct(&ServerFrame::Error(frame));
             }
+        }
+        Flow::Continue
+    }
+
+    /// Queues a reply straight to the writer; a peer whose queue is full
+    /// has stopped reading and is told so as it is closed.
+    fn queue_reply(&self, frame: Bytes) {
+        match self.outbox.push(frame) {
+            Ok(()) => {}
+            Err(PushError::Full) => self.control.close_with(not_reading_frame()),
+            Err(PushError::Closed) => self.control.close_after_drain(),
         }
     }
 

@@ -103,6 +103,8 @@ pub enum StoreError {
     NoSuchAccount,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("the database worker stopped")]
+    Closed,
 }
 
 /// An account as the hub needs it.
@@ -134,6 +136,8 @@ pub struct PrivateChat {
 pub struct StoredMessage {
     pub id: u64,
     pub sender: AccountId,
+    /// The sender's name as registered.
+    pub sender_name: String,
     pub ts: i64,
     pub text: String,
 }
@@ -157,6 +161,85 @@ fn ordered(a: AccountId, b: AccountId) -> (AccountId, AccountId) {
         (a, b)
     } else {
         (b, a)
+    }
+}
+
+/// One page of a chat's history, oldest first, and whether more exist
+/// further in the same direction.
+fn history_page(
+    conn: &Connection,
+    chat: ChatId,
+    direction: HistoryDirection,
+    limit: u32,
+) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+    let fetch = i64::from(limit) + 1;
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(StoredMessage {
+            id: r.get::<_, i64>(0)?.max(0) as u64,
+            sender: r.get(1)?,
+            sender_name: r.get(2)?,
+            ts: r.get(3)?,
+            text: r.get(4)?,
+        })
+    };
+    let mut messages: Vec<StoredMessage> = match direction {
+        HistoryDirection::Before(before) => {
+            let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.id, m.sender_id, a.name, m.ts, m.text
+                 FROM messages m JOIN accounts a ON a.id = m.sender_id
+                 WHERE m.chat_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![chat, before, fetch], row)?;
+            rows.collect::<Result<_, _>>()?
+        }
+        HistoryDirection::After(after) => {
+            let after = after.min(i64::MAX as u64) as i64;
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.id, m.sender_id, a.name, m.ts, m.text
+                 FROM messages m JOIN accounts a ON a.id = m.sender_id
+                 WHERE m.chat_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![chat, after, fetch], row)?;
+            rows.collect::<Result<_, _>>()?
+        }
+    };
+    let more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    if matches!(direction, HistoryDirection::Before(_)) {
+        messages.reverse();
+    }
+    Ok((messages, more))
+}
+
+/// A connection that only reads, so that history pages are served beside
+/// the hub instead of inside its ordering loop. WAL mode lets it read the
+/// last committed state while the hub writes.
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    /// Opens another connection to a database [`Store::open`] has already
+    /// opened (and so checked and migrated).
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+        Ok(Reader { conn })
+    }
+
+    /// As [`Store::history`].
+    pub fn history(
+        &self,
+        chat: ChatId,
+        direction: HistoryDirection,
+        limit: u32,
+    ) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+        history_page(&self.conn, chat, direction, limit)
     }
 }
 
@@ -462,41 +545,7 @@ impl Store {
         direction: HistoryDirection,
         limit: u32,
     ) -> Result<(Vec<StoredMessage>, bool), StoreError> {
-        let fetch = i64::from(limit) + 1;
-        let row = |r: &rusqlite::Row<'_>| {
-            Ok(StoredMessage {
-                id: r.get::<_, i64>(0)? as u64,
-                sender: r.get(1)?,
-                ts: r.get(2)?,
-                text: r.get(3)?,
-            })
-        };
-        let mut messages: Vec<StoredMessage> = match direction {
-            HistoryDirection::Before(before) => {
-                let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT id, sender_id, ts, text FROM messages
-                     WHERE chat_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-                )?;
-                let rows = stmt.query_map(params![chat, before, fetch], row)?;
-                rows.collect::<Result<_, _>>()?
-            }
-            HistoryDirection::After(after) => {
-                let after = after.min(i64::MAX as u64) as i64;
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT id, sender_id, ts, text FROM messages
-                     WHERE chat_id = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3",
-                )?;
-                let rows = stmt.query_map(params![chat, after, fetch], row)?;
-                rows.collect::<Result<_, _>>()?
-            }
-        };
-        let more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        if matches!(direction, HistoryDirection::Before(_)) {
-            messages.reverse();
-        }
-        Ok((messages, more))
+        history_page(&self.conn, chat, direction, limit)
     }
 
     /// Messages in `chat` above `after` that `reader` did not write.
@@ -732,13 +781,16 @@ mod tests {
     #[test]
     fn history_pages_both_ways() {
         let (_d, s) = store();
+        let alice = s.create_account("Alice", "h", Role::User, 1).unwrap();
         for i in 1..=10 {
-            s.insert_message(i, PUBLIC_CHAT, 1, i as i64, "m").unwrap();
+            s.insert_message(i, PUBLIC_CHAT, alice, i as i64, "m")
+                .unwrap();
         }
         let (page, more) = s
             .history(PUBLIC_CHAT, HistoryDirection::Before(None), 3)
             .unwrap();
         assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), [8, 9, 10]);
+        assert!(page.iter().all(|m| m.sender_name == "Alice"));
         assert!(more);
         let (page, more) = s
             .history(PUBLIC_CHAT, HistoryDirection::Before(Some(3)), 5)

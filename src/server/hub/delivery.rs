@@ -2,6 +2,7 @@
 //! what happens when a commit fails or the server stops.
 
 use super::*;
+use crate::server::outbox::not_reading_frame;
 
 impl Hub {
     // ----- shutdown -------------------------------------------------------
@@ -65,6 +66,9 @@ impl Hub {
                 Effect::Done(reply, ok) => {
                     let _ = reply.send(ok);
                 }
+                Effect::Resume(resume, job) => {
+                    let _ = resume.send(job);
+                }
                 Effect::Close(session) => {
                     if let Some(entry) = self.sessions.get(&session) {
                         entry.link.control.close_after_drain();
@@ -123,6 +127,10 @@ impl Hub {
                 Effect::Done(reply, _) => {
                     let _ = reply.send(false);
                 }
+                // Told `internal` below; nothing to read.
+                Effect::Resume(resume, _) => {
+                    let _ = resume.send(None);
+                }
                 Effect::Remove(session) => gone.push(session),
                 _ => {}
             }
@@ -179,15 +187,7 @@ pub(super) fn push_to(
         Err(PushError::Full) => {
             entry.closing = true;
             tracing::warn!(peer = %entry.peer, "outgoing queue full; closing a connection that stopped reading");
-            let fatal = ServerFrame::Error(
-                ErrorFrame::new(
-                    None,
-                    ErrorCode::RateLimited,
-                    "you are not reading your messages; disconnected",
-                )
-                .fatal(),
-            );
-            entry.link.control.close_with(fatal.to_line());
+            entry.link.control.close_with(not_reading_frame());
         }
         Err(PushError::Closed) => entry.closing = true,
     }

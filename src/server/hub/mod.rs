@@ -20,20 +20,26 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::auth::{AttemptTicket, Lockout, RegistrationLimit};
 use super::config::ServerConfig;
+use super::history::HistoryJob;
 use super::link::{SessionId, SessionLink};
 use super::outbox::PushError;
 use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
 };
 use crate::protocol::{
-    now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, HistoryPage, Message, OkReply, OnlineUser,
-    Presence, Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome,
-    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_SERVER_FRAME_BYTES,
+    now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, Message, OkReply, OnlineUser, Presence,
+    Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome, HISTORY_DEFAULT_LIMIT,
+    HISTORY_MAX_LIMIT,
 };
 
 /// The most requests handled in one transaction; bounds the latency a large
 /// backlog adds to the first request in it.
 const MAX_BATCH: usize = 2048;
+
+/// The most bytes of replies and events one round may hold until its
+/// commit (a shared event counts once). One frame may be up to 1 MiB, so a
+/// round ends after at most this plus one frame.
+const MAX_ROUND_BYTES: usize = 4 << 20;
 
 /// The shortest time between two rounds under steady fan-out. 10 ms keeps
 /// the added latency small against the 50 ms a busy room may take, and cuts
@@ -94,11 +100,14 @@ pub enum HubCommand {
         old_hash: String,
         new_hash: String,
     },
-    /// A request from a logged-in session.
+    /// A request from a logged-in session. With `resume`, the session
+    /// waits before reading on: it is told once every reply the hub had for
+    /// it is queued, with the page to read for a `history` request.
     Request {
         session: SessionId,
         id: Option<u64>,
         request: Request,
+        resume: Option<Resume>,
     },
     /// A reply the session produced itself (an error, say), routed through
     /// the hub so that it keeps its place among the session's replies.
@@ -109,6 +118,10 @@ pub enum HubCommand {
         done: oneshot::Sender<()>,
     },
 }
+
+/// Tells a session waiting on a request that it may go on, with the
+/// history page it has to read, if any.
+pub type Resume = oneshot::Sender<Option<HistoryJob>>;
 
 /// The answer to [`HubCommand::RegisterCheck`].
 pub enum RegisterCheck {
@@ -146,11 +159,25 @@ enum Effect {
     },
     /// Answer a session waiting on a login or registration.
     Done(oneshot::Sender<bool>, bool),
+    /// Let a session waiting on a request go on.
+    Resume(Resume, Option<HistoryJob>),
     /// Close the session once its queue is written.
     Close(SessionId),
     /// Forget a session whose connection is gone, after it has been given
     /// everything queued for it before (a last reply, a fatal error).
     Remove(SessionId),
+}
+
+impl Effect {
+    /// The bytes this effect keeps alive until it is delivered.
+    fn bytes(&self) -> usize {
+        match self {
+            Effect::To(_, frame) | Effect::ToAll { frame, .. } | Effect::ToUser { frame, .. } => {
+                frame.len()
+            }
+            _ => 0,
+        }
+    }
 }
 
 /// Why a request failed.
@@ -298,19 +325,32 @@ impl Hub {
     }
 
     fn process(&mut self, batch: &mut Vec<HubCommand>) {
+        let mut commands = batch.drain(..);
+        while self.round(&mut commands) {}
+    }
+
+    /// Handles commands in one transaction, commits, and delivers what they
+    /// produced. Stops early, leaving the rest for the next round, once the
+    /// replies and events waiting for the commit reach [`MAX_ROUND_BYTES`]:
+    /// so however large the replies, a round holds a bounded amount of
+    /// memory. Whether it stopped early.
+    fn round(&mut self, commands: &mut impl Iterator<Item = HubCommand>) -> bool {
         let first_msg_id = self.next_msg_id;
         if let Err(e) = self.store.begin() {
             // Without a transaction nothing may be written: writes would
             // land one by one while the batch is told they failed.
             tracing::error!(error = %e, "cannot start a transaction; refusing this batch");
-            for cmd in batch.drain(..) {
+            for cmd in commands {
                 self.refuse_unstored(cmd);
             }
             self.deliver();
             self.offline_in_batch.clear();
-            return;
+            return false;
         }
-        for cmd in batch.drain(..) {
+        let mut counted = 0;
+        let mut held = 0;
+        let mut cut_short = false;
+        for cmd in commands.by_ref() {
             if self.store.in_transaction() {
                 self.handle(cmd);
             } else {
@@ -318,6 +358,12 @@ impl Hub {
                 // error or a full disk can do that): anything handled now
                 // would be written outside it while the batch fails.
                 self.fail_with_batch(cmd);
+            }
+            held += self.out[counted..].iter().map(Effect::bytes).sum::<usize>();
+            counted = self.out.len();
+            if held >= MAX_ROUND_BYTES {
+                cut_short = true;
+                break;
             }
         }
         match self.store.commit() {
@@ -333,6 +379,7 @@ impl Hub {
         self.attached_in_batch.clear();
         self.offline_in_batch.clear();
         self.status_undo.clear();
+        cut_short && !self.shutting_down
     }
 
     /// Tells a session waiting on a login or registration whether it is now
@@ -365,7 +412,17 @@ impl Hub {
                 self.pending.push((session, id));
                 self.out.push(Effect::Done(reply, false));
             }
-            HubCommand::Request { session, id, .. } => self.pending.push((session, id)),
+            HubCommand::Request {
+                session,
+                id,
+                resume,
+                ..
+            } => {
+                self.pending.push((session, id));
+                if let Some(resume) = resume {
+                    self.out.push(Effect::Resume(resume, None));
+                }
+            }
             // Only an upgrade: the old hash still works, try again next login.
             HubCommand::Rehash { .. } => {}
             other => self.handle(other),
@@ -389,13 +446,21 @@ impl Hub {
                 );
                 self.out.push(Effect::Done(reply, false));
             }
-            HubCommand::Request { session, id, .. } => {
+            HubCommand::Request {
+                session,
+                id,
+                resume,
+                ..
+            } => {
                 self.reply_error(
                     session,
                     id,
                     ErrorCode::Internal,
                     "the server cannot write to its database; try again",
                 );
+                if let Some(resume) = resume {
+                    self.out.push(Effect::Resume(resume, None));
+                }
             }
             HubCommand::Rehash { .. } => {}
             HubCommand::Disconnect { session } => {
@@ -490,17 +555,31 @@ impl Hub {
                 session,
                 id,
                 request,
+                resume,
             } => {
-                let Some(me) = self.sessions.get(&session).and_then(|s| s.account) else {
-                    // Logged out while this was in flight.
-                    if id.is_some() {
-                        self.reply_error(session, id, ErrorCode::NotAuthenticated, "log in first");
+                let job = match self.sessions.get(&session).and_then(|s| s.account) {
+                    Some(me) => {
+                        self.pending.push((session, id));
+                        self.request(session, me, id, request).unwrap_or_else(|f| {
+                            self.fail(session, id, f);
+                            None
+                        })
                     }
-                    return;
+                    None => {
+                        // Logged out while this was in flight.
+                        if id.is_some() {
+                            self.reply_error(
+                                session,
+                                id,
+                                ErrorCode::NotAuthenticated,
+                                "log in first",
+                            );
+                        }
+                        None
+                    }
                 };
-                self.pending.push((session, id));
-                if let Err(f) = self.request(session, me, id, request) {
-                    self.fail(session, id, f);
+                if let Some(resume) = resume {
+                    self.out.push(Effect::Resume(resume, job));
                 }
             }
             HubCommand::Reply { session, frame } => self.out.push(Effect::To(session, frame)),

@@ -6,7 +6,28 @@ use super::*;
 impl Hub {
     // ----- requests from logged-in sessions ------------------------------
 
+    /// Handles one request; a `history` request that may go ahead comes
+    /// back as the job of reading its page, which happens outside the hub.
     pub(super) fn request(
+        &mut self,
+        session: SessionId,
+        me: AccountId,
+        id: Option<u64>,
+        request: Request,
+    ) -> Result<Option<HistoryJob>, Failure> {
+        if let Request::History {
+            chat,
+            before,
+            after,
+            limit,
+        } = request
+        {
+            return self.history(me, id, &chat, before, after, limit);
+        }
+        self.act(session, me, id, request).map(|()| None)
+    }
+
+    fn act(
         &mut self,
         session: SessionId,
         me: AccountId,
@@ -45,12 +66,7 @@ impl Hub {
             Request::Reject { user } => self.reject(session, me, id, &user),
             Request::CancelRequest { user } => self.cancel(session, me, id, &user),
             Request::EndChat { user } => self.end_chat(session, me, id, &user),
-            Request::History {
-                chat,
-                before,
-                after,
-                limit,
-            } => self.history(session, me, id, &chat, before, after, limit),
+            Request::History { .. } => unreachable_history(),
             Request::MarkRead { chat, msg_id } => self.mark_read(session, me, id, &chat, msg_id),
             Request::Logout => {
                 self.reply_ok(session, id);
@@ -377,17 +393,17 @@ impl Hub {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Checks a history request; the page is read after the commit,
+    /// outside the hub (see [`crate::server::history`]).
     pub(super) fn history(
         &mut self,
-        session: SessionId,
         me: AccountId,
         id: Option<u64>,
         chat: &str,
         before: Option<u64>,
         after: Option<u64>,
         limit: Option<u32>,
-    ) -> Result<(), Failure> {
+    ) -> Result<Option<HistoryJob>, Failure> {
         let direction = match (before, after) {
             (Some(_), Some(_)) => {
                 return refuse(
@@ -403,36 +419,15 @@ impl Hub {
             Some(n) => n.min(HISTORY_MAX_LIMIT),
             None => HISTORY_DEFAULT_LIMIT,
         };
-        let (chat_id, key) = self.readable_chat(me, chat)?;
-        let Some(id) = id else {
-            return Ok(());
-        };
-        let (stored, mut more) = self.store.history(chat_id, direction, limit)?;
-        let mut messages = Vec::with_capacity(stored.len());
-        for m in stored {
-            messages.push(Message {
-                chat: key.clone(),
-                msg_id: m.id,
-                ts: m.ts,
-                from: self.name_of(m.sender)?,
-                text: m.text,
-            });
-        }
-        // 200 messages of escaped text can exceed the 1 MiB frame limit:
-        // keep the part nearest the anchor and say there is more.
-        if fit_page(&mut messages, direction) {
-            more = true;
-        }
-        self.send(
-            session,
-            &ServerFrame::History(HistoryPage {
-                id,
-                chat: key,
-                messages,
-                more,
-            }),
-        );
-        Ok(())
+        let (chat, key) = self.readable_chat(me, chat)?;
+        // Without an id there is nobody to send the page to.
+        Ok(id.map(|id| HistoryJob {
+            id,
+            chat,
+            key,
+            direction,
+            limit,
+        }))
     }
 
     pub(super) fn mark_read(
@@ -457,41 +452,7 @@ impl Hub {
     }
 }
 
-/// Room for the page's own fields around its messages.
-const PAGE_OVERHEAD: usize = 512;
-
-/// Trims a history page to fit in one server frame, dropping messages
-/// farthest from the anchor; whether anything was dropped.
-pub(super) fn fit_page(messages: &mut Vec<Message>, direction: HistoryDirection) -> bool {
-    let budget = MAX_SERVER_FRAME_BYTES - PAGE_OVERHEAD;
-    let sizes: Vec<usize> = messages
-        .iter()
-        .map(|m| serde_json::to_vec(m).map_or(budget, |v| v.len() + 20))
-        .collect();
-    if sizes.iter().sum::<usize>() <= budget {
-        return false;
-    }
-    let mut used = 0;
-    match direction {
-        // Newest below the anchor matter most: keep from the end.
-        HistoryDirection::Before(_) => {
-            let keep = sizes.iter().rev().take_while(|s| {
-                used += **s;
-                used <= budget
-            });
-            let keep = keep.count();
-            messages.drain(..messages.len() - keep);
-        }
-        HistoryDirection::After(_) => {
-            let keep = sizes
-                .iter()
-                .take_while(|s| {
-                    used += **s;
-                    used <= budget
-                })
-                .count();
-            messages.truncate(keep);
-        }
-    }
-    true
+/// `history` is split off in [`Hub::request`] before this match.
+fn unreachable_history() -> Result<(), Failure> {
+    refuse(ErrorCode::Internal, "history was not routed to its reader")
 }
