@@ -1,6 +1,7 @@
 //! `tchat-server`: accepts connections, runs one task per connection, and
 //! routes everything shared through the [`hub`].
 
+pub(crate) mod address_key;
 pub mod admin;
 mod auth;
 mod config;
