@@ -6,6 +6,7 @@ pub mod admin;
 mod auth;
 mod config;
 mod conn_limit;
+pub(crate) mod files;
 mod hub;
 mod instance;
 mod io;
