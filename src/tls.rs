@@ -26,6 +26,8 @@ pub enum TlsError {
     Config(#[from] rustls::Error),
     #[error("cannot generate a certificate")]
     Generate(#[from] rcgen::Error),
+    #[error("{0} already exists; not replacing it (tchat-server tls gen --force replaces it)")]
+    Exists(String),
     #[error("cannot write {path}")]
     Write {
         path: String,
@@ -92,27 +94,74 @@ pub struct GeneratedCert {
     pub fingerprint: String,
 }
 
+/// What [`generate_self_signed_with`] does when `cert.pem` or `key.pem`
+/// already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse ([`TlsError::Exists`]) and leave both files as they are.
+    Refuse,
+    /// Replace both with new files (the key 0600 whatever the old one was).
+    Replace,
+}
+
+/// [`generate_self_signed_with`] that refuses to replace existing files.
 pub fn generate_self_signed(host: &str, dir: &Path) -> Result<GeneratedCert, TlsError> {
+    generate_self_signed_with(host, dir, Existing::Refuse)
+}
+
+/// Writes a new self-signed certificate for `host` into `dir` (created
+/// 0700 if missing): the key 0600 and the certificate 0644, whatever the
+/// umask. Each file is written beside its destination and renamed over it,
+/// so a replaced key never keeps the old file's mode and a refused one is
+/// never touched.
+pub fn generate_self_signed_with(
+    host: &str,
+    dir: &Path,
+    existing: Existing,
+) -> Result<GeneratedCert, TlsError> {
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    if existing == Existing::Refuse {
+        for path in [&key, &cert] {
+            if path.symlink_metadata().is_ok() {
+                return Err(TlsError::Exists(path.display().to_string()));
+            }
+        }
+    }
     let certified = rcgen::generate_simple_self_signed(vec![host.to_owned()])?;
-    let write = |path: &Path, contents: &str, private: bool| -> Result<(), TlsError> {
+    crate::server::files::create_private_dir_all(dir).map_err(|source| TlsError::Write {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let write = |path: &Path, contents: &str, mode: u32| -> Result<(), TlsError> {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
         let err = |source| TlsError::Write {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        if private {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+        // tempfile creates its file 0600; the explicit mode makes it exact
+        // whatever the umask took off.
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(err)?;
+        file.write_all(contents.as_bytes()).map_err(err)?;
+        file.as_file().sync_all().map_err(err)?;
+        let persisted = match existing {
+            Existing::Refuse => file.persist_noclobber(path),
+            Existing::Replace => file.persist(path),
+        };
+        match persisted {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(TlsError::Exists(path.display().to_string()))
+            }
+            Err(e) => Err(err(e.error)),
         }
-        let mut file = options.open(path).map_err(err)?;
-        std::io::Write::write_all(&mut file, contents.as_bytes()).map_err(err)
     };
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    write(&key, &certified.signing_key.serialize_pem(), true)?;
-    write(&cert, &certified.cert.pem(), false)?;
+    write(&key, &certified.signing_key.serialize_pem(), 0o600)?;
+    write(&cert, &certified.cert.pem(), 0o644)?;
     Ok(GeneratedCert {
         cert,
         key,
@@ -142,5 +191,53 @@ mod tests {
         let err =
             server_config(&dir.path().join("nope.pem"), &dir.path().join("k.pem")).unwrap_err();
         assert!(err.to_string().contains("nope.pem"), "{err}");
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn existing_files_are_refused_unless_replacing() {
+        // SAFETY: umask only swaps the process's file-creation mask; 022 is
+        // the usual one, and every test that sets it sets that value.
+        unsafe { libc::umask(0o022) };
+        let dir = tempfile::tempdir().unwrap();
+        let tls = dir.path().join("tls");
+        let first = generate_self_signed("chat.example", &tls).unwrap();
+        assert_eq!(mode(&tls), 0o700);
+        assert_eq!(mode(&first.key), 0o600);
+        assert_eq!(mode(&first.cert), 0o644);
+        let key_before = std::fs::read(&first.key).unwrap();
+        match generate_self_signed("chat.example", &tls) {
+            Err(TlsError::Exists(path)) => assert!(path.ends_with("key.pem"), "{path}"),
+            other => panic!("expected Exists, got {:?}", other.map(|m| m.fingerprint)),
+        }
+        assert_eq!(std::fs::read(&first.key).unwrap(), key_before, "untouched");
+        // Only the certificate left: still refused, naming it.
+        std::fs::remove_file(&first.key).unwrap();
+        match generate_self_signed("chat.example", &tls) {
+            Err(e @ TlsError::Exists(_)) => {
+                let shown = e.to_string();
+                assert!(
+                    shown.contains("cert.pem") && shown.contains("--force"),
+                    "{shown}"
+                );
+            }
+            other => panic!("expected Exists, got {:?}", other.map(|m| m.fingerprint)),
+        }
+        assert!(!first.key.exists(), "nothing written on refusal");
+
+        // Replacing: a world-readable old key does not pass its mode on.
+        std::fs::write(&first.key, b"old").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&first.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let second = generate_self_signed_with("chat.example", &tls, Existing::Replace).unwrap();
+        assert_eq!(mode(&second.key), 0o600);
+        assert_ne!(std::fs::read(&second.key).unwrap(), b"old");
+        assert_ne!(second.fingerprint, first.fingerprint);
+        let (_config, print) = server_config(&second.cert, &second.key).unwrap();
+        assert_eq!(print, second.fingerprint);
     }
 }

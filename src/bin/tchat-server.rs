@@ -105,8 +105,14 @@ enum TlsAction {
         #[arg(long)]
         host: String,
         /// Where to write cert.pem and key.pem [default: <data dir>/tchat/tls].
+        /// A directory it creates is readable by the owner only.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Replace an existing cert.pem and key.pem (clients that trusted
+        /// the old certificate will warn about the new one). Without it an
+        /// existing file is an error and is left untouched.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -164,12 +170,17 @@ fn default_db() -> Result<PathBuf> {
 
 fn run_tls(action: TlsAction) -> Result<()> {
     match action {
-        TlsAction::Gen { host, dir } => {
+        TlsAction::Gen { host, dir, force } => {
             let dir = match dir {
                 Some(d) => d,
                 None => data_dir()?.join("tls"),
             };
-            let made = tchat::tls::generate_self_signed(&host, &dir)?;
+            let existing = if force {
+                tchat::tls::Existing::Replace
+            } else {
+                tchat::tls::Existing::Refuse
+            };
+            let made = tchat::tls::generate_self_signed_with(&host, &dir, existing)?;
             println!("certificate: {}", made.cert.display());
             println!("key:         {}", made.key.display());
             println!("fingerprint: {}", made.fingerprint);

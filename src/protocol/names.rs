@@ -20,6 +20,65 @@ pub enum NameError {
     BadChar,
     #[error("the name '{0}' is reserved")]
     Reserved(String),
+    #[error("the name '{name}' is too easily mistaken for the reserved name '{reserved}'")]
+    LooksReserved {
+        name: String,
+        reserved: &'static str,
+    },
+}
+
+/// The confusables skeleton of a name: two names with the same skeleton are
+/// too easily mistaken for each other to belong to two accounts, and a name
+/// whose skeleton is a reserved name's cannot be registered.
+///
+/// Names are ASCII, so this is a short fixed table rather than the Unicode
+/// confusables data. After ASCII lowercasing (so `I` is `i`):
+///
+/// | characters | become | because, in many fonts |
+/// |---|---|---|
+/// | `0` | `o` | a zero and the letter o differ by a slash or nothing |
+/// | `1` `i` `l` | `l` | one, lower-case L and upper-case I (lowered to `i`) are all one stroke |
+/// | `_` | `-` | both are a bare dash, and the underline is often clipped |
+/// | `rn` | `m` | the two letters run together |
+/// | `vv` | `w` | likewise |
+/// | `cl` | `d` | likewise |
+///
+/// The single characters are mapped first, so `c1` and `cI` become `d` too.
+/// Pairs are then read left to right without overlap (`rnn` is `mn`). The
+/// result never contains a pair again, so the skeleton of a skeleton is
+/// itself. Digits that only resemble letters loosely (`5`/`s`, `8`/`b`) are
+/// left alone: mapping them would make ordinary names collide.
+pub fn name_skeleton(name: &str) -> String {
+    let single: Vec<char> = name
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            '0' => 'o',
+            '1' | 'i' => 'l',
+            '_' => '-',
+            other => other,
+        })
+        .collect();
+    let mut out = String::with_capacity(single.len());
+    let mut i = 0;
+    while i < single.len() {
+        let joined = match (single[i], single.get(i + 1)) {
+            ('r', Some('n')) => Some('m'),
+            ('v', Some('v')) => Some('w'),
+            ('c', Some('l')) => Some('d'),
+            _ => None,
+        };
+        match joined {
+            Some(c) => {
+                out.push(c);
+                i += 2;
+            }
+            None => {
+                out.push(single[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// A user name: 1–32 characters from `A–Z a–z 0–9 _ -`, starting with a letter.
@@ -47,11 +106,20 @@ impl UserName {
         Ok(UserName(s.to_owned()))
     }
 
-    /// Like [`UserName::parse`], and also refuses the reserved names.
+    /// Like [`UserName::parse`], and also refuses the reserved names and
+    /// every name with the same [skeleton](name_skeleton) as one (`adm1n`,
+    /// `r00t`, `pub1ic`).
     pub fn parse_registrable(s: &str) -> Result<Self, NameError> {
         let name = Self::parse(s)?;
         if name.is_reserved() {
             return Err(NameError::Reserved(name.0));
+        }
+        let skeleton = name.skeleton();
+        if let Some(reserved) = RESERVED_NAMES.iter().find(|r| name_skeleton(r) == skeleton) {
+            return Err(NameError::LooksReserved {
+                name: name.0,
+                reserved,
+            });
         }
         Ok(name)
     }
@@ -66,6 +134,13 @@ impl UserName {
     /// The case-insensitive identity: `Alice` and `alice` share a key.
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
+    }
+
+    /// The look-alike identity: `aIice`, `alice` and `Alice` share a
+    /// skeleton (see [`name_skeleton`]). Every name with the same key has
+    /// the same skeleton.
+    pub fn skeleton(&self) -> String {
+        name_skeleton(&self.0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -192,6 +267,97 @@ mod tests {
             ));
         }
         assert!(UserName::parse_registrable("administrator").is_ok());
+    }
+
+    #[test]
+    fn names_that_look_like_reserved_ones_are_refused() {
+        for (n, reserved) in [
+            ("adm1n", "admin"),
+            ("ADM1N", "admin"),
+            ("r00t", "root"),
+            ("R0OT", "root"),
+            ("pub1ic", "public"),
+            ("publ1c", "public"),
+            ("PUBLlC", "public"),
+            ("adrnin", "admin"),
+            ("systern", "system"),
+        ] {
+            assert_eq!(
+                UserName::parse_registrable(n),
+                Err(NameError::LooksReserved {
+                    name: n.to_owned(),
+                    reserved
+                }),
+                "{n} looks like a reserved name"
+            );
+            // Still a valid spelling to log in with or to look up.
+            assert!(UserName::parse(n).is_ok());
+        }
+        for n in ["administrator", "rooted", "publicity", "alice", "r0bert"] {
+            assert!(UserName::parse_registrable(n).is_ok(), "{n}");
+        }
+    }
+
+    #[test]
+    fn look_alikes_share_a_skeleton() {
+        let same = [
+            ("alice", "aIice"),
+            ("alice", "a1ice"),
+            ("alice", "ALICE"),
+            ("admin", "adm1n"),
+            ("root", "r00t"),
+            ("public", "pub1ic"),
+            ("modern", "rnodern"),
+            ("wendy", "vvendy"),
+            ("dan", "clan"),
+            ("dan", "c1an"),
+            ("bob_smith", "bob-smith"),
+            ("bill", "biII"),
+            ("Ollie", "0111e"),
+        ];
+        for (a, b) in same {
+            assert_eq!(name_skeleton(a), name_skeleton(b), "{a} ~ {b}");
+        }
+        let different = [
+            ("alice", "alica"),
+            ("bob", "b0bby"),
+            ("dan", "can"),
+            ("mary", "nary"),
+            ("vera", "wera"),
+            ("sam", "5am"),
+        ];
+        for (a, b) in different {
+            assert_ne!(name_skeleton(a), name_skeleton(b), "{a} vs {b}");
+        }
+        assert_eq!(name_skeleton("Alice_0"), "allce-o");
+        assert_eq!(name_skeleton("rnn"), "mn");
+        assert_eq!(name_skeleton("vvv"), "wv");
+        assert_eq!(name_skeleton(""), "");
+        let alice = UserName::parse("aIice").unwrap();
+        assert_eq!(
+            alice.skeleton(),
+            UserName::parse("alice").unwrap().skeleton()
+        );
+    }
+
+    #[test]
+    fn a_skeleton_is_its_own_skeleton() {
+        let alphabet: Vec<char> = "aclmnrvwdio01IL_-".chars().collect();
+        // Every string of up to four characters over the letters the table
+        // touches.
+        let mut words = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..4 {
+            layer = layer
+                .iter()
+                .flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}")))
+                .collect();
+            words.extend(layer.iter().cloned());
+        }
+        for w in &words {
+            let s = name_skeleton(w);
+            assert_eq!(name_skeleton(&s), s, "{w:?}");
+        }
     }
 
     #[test]

@@ -329,6 +329,7 @@ impl RegistrationLimit {
     /// long `ip` must wait. An attempt counts whether or not it ends with
     /// an account (a taken name included): each one costs a password hash.
     pub fn begin(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let ip = limit_key(ip);
         if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {
             return Ok(());
         }
@@ -336,7 +337,7 @@ impl RegistrationLimit {
             self.recent
                 .retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < HOUR));
         }
-        let times = self.recent.entry(limit_key(ip)).or_default();
+        let times = self.recent.entry(ip).or_default();
         while times
             .front()
             .is_some_and(|t| now.duration_since(*t) >= HOUR)

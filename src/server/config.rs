@@ -58,7 +58,7 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Whether per-address limits apply to connections from `ip`.
     pub fn limits_apply_to(&self, ip: std::net::IpAddr) -> bool {
-        self.limit_loopback || !ip.is_loopback()
+        self.limit_loopback || !super::address_key::limit_key(ip).is_loopback()
     }
 
     /// The contract's defaults for everything but where to listen and store.

@@ -1,8 +1,11 @@
-//! Open connections per IP address.
+//! Open connections per IP address, counted per [`limit_key`]: an IPv6
+//! /64 is one address.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+
+use super::address_key::limit_key;
 
 /// Counts open connections per address and refuses those over the limit.
 #[derive(Debug)]
@@ -16,6 +19,7 @@ pub struct ConnectionLimit {
 #[derive(Debug)]
 pub struct ConnectionSlot {
     limit: Arc<ConnectionLimit>,
+    /// The [`limit_key`] it is counted under; `None` when not counted.
     ip: Option<IpAddr>,
 }
 
@@ -29,23 +33,26 @@ impl ConnectionLimit {
         })
     }
 
-    /// A slot for a new connection from `ip`, or `None` when it has too many.
+    /// A slot for a new connection from `ip`, or `None` when its address
+    /// (its /64 for IPv6) has too many.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionSlot> {
-        if self.max == 0 || (ip.is_loopback() && !self.include_loopback) {
+        let key = limit_key(ip);
+        let loopback = ip.is_loopback() || key.is_loopback();
+        if self.max == 0 || (loopback && !self.include_loopback) {
             return Some(ConnectionSlot {
                 limit: self.clone(),
                 ip: None,
             });
         }
         let mut open = self.open.lock().ok()?;
-        let count = open.entry(ip).or_insert(0);
+        let count = open.entry(key).or_insert(0);
         if *count >= self.max {
             return None;
         }
         *count += 1;
         Some(ConnectionSlot {
             limit: self.clone(),
-            ip: Some(ip),
+            ip: Some(key),
         })
     }
 }
@@ -81,5 +88,44 @@ mod tests {
         let local: IpAddr = "127.0.0.1".parse().unwrap();
         let held: Vec<_> = (0..10).map(|_| limit.admit(local).unwrap()).collect();
         assert_eq!(held.len(), 10);
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn addresses_in_one_ipv6_64_share_one_count() {
+        let limit = ConnectionLimit::new(2, false);
+        let a = limit.admit(ip("2001:db8:1:2::1")).unwrap();
+        let _b = limit.admit(ip("2001:db8:1:2::2")).unwrap();
+        assert!(limit.admit(ip("2001:db8:1:2:dead:beef:0:3")).is_none());
+        // Another /64 has its own count.
+        assert!(limit.admit(ip("2001:db8:1:3::1")).is_some());
+        // Freeing one place in the /64 frees it for any address in it.
+        drop(a);
+        assert!(limit.admit(ip("2001:db8:1:2:ffff::")).is_some());
+    }
+
+    #[test]
+    fn an_ipv4_mapped_address_counts_as_its_ipv4_address() {
+        let limit = ConnectionLimit::new(2, false);
+        let _a = limit.admit(ip("1.2.3.4")).unwrap();
+        let _b = limit.admit(ip("::ffff:1.2.3.4")).unwrap();
+        assert!(limit.admit(ip("1.2.3.4")).is_none());
+        assert!(limit.admit(ip("::ffff:1.2.3.4")).is_none());
+        assert!(limit.admit(ip("1.2.3.5")).is_some());
+    }
+
+    #[test]
+    fn loopback_in_any_spelling_is_exempt_unless_asked() {
+        let limit = ConnectionLimit::new(1, false);
+        for local in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            let held: Vec<_> = (0..3).map(|_| limit.admit(ip(local)).unwrap()).collect();
+            assert_eq!(held.len(), 3, "{local}");
+        }
+        let strict = ConnectionLimit::new(1, true);
+        let _a = strict.admit(ip("::1")).unwrap();
+        assert!(strict.admit(ip("::1")).is_none());
     }
 }

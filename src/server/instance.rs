@@ -1,12 +1,15 @@
 //! One server per database: a second `tchat-server` on the same file would
 //! hand out the same msg_ids twice. The lock is an `flock` on `<db>.lock`,
 //! released by the kernel however the process ends, so a crash never leaves
-//! a stale lock behind.
+//! a stale lock behind. The lock file and the directories made for it are
+//! owner-only (0600, 0700) like the database.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+
+use super::files::{create_private_dir_all, create_private_file};
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -36,16 +39,11 @@ impl InstanceLock {
             path: path.display().to_string(),
             source,
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io)?;
+        if let Some(parent) = path.parent() {
+            create_private_dir_all(parent).map_err(io)?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        // Owner-only like the database: it sits in the same directory.
+        let mut file = create_private_file(&path).map_err(io)?;
         // SAFETY: flock on a descriptor we own; no memory is involved.
         let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
         if !locked {
@@ -88,5 +86,25 @@ mod tests {
         }
         drop(first);
         assert!(InstanceLock::acquire(&db).is_ok());
+    }
+
+    #[test]
+    fn the_lock_file_and_its_new_directory_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        // SAFETY: umask only swaps the process's file-creation mask; 022 is
+        // the usual one, and every test that sets it sets that value.
+        unsafe { libc::umask(0o022) };
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("new/tchat.db");
+        let lock = InstanceLock::acquire(&db).unwrap();
+        assert_eq!(mode(lock.path()), 0o600);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        let path = lock.path().to_owned();
+        drop(lock);
+        // A lock file left world-readable by an older version is tightened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _lock = InstanceLock::acquire(&db).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 }

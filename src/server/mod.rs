@@ -1,11 +1,12 @@
 //! `tchat-server`: accepts connections, runs one task per connection, and
 //! routes everything shared through the [`hub`].
 
-mod address_key;
+pub(crate) mod address_key;
 pub mod admin;
 pub(crate) mod auth;
 mod config;
 mod conn_limit;
+pub(crate) mod files;
 mod history;
 mod hub;
 mod instance;

@@ -247,6 +247,7 @@ impl Store {
     /// Opens (or creates) the database at `path`, checks that it is a tchat
     /// database, and migrates it forward.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        super::files::prepare_database(path)?;
         let shown = path.display().to_string();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
