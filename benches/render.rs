@@ -39,6 +39,10 @@ fn app_with_history(width: u16, height: u16) -> App {
         public_unread: 0,
         requests_in: vec![],
         requests_out: vec![],
+        more_online: 0,
+        more_chats: 0,
+        more_requests_in: 0,
+        more_requests_out: 0,
     }))));
     let nicks: Vec<UserName> = ["Bob", "Chen", "alice", "Dmitri", "Eve"]
         .iter()

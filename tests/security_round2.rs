@@ -373,3 +373,118 @@ async fn sessions_asking_many_large_pages_at_once_cannot_balloon_the_server() {
     );
     eprintln!("peak RSS {peak} MiB, before the attack {before} MiB");
 }
+
+/// Adds `n` accounts straight to the database of a running server (as an
+/// older server without the request limits could have left it), each with
+/// a pending chat request to `victim`.
+fn legacy_requests_to(db: &std::path::Path, victim: &str, n: usize) {
+    let mut conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let tx = conn.transaction().unwrap();
+    let victim_id: i64 = tx
+        .query_row(
+            "SELECT id FROM accounts WHERE name_key = ?1",
+            [victim],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for i in 0..n {
+        let name = format!("spammer{i}");
+        tx.execute(
+            "INSERT INTO accounts (name, name_key, password_hash, created_ms) VALUES (?1, ?1, 'x', 0)",
+            [&name],
+        )
+        .unwrap();
+        let from = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO chat_requests (from_id, to_id, ts) VALUES (?1, ?2, ?3)",
+            [from, victim_id, i as i64 + 1],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+#[tokio::test]
+async fn an_inbox_holds_at_most_two_hundred_requests_and_the_next_requester_is_told_why() {
+    let server = TestServer::start().await;
+    server.account("victim").await;
+    legacy_requests_to(&server.db_path(), "victim", 199);
+    let mut last = server.user("requester199").await;
+    last.ok(json!({"type": "request_chat", "user": "victim"}))
+        .await;
+    let mut one_too_many = server.user("requester200").await;
+    let refused = one_too_many
+        .error(
+            json!({"type": "request_chat", "user": "victim"}),
+            "rate_limited",
+        )
+        .await;
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("200"), "{message}");
+    assert!(refused.get("fatal").is_none());
+    // The victim still logs in and sees every request.
+    let welcome = server.welcome_of("victim").await;
+    assert_eq!(welcome["requests_in"].as_array().unwrap().len(), 200);
+    assert!(
+        welcome.get("more_requests_in").is_none(),
+        "{}",
+        welcome["more_requests_in"]
+    );
+}
+
+#[tokio::test]
+async fn one_user_may_have_at_most_two_hundred_requests_waiting() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let names: Vec<String> = (0..201).map(|i| format!("target{i}")).collect();
+    {
+        // Accounts straight in the database: 201 registrations would take
+        // most of this test's time.
+        let conn = rusqlite::Connection::open(server.db_path()).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        for name in &names {
+            conn.execute(
+                "INSERT INTO accounts (name, name_key, password_hash, created_ms) VALUES (?1, ?1, 'x', 0)",
+                [name],
+            )
+            .unwrap();
+        }
+    }
+    for name in &names[..200] {
+        alice
+            .ok(json!({"type": "request_chat", "user": name}))
+            .await;
+    }
+    let refused = alice
+        .error(
+            json!({"type": "request_chat", "user": names[200]}),
+            "rate_limited",
+        )
+        .await;
+    assert!(refused["message"].as_str().unwrap().contains("cancel"));
+    // Cancelling one makes room again.
+    alice
+        .ok(json!({"type": "cancel_request", "user": names[0]}))
+        .await;
+    alice
+        .ok(json!({"type": "request_chat", "user": names[200]}))
+        .await;
+}
+
+#[tokio::test]
+async fn a_victim_of_seventeen_thousand_requests_still_logs_in() {
+    let server = TestServer::start().await;
+    server.account("victim").await;
+    // What a server without the limit let pile up: enough for a 1.2 MiB
+    // welcome before the lists were bounded.
+    legacy_requests_to(&server.db_path(), "victim", 17_000);
+    let welcome = server.welcome_of("victim").await;
+    let listed = welcome["requests_in"].as_array().unwrap();
+    assert_eq!(listed.len(), 200);
+    assert_eq!(welcome["more_requests_in"], 16_800);
+    // The newest ones, oldest first.
+    assert_eq!(listed[199]["from"], "spammer16999");
+    assert_eq!(listed[0]["from"], "spammer16800");
+    // (The harness fails any frame over 1 MiB.)
+}

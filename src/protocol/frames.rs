@@ -324,6 +324,26 @@ pub struct Welcome {
     pub public_unread: u64,
     pub requests_in: Vec<RequestIn>,
     pub requests_out: Vec<RequestOut>,
+    /// How many online users `online` leaves out (it lists at most
+    /// [`MAX_LISTED_ONLINE`](crate::protocol::MAX_LISTED_ONLINE)); absent
+    /// when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_online: u64,
+    /// How many open private chats `chats` leaves out (it lists the newest
+    /// [`MAX_LISTED_CHATS`](crate::protocol::MAX_LISTED_CHATS)).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_chats: u64,
+    /// How many pending requests `requests_in` leaves out (it lists the
+    /// newest [`MAX_LISTED_REQUESTS`](crate::protocol::MAX_LISTED_REQUESTS)).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_requests_in: u64,
+    /// Likewise for `requests_out`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_requests_out: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The success reply to most requests; `msg_id` and `ts` only for `send`.
@@ -424,6 +444,9 @@ pub enum ServerFrame {
     Who {
         id: u64,
         online: Vec<OnlineUser>,
+        /// How many online users `online` leaves out; absent when none.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        more_online: u64,
     },
     ChatRequest {
         from: UserName,
@@ -562,5 +585,77 @@ mod tagged_messages {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Message>, D::Error> {
         let tagged = Vec::<Tagged>::deserialize(d)?;
         Ok(tagged.into_iter().map(|Tagged::Message(m)| m).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        Role, MAX_LISTED_CHATS, MAX_LISTED_ONLINE, MAX_LISTED_REQUESTS, MAX_SERVER_FRAME_BYTES,
+    };
+
+    /// The longest name there is, made distinct by `i`.
+    fn longest_name(i: usize) -> UserName {
+        UserName::parse(&format!("N{i:0>31}")).unwrap()
+    }
+
+    #[test]
+    fn the_largest_welcome_the_server_can_build_fits_in_a_frame() {
+        let welcome = Welcome {
+            id: u64::MAX,
+            user: longest_name(0),
+            role: Role::Admin,
+            last_msg_id: u64::MAX,
+            online: (0..MAX_LISTED_ONLINE)
+                .map(|i| OnlineUser {
+                    user: longest_name(i),
+                    status: Status::Available,
+                })
+                .collect(),
+            chats: (0..MAX_LISTED_CHATS)
+                .map(|i| ChatSummary {
+                    chat: ChatKey::Private(longest_name(i)),
+                    user: longest_name(i),
+                    online: false,
+                    unread: u64::MAX,
+                    last_read: u64::MAX,
+                })
+                .collect(),
+            public_unread: u64::MAX,
+            requests_in: (0..MAX_LISTED_REQUESTS)
+                .map(|i| RequestIn {
+                    from: longest_name(i),
+                    ts: i64::MIN,
+                })
+                .collect(),
+            requests_out: (0..MAX_LISTED_REQUESTS)
+                .map(|i| RequestOut {
+                    to: longest_name(i),
+                    ts: i64::MIN,
+                })
+                .collect(),
+            more_online: u64::MAX,
+            more_chats: u64::MAX,
+            more_requests_in: u64::MAX,
+            more_requests_out: u64::MAX,
+        };
+        let line = ServerFrame::Welcome(welcome).to_line();
+        assert!(line.len() <= MAX_SERVER_FRAME_BYTES, "{} bytes", line.len());
+    }
+
+    #[test]
+    fn the_largest_who_reply_fits_in_a_frame() {
+        let who = ServerFrame::Who {
+            id: u64::MAX,
+            online: (0..MAX_LISTED_ONLINE)
+                .map(|i| OnlineUser {
+                    user: longest_name(i),
+                    status: Status::Available,
+                })
+                .collect(),
+            more_online: u64::MAX,
+        };
+        assert!(who.to_line().len() <= MAX_SERVER_FRAME_BYTES);
     }
 }

@@ -47,3 +47,14 @@ pub const LOCKOUT_IP_FAILURES: usize = 20;
 pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// How long a lockout lasts.
 pub const LOCKOUT_DURATION: Duration = Duration::from_secs(5 * 60);
+
+/// Pending chat requests one user may have waiting in others' inboxes, and
+/// that may wait in one user's inbox: so nobody can grow another user's
+/// `welcome` past the frame limit.
+pub const MAX_PENDING_REQUESTS: usize = 200;
+/// Pending requests each way that `welcome` lists (the newest).
+pub const MAX_LISTED_REQUESTS: usize = MAX_PENDING_REQUESTS;
+/// Open private chats that `welcome` lists (the newest).
+pub const MAX_LISTED_CHATS: usize = 1000;
+/// Online users that `welcome` and `who` list (by name).
+pub const MAX_LISTED_ONLINE: usize = 5000;

@@ -646,16 +646,31 @@ impl Store {
     }
 
     /// The open private chats of `account`: (chat, partner), oldest first.
+    /// The newest `limit` open private chats of `account` as (chat,
+    /// partner), oldest first, and how many are open in all.
     pub fn open_chats_of(
         &self,
         account: AccountId,
-    ) -> Result<Vec<(ChatId, AccountId)>, StoreError> {
+        limit: usize,
+    ) -> Result<(Vec<(ChatId, AccountId)>, u64), StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, CASE WHEN user_lo = ?1 THEN user_hi ELSE user_lo END FROM chats
-             WHERE kind = 'private' AND is_open = 1 AND (user_lo = ?1 OR user_hi = ?1) ORDER BY opened_ms, id",
+             WHERE kind = 'private' AND is_open = 1 AND (user_lo = ?1 OR user_hi = ?1)
+             ORDER BY opened_ms DESC, id DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_map(params![account, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        let mut page: Vec<(ChatId, AccountId)> = rows.collect::<Result<_, _>>()?;
+        page.reverse();
+        let total: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM chats WHERE kind = 'private' AND is_open = 1
+                 AND (user_lo = ?1 OR user_hi = ?1)",
+            )?
+            .query_row([account], |r| r.get(0))?;
+        Ok((page, total.max(0) as u64))
     }
 
     // ----- requests -------------------------------------------------------
@@ -691,22 +706,76 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Pending requests to `account`: (from, ts), oldest first.
-    pub fn requests_to(&self, account: AccountId) -> Result<Vec<(AccountId, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT from_id, ts FROM chat_requests WHERE to_id = ?1 ORDER BY ts, from_id",
-        )?;
-        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// The newest `limit` pending requests to `account` as (from, ts),
+    /// oldest first, and how many are pending in all.
+    pub fn requests_to(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError> {
+        self.newest_requests(
+            "SELECT from_id, ts FROM chat_requests WHERE to_id = ?1
+             ORDER BY ts DESC, from_id DESC LIMIT ?2",
+            "SELECT count(*) FROM chat_requests WHERE to_id = ?1",
+            account,
+            limit,
+        )
     }
 
-    /// Pending requests from `account`: (to, ts), oldest first.
-    pub fn requests_from(&self, account: AccountId) -> Result<Vec<(AccountId, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT to_id, ts FROM chat_requests WHERE from_id = ?1 ORDER BY ts, to_id",
-        )?;
-        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// The newest `limit` pending requests from `account` as (to, ts),
+    /// oldest first, and how many are pending in all.
+    pub fn requests_from(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError> {
+        self.newest_requests(
+            "SELECT to_id, ts FROM chat_requests WHERE from_id = ?1
+             ORDER BY ts DESC, to_id DESC LIMIT ?2",
+            "SELECT count(*) FROM chat_requests WHERE from_id = ?1",
+            account,
+            limit,
+        )
+    }
+
+    /// How many requests wait in `account`'s inbox.
+    pub fn count_requests_to(&self, account: AccountId) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM chat_requests WHERE to_id = ?1",
+            account,
+        )
+    }
+
+    /// How many of `account`'s requests wait for an answer.
+    pub fn count_requests_from(&self, account: AccountId) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM chat_requests WHERE from_id = ?1",
+            account,
+        )
+    }
+
+    fn count(&self, sql: &str, account: AccountId) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row([account], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn newest_requests(
+        &self,
+        page_sql: &str,
+        count_sql: &str,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError> {
+        let mut stmt = self.conn.prepare_cached(page_sql)?;
+        let rows = stmt.query_map(params![account, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        let mut page: Vec<(AccountId, i64)> = rows.collect::<Result<_, _>>()?;
+        page.reverse();
+        Ok((page, self.count(count_sql, account)?))
     }
 
     // ----- audit ----------------------------------------------------------

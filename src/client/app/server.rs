@@ -102,7 +102,7 @@ impl App {
             ServerFrame::Error(e) => self.on_error(e),
             ServerFrame::Message(m) => self.on_message(m, true, out),
             ServerFrame::Presence(p) => self.on_presence(p),
-            ServerFrame::Who { id, online } => {
+            ServerFrame::Who { id, online, .. } => {
                 self.pending.remove(&id);
                 self.command_text.remove(&id);
                 self.set_online(online);

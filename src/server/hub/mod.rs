@@ -29,7 +29,8 @@ use super::store::{
 use crate::protocol::{
     now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, Message, OkReply, OnlineUser, Presence,
     Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome, HISTORY_DEFAULT_LIMIT,
-    HISTORY_MAX_LIMIT,
+    HISTORY_MAX_LIMIT, MAX_LISTED_CHATS, MAX_LISTED_ONLINE, MAX_LISTED_REQUESTS,
+    MAX_PENDING_REQUESTS,
 };
 
 /// The most requests handled in one transaction; bounds the latency a large

@@ -56,8 +56,15 @@ impl Hub {
             }
             Request::Who => {
                 if let Some(id) = id {
-                    let online = self.online_list();
-                    self.send(session, &ServerFrame::Who { id, online });
+                    let (online, more_online) = self.online_list();
+                    self.send(
+                        session,
+                        &ServerFrame::Who {
+                            id,
+                            online,
+                            more_online,
+                        },
+                    );
                 }
                 Ok(())
             }
@@ -237,6 +244,26 @@ impl Hub {
             })?;
             self.reply_ok(session, id);
             return self.open_chat(me, partner);
+        }
+        // Bounded both ways, so that nobody can fill another's inbox (and
+        // `welcome`) without limit, nor spray requests at everyone.
+        if self.store.count_requests_from(me)? >= MAX_PENDING_REQUESTS as u64 {
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "you have {MAX_PENDING_REQUESTS} chat requests waiting for an answer, \
+                     the most allowed; cancel some first"
+                ),
+            );
+        }
+        if self.store.count_requests_to(partner)? >= MAX_PENDING_REQUESTS as u64 {
+            return refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "{partner_name} has {MAX_PENDING_REQUESTS} chat requests waiting, \
+                     the most allowed; try again once they have answered some"
+                ),
+            );
         }
         let ts = now_ms();
         self.store.add_request(me, partner, ts)?;

@@ -22,17 +22,29 @@ impl Hub {
         self.statuses.get(&account).copied().unwrap_or_default()
     }
 
-    pub(super) fn online_list(&self) -> Vec<OnlineUser> {
-        let mut list: Vec<OnlineUser> = self
+    /// Who is online, by name, at most [`MAX_LISTED_ONLINE`] of them (so
+    /// that `welcome` and `who` fit in a frame however many are online),
+    /// and how many more there are.
+    pub(super) fn online_list(&self) -> (Vec<OnlineUser>, u64) {
+        let mut list: Vec<(String, AccountId, &UserName)> = self
             .online
             .iter()
-            .map(|(id, e)| OnlineUser {
-                user: e.name.clone(),
-                status: self.status_of(*id),
+            .map(|(id, e)| (e.name.key(), *id, &e.name))
+            .collect();
+        let more = list.len().saturating_sub(MAX_LISTED_ONLINE);
+        if more > 0 {
+            list.select_nth_unstable_by(MAX_LISTED_ONLINE - 1, |a, b| a.0.cmp(&b.0));
+            list.truncate(MAX_LISTED_ONLINE);
+        }
+        list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let listed = list
+            .into_iter()
+            .map(|(_, id, name)| OnlineUser {
+                user: name.clone(),
+                status: self.status_of(id),
             })
             .collect();
-        list.sort_by_key(|u| u.user.key());
-        list
+        (listed, more as u64)
     }
 
     // ----- sessions -------------------------------------------------------
@@ -139,7 +151,9 @@ impl Hub {
     ) -> Result<Welcome, StoreError> {
         let me = account.id;
         let mut chats = Vec::new();
-        for (chat, partner) in self.store.open_chats_of(me)? {
+        let (open, open_total) = self.store.open_chats_of(me, MAX_LISTED_CHATS)?;
+        let more_chats = open_total.saturating_sub(open.len() as u64);
+        for (chat, partner) in open {
             let last_read = self.store.read_marker(me, chat)?.unwrap_or(0);
             let partner_name = self.name_of(partner)?;
             chats.push(ChatSummary {
@@ -150,17 +164,22 @@ impl Hub {
                 last_read,
             });
         }
+        let (online, more_online) = self.online_list();
         let public_read = self.store.read_marker(me, PUBLIC_CHAT)?.unwrap_or(0);
         let public_unread = self.store.unread_count(PUBLIC_CHAT, public_read, me)?;
         let mut requests_in = Vec::new();
-        for (from, ts) in self.store.requests_to(me)? {
+        let (incoming, incoming_total) = self.store.requests_to(me, MAX_LISTED_REQUESTS)?;
+        let more_requests_in = incoming_total.saturating_sub(incoming.len() as u64);
+        for (from, ts) in incoming {
             requests_in.push(RequestIn {
                 from: self.name_of(from)?,
                 ts,
             });
         }
         let mut requests_out = Vec::new();
-        for (to, ts) in self.store.requests_from(me)? {
+        let (outgoing, outgoing_total) = self.store.requests_from(me, MAX_LISTED_REQUESTS)?;
+        let more_requests_out = outgoing_total.saturating_sub(outgoing.len() as u64);
+        for (to, ts) in outgoing {
             requests_out.push(RequestOut {
                 to: self.name_of(to)?,
                 ts,
@@ -171,11 +190,15 @@ impl Hub {
             user: name,
             role: account.role,
             last_msg_id: self.next_msg_id - 1,
-            online: self.online_list(),
+            online,
             chats,
             public_unread,
             requests_in,
             requests_out,
+            more_online,
+            more_chats,
+            more_requests_in,
+            more_requests_out,
         })
     }
 
