@@ -223,9 +223,11 @@ async fn a_successful_login_rehashes_the_password_at_the_servers_cost() {
         assert!(Instant::now() < deadline, "still {hash}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // And the password still works.
+    // The password still works, and the rehash (a new hash of the same
+    // password) did not end the session that caused it.
     let mut again = TestClient::connect(addr).await;
     again.login("slow", PASSWORD).await;
+    c.assert_open().await;
 }
 
 /// Fills `#public` with `n` messages of 4 096 quote characters, each of
@@ -487,4 +489,132 @@ async fn a_victim_of_seventeen_thousand_requests_still_logs_in() {
     assert_eq!(listed[199]["from"], "spammer16999");
     assert_eq!(listed[0]["from"], "spammer16800");
     // (The harness fails any frame over 1 MiB.)
+}
+
+fn fatal_error(frames: &[Value]) -> &Value {
+    frames
+        .iter()
+        .find(|f| f["type"] == "error" && f["fatal"] == true)
+        .unwrap_or_else(|| panic!("no fatal error among {frames:?}"))
+}
+
+#[tokio::test]
+async fn a_ban_from_the_command_line_ends_every_live_session_at_once() {
+    let server = TestServer::start().await;
+    let mut erin = server.user("erin").await;
+    let mut erin_again = server.session("erin").await;
+    let mut bob = server.user("bob").await;
+    let until = Admin::open(&server.db_path())
+        .unwrap()
+        .ban("erin", Some(60))
+        .unwrap();
+    for session in [&mut erin, &mut erin_again] {
+        let frames = session.expect_closed().await;
+        let fatal = fatal_error(&frames);
+        assert_eq!(fatal["code"], "banned", "{fatal}");
+        assert_eq!(fatal["until"], json!(until), "{fatal}");
+    }
+    let presence = bob.expect_event("presence").await;
+    assert_eq!(
+        (presence["user"].as_str(), presence["online"].as_bool()),
+        (Some("erin"), Some(false))
+    );
+    let mut c = server.client().await;
+    c.error(
+        json!({"type": "login", "user": "erin", "password": PASSWORD}),
+        "banned",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_change_from_the_command_line_ends_the_accounts_sessions() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut alice_again = server.session("alice").await;
+    let mut bob = server.user("bob").await;
+    Admin::open(&server.db_path())
+        .unwrap()
+        .set_password("alice", "a new password", 4)
+        .unwrap();
+    for session in [&mut alice, &mut alice_again] {
+        let frames = session.expect_closed().await;
+        let fatal = fatal_error(&frames);
+        assert_eq!(fatal["code"], "not_authenticated", "{fatal}");
+        assert!(fatal["message"].as_str().unwrap().contains("password"));
+    }
+    // Other users are not touched.
+    bob.assert_open().await;
+    let mut c = server.client().await;
+    c.error(
+        json!({"type": "login", "user": "alice", "password": PASSWORD}),
+        "bad_credentials",
+    )
+    .await;
+    c.login("alice", "a new password").await;
+}
+
+#[tokio::test]
+async fn setting_the_status_one_already_has_tells_nobody() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.user("bob").await;
+    alice.settle().await;
+    for _ in 0..3 {
+        alice
+            .ok(json!({"type": "set_status", "status": "available"}))
+            .await;
+    }
+    bob.expect_silence().await;
+    alice
+        .ok(json!({"type": "set_status", "status": "busy"}))
+        .await;
+    assert_eq!(bob.expect_event("presence").await["status"], "busy");
+    alice
+        .ok(json!({"type": "set_status", "status": "busy"}))
+        .await;
+    bob.expect_silence().await;
+}
+
+#[tokio::test]
+async fn reading_a_chat_with_a_name_tells_nothing_about_whether_the_account_exists() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    server.account("bob").await;
+    for chat in ["@bob", "@ghost"] {
+        let history = alice
+            .error(json!({"type": "history", "chat": chat}), "not_open")
+            .await;
+        let mark = alice
+            .error(
+                json!({"type": "mark_read", "chat": chat, "msg_id": 1}),
+                "not_open",
+            )
+            .await;
+        // The same wording but for the name itself.
+        let strip = |v: &Value| v["message"].as_str().unwrap().replace(&chat[1..], "NAME");
+        assert_eq!(strip(&history), "you never had a chat with NAME");
+        assert_eq!(strip(&mark), "you never had a chat with NAME");
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_looks_like_an_existing_one_is_refused() {
+    let server = TestServer::start().await;
+    server.account("alice").await;
+    server.account("bob").await;
+    server.account("martin").await;
+    let mut c = server.client().await;
+    for look_alike in ["aIice", "a1ice", "b0b", "rnartin", "ALlCE"] {
+        let refused = c
+            .error(
+                json!({"type": "register", "user": look_alike, "password": PASSWORD}),
+                "name_taken",
+            )
+            .await;
+        let message = refused["message"].as_str().unwrap();
+        assert!(message.contains("looks too much like"), "{message}");
+    }
+    // Names that merely share letters are fine.
+    c.register("alicia").await;
 }

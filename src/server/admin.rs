@@ -16,6 +16,8 @@ pub enum AdminError {
     Password(#[from] PasswordError),
     #[error("the name {0} is taken")]
     NameTaken(String),
+    #[error("the name {0} looks too much like {1}, who already has an account")]
+    LooksLike(String, String),
     #[error("there is no user {0}")]
     NoSuchUser(String),
     #[error("bcrypt cost must be 4 to 31")]
@@ -30,6 +32,7 @@ impl AdminError {
     fn from_store(e: StoreError, name: &str) -> Self {
         match e {
             StoreError::NameTaken => AdminError::NameTaken(name.to_owned()),
+            StoreError::LooksLike(existing) => AdminError::LooksLike(name.to_owned(), existing),
             StoreError::NoSuchAccount => AdminError::NoSuchUser(name.to_owned()),
             other => AdminError::Store(other),
         }
@@ -64,6 +67,8 @@ impl Admin {
         Ok(name.into_string())
     }
 
+    /// Sets a new password; a running server ends the account's sessions
+    /// within a second.
     pub fn set_password(&self, name: &str, password: &str, cost: u32) -> Result<(), AdminError> {
         let key = self.existing_key(name)?;
         let hash = hash_password(password, cost)?;
@@ -79,8 +84,9 @@ impl Admin {
             .map_err(|e| AdminError::from_store(e, name))
     }
 
-    /// Bans for `minutes`, or for good with `None`. Sessions already logged
-    /// in are not affected until they log in again.
+    /// Bans for `minutes`, or for good with `None`. A server running on
+    /// this database ends the account's sessions within a second (it looks
+    /// for changes made outside it every second).
     pub fn ban(&self, name: &str, minutes: Option<u64>) -> Result<Option<i64>, AdminError> {
         let key = self.existing_key(name)?;
         let until_ms = minutes.map(|m| now_ms().saturating_add((m as i64).saturating_mul(60_000)));

@@ -34,6 +34,9 @@ use hub::{Hub, HubCommand};
 use session::Shared;
 use store::Store;
 
+/// How often an idle hub looks for changes made by the account command line.
+const HUB_TICK: Duration = Duration::from_secs(1);
+
 /// How many hub commands may wait before sessions wait to add more.
 const HUB_QUEUE: usize = 16 * 1024;
 
@@ -201,6 +204,24 @@ impl Server {
             .fatal(),
         )
         .to_line();
+        // The hub otherwise sleeps until a session asks something; a tick
+        // lets it notice bans and password changes made by the account
+        // command line within a second even when nobody is talking.
+        let ticker = {
+            let hub = shared.hub.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(HUB_TICK);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    if let Err(mpsc::error::TrySendError::Closed(_)) =
+                        hub.try_send(HubCommand::Tick)
+                    {
+                        break;
+                    }
+                }
+            })
+        };
         let next_session = AtomicU64::new(1);
         let mut hub_died = false;
         // A shutdown asked for before run() started counts too.
@@ -239,6 +260,7 @@ impl Server {
             }
         }
         drop(listener);
+        ticker.abort();
         if hub_died {
             tracing::error!("the hub stopped; shutting down");
             return Err(ServerError::HubGone);

@@ -10,14 +10,15 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::protocol::Role;
+use crate::protocol::{name_skeleton, Role};
 
 /// `PRAGMA application_id` of a tchat database ("tcht"), so that a foreign
 /// SQLite file is recognised and never written to.
 const APPLICATION_ID: i64 = 0x7463_6874;
 
 /// Forward migrations; entry `n` takes the schema from version `n` to `n+1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id              INTEGER PRIMARY KEY,
     name            TEXT    NOT NULL,
@@ -68,7 +69,12 @@ CREATE TABLE logins (
     logout_ms  INTEGER
 );
 CREATE INDEX logins_by_account ON logins (account_id, login_ms);
-"#];
+"#,
+    r#"
+ALTER TABLE accounts ADD COLUMN name_skeleton TEXT;
+CREATE INDEX accounts_by_skeleton ON accounts (name_skeleton);
+"#,
+];
 
 /// The chat id of `#public`.
 pub const PUBLIC_CHAT: ChatId = 1;
@@ -99,6 +105,8 @@ pub enum StoreError {
     },
     #[error("the name is taken")]
     NameTaken,
+    #[error("the name looks too much like {0}")]
+    LooksLike(String),
     #[error("no such account")]
     NoSuchAccount,
     #[error("database error: {0}")]
@@ -292,7 +300,28 @@ impl Store {
         )?;
         let mut store = Store { conn };
         store.migrate(version)?;
+        store.fill_in_name_skeletons()?;
         Ok(store)
+    }
+
+    /// Accounts made before names had skeletons (or added by hand) get
+    /// theirs, so that look-alikes of them are refused too.
+    fn fill_in_name_skeletons(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let missing: Vec<(AccountId, String)> = {
+            let mut stmt =
+                tx.prepare("SELECT id, name FROM accounts WHERE name_skeleton IS NULL")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (id, name) in missing {
+            tx.execute(
+                "UPDATE accounts SET name_skeleton = ?1 WHERE id = ?2",
+                params![name_skeleton(&name), id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
@@ -337,6 +366,14 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// SQLite's `data_version`: it changes when another connection commits
+    /// to this database (the account command line), never for our own.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// Whether a transaction is open (SQLite may end one by itself after an
@@ -415,13 +452,28 @@ impl Store {
         now_ms: i64,
     ) -> Result<AccountId, StoreError> {
         let key = name.to_ascii_lowercase();
+        let skeleton = name_skeleton(name);
+        // `aIice` beside `alice`, `b0b` beside `bob`: one could pass for
+        // the other in a chat, so the second is refused like a taken name.
+        let look_alike: Option<String> = self
+            .conn
+            .prepare_cached("SELECT name FROM accounts WHERE name_skeleton = ?1 LIMIT 1")?
+            .query_row([&skeleton], |r| r.get(0))
+            .optional()?;
+        if let Some(existing) = look_alike {
+            return Err(if existing.eq_ignore_ascii_case(name) {
+                StoreError::NameTaken
+            } else {
+                StoreError::LooksLike(existing)
+            });
+        }
         let inserted = self
             .conn
             .prepare_cached(
-                "INSERT INTO accounts (name, name_key, password_hash, role, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO accounts (name, name_key, password_hash, role, created_ms, name_skeleton)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![name, key, password_hash, role.as_str(), now_ms]);
+            .execute(params![name, key, password_hash, role.as_str(), now_ms, skeleton]);
         match inserted {
             Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))

@@ -113,6 +113,10 @@ pub enum HubCommand {
     /// A reply the session produced itself (an error, say), routed through
     /// the hub so that it keeps its place among the session's replies.
     Reply { session: SessionId, frame: Bytes },
+    /// Nothing to do but look whether the database was changed from
+    /// outside (the account command line), so that a ban or a password
+    /// change takes effect on sessions that are idle.
+    Tick,
     /// Tell everyone, commit, close every connection, stop.
     Shutdown {
         reason: String,
@@ -213,6 +217,9 @@ struct SessionEntry {
 struct OnlineEntry {
     name: UserName,
     sessions: Vec<SessionId>,
+    /// The password hash the sessions logged in against: when the stored
+    /// one differs, the password was changed and they are closed.
+    password_hash: String,
 }
 
 /// A chat key resolved for one requester.
@@ -254,6 +261,8 @@ pub struct Hub {
     /// Statuses before this batch changed them, to restore if it fails.
     status_undo: Vec<(AccountId, Option<Status>)>,
     shutting_down: bool,
+    /// SQLite's count of commits by other connections, last time we looked.
+    data_version: i64,
 }
 
 impl Hub {
@@ -287,6 +296,7 @@ impl Hub {
             offline_in_batch: Vec::new(),
             status_undo: Vec::new(),
             shutting_down: false,
+            data_version: 0,
         })
     }
 
@@ -348,6 +358,7 @@ impl Hub {
             self.offline_in_batch.clear();
             return false;
         }
+        self.enforce_changes_from_outside();
         let mut counted = 0;
         let mut held = 0;
         let mut cut_short = false;
@@ -588,14 +599,22 @@ impl Hub {
                 account,
                 old_hash,
                 new_hash,
-            } => {
-                if let Err(e) = self
-                    .store
-                    .replace_password_hash(account, &old_hash, &new_hash)
-                {
-                    tracing::warn!(error = %e, "could not store a rehashed password");
+            } => match self
+                .store
+                .replace_password_hash(account, &old_hash, &new_hash)
+            {
+                Ok(true) => {
+                    // The same password: the sessions stay.
+                    if let Some(online) = self.online.get_mut(&account) {
+                        if online.password_hash == old_hash {
+                            online.password_hash = new_hash;
+                        }
+                    }
                 }
-            }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not store a rehashed password"),
+            },
+            HubCommand::Tick => {}
             HubCommand::Shutdown { reason, done } => {
                 self.shutdown(&reason);
                 let _ = done.send(());

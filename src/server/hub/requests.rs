@@ -43,6 +43,11 @@ impl Hub {
             }
             Request::Send { chat, text } => self.send_message(session, me, id, &chat, text),
             Request::SetStatus { status } => {
+                if self.status_of(me) == status {
+                    // Nothing changed: nothing to tell everyone.
+                    self.reply_ok(session, id);
+                    return Ok(());
+                }
                 let before = self.statuses.insert(me, status);
                 self.status_undo.push((me, before));
                 self.reply_ok(session, id);
@@ -401,12 +406,26 @@ impl Hub {
 
     /// The chat id and the key `me` knows it by, for reading (history and
     /// read markers): `#public`, or a private chat that was opened once.
+    ///
+    /// A name with no account gets the same `not_open` as an account one
+    /// never had a chat with, so reading reveals nothing about which
+    /// accounts exist.
     pub(super) fn readable_chat(
         &mut self,
         me: AccountId,
         chat: &str,
     ) -> Result<(ChatId, ChatKey), Failure> {
-        match self.target(me, chat)? {
+        let target = match self.target(me, chat) {
+            Err(Failure::Refused(ErrorCode::NoSuchUser, _)) => {
+                let shown: String = chat.chars().skip(1).take(32).collect();
+                return refuse(
+                    ErrorCode::NotOpen,
+                    format!("you never had a chat with {shown}"),
+                );
+            }
+            other => other?,
+        };
+        match target {
             Target::Public => Ok((PUBLIC_CHAT, ChatKey::Public)),
             Target::Private {
                 chat: Some(c),

@@ -88,6 +88,7 @@ impl Hub {
             .or_insert_with(|| OnlineEntry {
                 name: name.clone(),
                 sessions: Vec::new(),
+                password_hash: account.password_hash.clone(),
             })
             .sessions
             .push(session);
@@ -260,9 +261,100 @@ impl Hub {
             Err(StoreError::NameTaken) => {
                 return refuse(ErrorCode::NameTaken, format!("the name {name} is taken"))
             }
+            Err(StoreError::LooksLike(existing)) => {
+                return refuse(
+                    ErrorCode::NameTaken,
+                    format!("the name {name} looks too much like {existing}, who is already here; choose another"),
+                )
+            }
             Err(e) => return Err(e.into()),
         };
         tracing::info!(user = %name, "registered");
         self.attach(session, id, &account)
+    }
+
+    // ----- changes made outside the server ----------------------------------
+
+    /// The account command line writes to the database directly. When it
+    /// has (SQLite's `data_version` moved), every online account is checked
+    /// again: one that is banned now, or whose password was changed, loses
+    /// every session at once, so no path leaves a banned or stale session
+    /// working.
+    pub(super) fn enforce_changes_from_outside(&mut self) {
+        let version = match self.store.data_version() {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether the database changed");
+                return;
+            }
+        };
+        if version == self.data_version {
+            return;
+        }
+        self.data_version = version;
+        let accounts: Vec<AccountId> = self.online.keys().copied().collect();
+        let now = now_ms();
+        for account in accounts {
+            let stored = match self.store.account_by_id(account) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot re-read an account");
+                    continue;
+                }
+            };
+            let fatal = match &stored {
+                None => Some(ErrorFrame::new(
+                    None,
+                    ErrorCode::NotAuthenticated,
+                    "this account no longer exists",
+                )),
+                Some(a) if a.ban.is_some_and(|b| b.until_ms.is_none_or(|t| t > now)) => {
+                    let until = a.ban.and_then(|b| b.until_ms);
+                    let mut e = ErrorFrame::new(
+                        None,
+                        ErrorCode::Banned,
+                        match until {
+                            Some(_) => "this account has been banned for now",
+                            None => "this account has been banned",
+                        },
+                    );
+                    e.until = Some(until);
+                    Some(e)
+                }
+                Some(a)
+                    if self.online.get(&account).map(|o| &o.password_hash)
+                        != Some(&a.password_hash) =>
+                {
+                    Some(ErrorFrame::new(
+                        None,
+                        ErrorCode::NotAuthenticated,
+                        "the password of this account was changed; log in again",
+                    ))
+                }
+                Some(_) => None,
+            };
+            if let Some(fatal) = fatal {
+                self.end_sessions_of(account, ServerFrame::Error(fatal.fatal()).to_line());
+            }
+        }
+    }
+
+    /// Logs every session of `account` out and closes it with `fatal`.
+    fn end_sessions_of(&mut self, account: AccountId, fatal: Bytes) {
+        let sessions = self
+            .online
+            .get(&account)
+            .map(|o| o.sessions.clone())
+            .unwrap_or_default();
+        for session in sessions {
+            if let Err(e) = self.detach(session) {
+                tracing::error!(error = %e, "could not record a logout");
+            }
+            if let Some(entry) = self.sessions.get_mut(&session) {
+                entry.closing = true;
+                entry.link.control.close_with(fatal.clone());
+            }
+        }
+        tracing::info!(account, "sessions ended: banned or password changed");
     }
 }
