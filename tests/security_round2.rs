@@ -618,3 +618,39 @@ async fn a_name_that_looks_like_an_existing_one_is_refused() {
     // Names that merely share letters are fine.
     c.register("alicia").await;
 }
+
+#[tokio::test]
+async fn hostile_numbers_are_answered_without_breaking_the_server() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    alice.say("#public", "hello").await;
+    let max = u64::MAX;
+    for frame in [
+        json!({"type": "history", "chat": "#public", "before": 0}),
+        json!({"type": "history", "chat": "#public", "before": max}),
+        json!({"type": "history", "chat": "#public", "after": max}),
+        json!({"type": "history", "chat": "#public", "after": 0, "limit": u32::MAX}),
+        json!({"type": "mark_read", "chat": "#public", "msg_id": max}),
+        json!({"type": "mark_read", "chat": "#public", "msg_id": 0}),
+    ] {
+        let reply = alice.request(frame.clone()).await;
+        assert_ne!(reply["type"], "error", "{frame} -> {reply}");
+    }
+    for frame in [
+        json!({"type": "history", "chat": "#public", "limit": -1}),
+        json!({"type": "history", "chat": "#public", "before": -5}),
+        json!({"type": "history", "chat": "#public", "limit": 1u64 << 40}),
+        json!({"type": "mark_read", "chat": "#public", "msg_id": -1}),
+        json!({"type": "mark_read", "chat": "#public", "msg_id": 1.5}),
+    ] {
+        alice.error(frame, "bad_request").await;
+    }
+    alice
+        .send_json(json!({"type": "ping", "id": max}))
+        .await;
+    assert_eq!(alice.reply_to(max).await["type"], "pong");
+    // The marker never moved past the newest message.
+    let welcome = server.welcome_of("alice").await;
+    assert_eq!(welcome["public_unread"], 0);
+    alice.say("#public", "still here").await;
+}
