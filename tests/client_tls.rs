@@ -79,6 +79,7 @@ fn quick() -> Timing {
     Timing {
         ping_interval: Duration::from_millis(300),
         step_timeout: Duration::from_secs(5),
+        ..Timing::default()
     }
 }
 
