@@ -68,6 +68,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
         line(&mut y, &text, if sel { s.selected } else { s.base });
     }
+    if inbox.overflow > 0 {
+        let text = format!(
+            "  … and {} more not listed (the inbox lists {} each way)",
+            inbox.overflow,
+            crate::client::app::MAX_INBOX
+        );
+        line(&mut y, &text, s.dim);
+    }
     line(&mut y, "", s.base);
     line(
         &mut y,
