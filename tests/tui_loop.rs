@@ -149,7 +149,11 @@ async fn a_flood_of_server_frames_is_taken_in_slices_and_sigterm_still_ends_the_
         .await
         .expect("loop ends cleanly");
     assert!(app.should_quit(), "SIGTERM behind the flood was handled");
-    assert_eq!(app.online.len(), 1, "every presence was handled: only alice is left");
+    assert_eq!(
+        app.online.len(),
+        1,
+        "every presence was handled: only alice is left"
+    );
     assert!(app.chats[0].log.len() <= tchat::client::chat::MAX_ENTRIES);
     assert!(
         !app.chats[0]
