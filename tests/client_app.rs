@@ -816,3 +816,308 @@ fn only_an_inbox_with_requests_asks_for_ticks() {
     app.update(Event::Tick);
     assert_ne!(screen(&app), before, "the age moved on");
 }
+
+/// All history requests among the commands: (id, chat, before, after).
+fn histories(cmds: &[Command]) -> Vec<(u64, String, Option<u64>, Option<u64>)> {
+    sent(cmds)
+        .into_iter()
+        .filter_map(|f| match f.request {
+            Request::History {
+                chat,
+                before,
+                after,
+                ..
+            } => Some((f.id.unwrap_or(0), chat, before, after)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_sent_message_shows_as_pending_until_the_server_confirms_it() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "queued behind the pacer");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.expect("send carries an id");
+    assert!(draft(&app).is_empty(), "not bounced back into the input");
+    let text = screen(&app);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("    … alice: queued behind the pacer")),
+        "{text}"
+    );
+    frame(
+        &mut app,
+        &json!({"type":"ok","id":id,"msg_id":41,"ts":T0}).to_string(),
+    );
+    assert!(app.chats[0].outbox.is_empty());
+    let text = screen(&app);
+    assert!(
+        text.contains("22:00 alice: queued behind the pacer"),
+        "{text}"
+    );
+    assert!(!text.contains('…'), "{text}");
+    // The event that follows the ok is the same message: shown once.
+    frame(
+        &mut app,
+        &msg_json("#public", 41, T0, "alice", "queued behind the pacer"),
+    );
+    assert_eq!(screen(&app).matches("queued behind the pacer").count(), 1);
+}
+
+#[test]
+fn twenty_thousand_presence_events_stay_cheap_and_bounded() {
+    let mut app = logged_in("alice", json!({}));
+    let started = std::time::Instant::now();
+    let presence = |user: String, online: bool, status: &str| {
+        json!({"type":"presence","user":user,"online":online,"status":status}).to_string()
+    };
+    for n in 0..10_000 {
+        frame(&mut app, &presence(format!("user{n}"), true, "available"));
+    }
+    for n in 0..5_000 {
+        frame(&mut app, &presence(format!("USER{n}"), true, "busy"));
+    }
+    for n in 5_000..10_000 {
+        frame(&mut app, &presence(format!("user{n}"), false, "available"));
+    }
+    eprintln!("20 000 presence events: {:?}", started.elapsed());
+    assert_eq!(app.online.len(), 1 + 5_000);
+    assert_eq!(
+        app.online.get("user42").map(|u| u.status),
+        Some(Status::Busy)
+    );
+    // Every event left a quiet line, but the room keeps a bounded number.
+    let public = &app.chats[0].log;
+    assert!(
+        public.len() <= tchat::client::chat::MAX_ENTRIES,
+        "{}",
+        public.len()
+    );
+    assert!(public
+        .entries()
+        .last()
+        .unwrap()
+        .text()
+        .contains("user9999 left"));
+    // The people panel still draws, sorted by name.
+    press(&mut app, KeyCode::F(2));
+    let text = screen(&app);
+    assert!(text.contains("People (5001)"), "{text}");
+}
+
+#[test]
+fn scrollback_is_bounded_and_dropped_pages_are_fetched_again() {
+    let mut app = logged_in("alice", json!({}));
+    let big = "x".repeat(900 * 1024);
+    for id in 1..=150u64 {
+        frame(&mut app, &msg_json("#public", id, T0, "Bob", &big));
+    }
+    let log = &app.chats[0].log;
+    assert!(
+        log.bytes() <= tchat::client::chat::MAX_BYTES,
+        "{} bytes kept",
+        log.bytes()
+    );
+    assert_eq!(log.newest_id(), 150);
+    assert!(app.chats[0].more_older, "older messages are to be fetched");
+    let oldest = log.oldest_id().unwrap();
+    assert!(oldest > 1);
+    let cmds = key(&mut app, KeyCode::Home, KeyModifiers::CONTROL);
+    assert_eq!(
+        histories(&cmds)
+            .into_iter()
+            .map(|(_, c, before, _)| (c, before))
+            .collect::<Vec<_>>(),
+        [("#public".to_owned(), Some(oldest))]
+    );
+    // A live burst of small messages: the count is bounded too.
+    for id in 1000..4000u64 {
+        frame(&mut app, &msg_json("#public", id, T0, "Bob", "hi"));
+    }
+    assert!(app.chats[0].log.len() <= tchat::client::chat::MAX_ENTRIES);
+}
+
+#[test]
+fn a_server_that_always_says_more_cannot_make_the_client_loop() {
+    // Older pages: one message each, always "more".
+    let mut app = new_app();
+    let cmds = welcome(&mut app, "alice", json!({}));
+    let id = history_id(&cmds, "#public").unwrap();
+    // The top is in view at once: older pages load by themselves.
+    let mut cmds = frame(
+        &mut app,
+        &history_json(
+            id,
+            "#public",
+            &[msg_json("#public", 1_000, T0, "Bob", "x")],
+            true,
+        ),
+    );
+    let mut asked = 0;
+    let mut next_id = 999u64;
+    while let Some((id, _, before, _)) = histories(&cmds).into_iter().next() {
+        asked += 1;
+        assert!(asked <= 100, "the client keeps asking");
+        assert_eq!(before, Some(next_id + 1), "a new anchor each time");
+        let m = msg_json("#public", next_id, T0, "Bob", "x");
+        next_id -= 1;
+        cmds = frame(&mut app, &history_json(id, "#public", &[m], true));
+    }
+    assert_eq!(asked, tchat::client::app::MAX_PAGES_PER_ACTION);
+    // The next key press is a new action: a few pages more, no more.
+    let mut cmds = press(&mut app, KeyCode::PageUp);
+    let mut again = 0;
+    while let Some((id, _, _, _)) = histories(&cmds).into_iter().next() {
+        again += 1;
+        assert!(again <= 100, "the client keeps asking");
+        let m = msg_json("#public", next_id, T0, "Bob", "x");
+        next_id -= 1;
+        cmds = frame(&mut app, &history_json(id, "#public", &[m], true));
+    }
+    assert_eq!(again, tchat::client::app::MAX_PAGES_PER_ACTION);
+    // A page that brings nothing older ends it, whatever `more` says.
+    let cmds = press(&mut app, KeyCode::PageUp);
+    let (id, _, before, _) = histories(&cmds)[0].clone();
+    let cmds = frame(
+        &mut app,
+        &history_json(
+            id,
+            "#public",
+            &[msg_json("#public", before.unwrap(), T0, "Bob", "x")],
+            true,
+        ),
+    );
+    assert!(histories(&cmds).is_empty());
+    assert!(!app.chats[0].more_older);
+    assert!(histories(&press(&mut app, KeyCode::PageUp)).is_empty());
+
+    // Catch-up after a reconnect: every page says "more".
+    let mut app = logged_in("alice", json!({}));
+    frame(&mut app, &msg_json("#public", 10, T0, "Bob", "seen"));
+    app.update(Event::Net(NetEvent::Lost {
+        reason: "reset".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    let mut cmds = welcome(&mut app, "alice", json!({}));
+    let mut pages = 0;
+    let mut next = 11u64;
+    let mut reloaded = false;
+    while let Some((id, _, _, after)) = histories(&cmds).into_iter().next() {
+        pages += 1;
+        assert!(pages <= 100, "the client keeps asking");
+        if after.is_none() {
+            // Too long a gap: the newest page instead; done.
+            reloaded = true;
+            cmds = frame(
+                &mut app,
+                &history_json(
+                    id,
+                    "#public",
+                    &[msg_json("#public", 100_000, T0, "Bob", "x")],
+                    true,
+                ),
+            );
+            continue;
+        }
+        let m = msg_json("#public", next, T0, "Bob", "x");
+        next += 1;
+        cmds = frame(&mut app, &history_json(id, "#public", &[m], true));
+    }
+    assert!(reloaded, "the newest page was loaded instead");
+    assert!(
+        pages
+            <= tchat::client::app::MAX_CATCH_UP_PAGES
+                + 1
+                + tchat::client::app::MAX_PAGES_PER_ACTION,
+        "{pages} pages"
+    );
+}
+
+#[test]
+fn hostile_numbers_from_the_server_never_panic_and_show_sanely() {
+    let mut app = new_app();
+    let cmds = welcome(
+        &mut app,
+        "alice",
+        json!({
+            "last_msg_id": 3,
+            "public_unread": u64::MAX,
+            "chats":[{"chat":"@Bob","user":"Bob","online":true,"unread":u64::MAX,"last_read":0},
+                     {"chat":"@Carol","user":"Carol","online":false,"unread":0,"last_read":u64::MAX}],
+            "requests_in":[{"from":"Carol","ts":i64::MIN},{"from":"Dave","ts":i64::MAX}],
+            "requests_out":[{"to":"Eve","ts":i64::MIN}]
+        }),
+    );
+    for (id, chat, _, _) in histories(&cmds) {
+        let msgs = [
+            msg_json(&chat, u64::MAX, i64::MAX, "Bob", "last"),
+            msg_json(&chat, 0, i64::MIN, "Bob", "zero"),
+            msg_json(&chat, 1, -1, "Bob", "before 1970"),
+        ];
+        frame(&mut app, &history_json(id, &chat, &msgs, true));
+    }
+    screen(&app);
+    // An unread count at u64::MAX gets one more.
+    frame(&mut app, &msg_json("@Bob", 5, T0, "Bob", "one more"));
+    assert_eq!(app.chats[1].unread, u64::MAX);
+    frame(
+        &mut app,
+        &msg_json("@Carol", 6, T0, "Carol", "below the marker"),
+    );
+    assert_eq!(app.chats[2].unread, 0);
+    app.update(Event::Resize(200, 24));
+    let text = screen(&app);
+    assert!(text.contains(&format!("@Bob ({})", u64::MAX)), "{text}");
+    app.update(Event::Resize(80, 24));
+    frame(
+        &mut app,
+        &json!({"type":"read","chat":"#public","msg_id":u64::MAX}).to_string(),
+    );
+    frame(
+        &mut app,
+        &json!({"type":"chat_request","from":"Frank","ts":i64::MIN}).to_string(),
+    );
+    frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@Gina","user":"Gina","ts":i64::MAX}).to_string(),
+    );
+    // The inbox ages requests from any time.
+    alt(&mut app, '0');
+    ctrl(&mut app, 'p');
+    assert_eq!(app.active, app.inbox_tab());
+    let text = screen(&app);
+    assert!(text.contains("Carol") && text.contains("d ago"), "{text}");
+    assert!(text.contains("Dave") && text.contains("just now"), "{text}");
+    // Errors with extreme numbers read as sentences.
+    for e in [
+        json!({"type":"error","code":"banned","message":"b","until":i64::MIN}),
+        json!({"type":"error","code":"banned","message":"b","until":i64::MAX}),
+        json!({"type":"error","code":"locked_out","message":"l","retry_after_ms":u64::MAX}),
+        json!({"type":"error","code":"rate_limited","message":"r","retry_after_ms":u64::MAX}),
+    ] {
+        frame(&mut app, &e.to_string());
+        let notice = app.notice.clone().expect("a notice");
+        assert!(!notice.text.is_empty());
+        screen(&app);
+    }
+    app.update(Event::Net(NetEvent::LoginFailed(
+        tchat::protocol::ErrorFrame {
+            id: None,
+            code: ErrorCode::Banned,
+            message: "b".into(),
+            retry_after_ms: None,
+            until: Some(Some(i64::MIN)),
+            fatal: false,
+        },
+    )));
+    screen(&app);
+    // Every tab draws at the extremes, at a narrow and a wide size.
+    for size in [(20, 6), (200, 50)] {
+        app.update(Event::Resize(size.0, size.1));
+        for t in 0..app.tab_count() {
+            alt(&mut app, char::from(b'1' + t as u8));
+            screen(&app);
+        }
+    }
+}

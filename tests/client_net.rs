@@ -118,6 +118,7 @@ fn quick() -> Timing {
     Timing {
         ping_interval: Duration::from_millis(200),
         step_timeout: Duration::from_secs(5),
+        ..Timing::default()
     }
 }
 
@@ -232,4 +233,240 @@ async fn frames_from_the_app_reach_the_server() {
     let v = next_type(&mut seen, "send").await;
     assert_eq!(v["id"], 5);
     assert_eq!(v["text"], "hi");
+}
+
+/// A real server in this process (plain TCP, fast bcrypt), with the
+/// contract's rate limit (20 frames/s, bursts of 40).
+async fn real_server(dir: &std::path::Path) -> (String, tchat::server::ShutdownHandle) {
+    let mut config =
+        tchat::server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), dir.join("t.db"));
+    config.bcrypt_cost = 4;
+    let server = tchat::server::Server::bind(config).await.expect("bind");
+    let addr = server.local_addr().to_string();
+    let shutdown = server.shutdown_handle();
+    tokio::spawn(async move {
+        let _ = server.run().await;
+    });
+    (addr, shutdown)
+}
+
+#[tokio::test]
+async fn a_burst_of_frames_is_paced_under_the_servers_rate_and_none_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, shutdown) = real_server(dir.path()).await;
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&addr, true)));
+    next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Welcome(_)) => Some(()),
+        _ => None,
+    })
+    .await;
+    // What a login with 100 open chats asks at once: one history page each.
+    const N: u64 = 100;
+    for id in 1..=N {
+        handle.send(NetCommand::Send(tchat::protocol::ClientFrame {
+            id: Some(id),
+            request: tchat::protocol::Request::History {
+                chat: "#public".into(),
+                before: None,
+                after: None,
+                limit: Some(1),
+            },
+        }));
+    }
+    let mut answered = Vec::new();
+    timeout(Duration::from_secs(30), async {
+        while answered.len() < N as usize {
+            match rx.recv().await {
+                Some(Event::Net(NetEvent::Frame(ServerFrame::History(p)))) => answered.push(p.id),
+                Some(Event::Net(NetEvent::Frame(ServerFrame::Error(e)))) => {
+                    panic!("the server refused a frame: {e:?}")
+                }
+                Some(Event::Net(NetEvent::Lost { reason, .. })) => {
+                    panic!("the connection was lost: {reason}")
+                }
+                Some(_) => {}
+                None => panic!("the network task stopped"),
+            }
+        }
+    })
+    .await
+    .expect("every request answered");
+    assert_eq!(answered, (1..=N).collect::<Vec<_>>(), "sent in order");
+    shutdown.shutdown("test");
+}
+
+/// A server that answers the first `send` with `rate_limited` and
+/// `retry_after_ms`, and `ok` to everything after; it reports every frame.
+async fn limiting_server(retry_after_ms: u64) -> (String, UnboundedReceiver<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (seen_tx, seen_rx) = unbounded_channel();
+    tokio::spawn(async move {
+        let Ok((sock, _)) = listener.accept().await else {
+            return;
+        };
+        let (r, mut w) = sock.into_split();
+        let mut lines = BufReader::new(r).lines();
+        let mut refused = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let _ = seen_tx.send(v.clone());
+            let id = v["id"].clone();
+            let reply = match v["type"].as_str() {
+                Some("login") => json!({
+                    "type":"welcome","id":id,"user":"alice","role":"user","last_msg_id":0,
+                    "online":[],"chats":[],"public_unread":0,"requests_in":[],"requests_out":[]
+                }),
+                Some("ping") => json!({"type":"pong","id":id}),
+                Some("send") if !refused => {
+                    refused = true;
+                    json!({"type":"error","id":id,"code":"rate_limited",
+                        "message":"slow down","retry_after_ms":retry_after_ms})
+                }
+                _ => json!({"type":"ok","id":id,"msg_id":1,"ts":1}),
+            };
+            if w.write_all(format!("{reply}\n").as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    (addr, seen_rx)
+}
+
+fn send_frame(id: u64, text: &str) -> NetCommand {
+    NetCommand::Send(tchat::protocol::ClientFrame {
+        id: Some(id),
+        request: tchat::protocol::Request::Send {
+            chat: "#public".into(),
+            text: text.into(),
+        },
+    })
+}
+
+#[tokio::test]
+async fn a_rate_limited_frame_is_sent_again_after_the_delay_and_the_app_sees_only_the_ok() {
+    let (addr, mut seen) = limiting_server(50).await;
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Welcome(_)) => Some(()),
+        _ => None,
+    })
+    .await;
+    handle.send(send_frame(7, "hello"));
+    assert_eq!(next_type(&mut seen, "send").await["id"], 7);
+    let again = next_type(&mut seen, "send").await;
+    assert_eq!(again["id"], 7, "the same frame, again");
+    assert_eq!(again["text"], "hello");
+    let id = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Ok(ok)) => Some(ok.id),
+        NetEvent::Frame(ServerFrame::Error(e)) => panic!("the app saw the refusal: {e:?}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(id, 7);
+}
+
+#[tokio::test]
+async fn a_hostile_retry_after_is_not_waited_for_and_panics_nothing() {
+    let (addr, mut seen) = limiting_server(u64::MAX).await;
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Welcome(_)) => Some(()),
+        _ => None,
+    })
+    .await;
+    handle.send(send_frame(7, "hello"));
+    // Waiting u64::MAX ms is no plan: the app is told, and the task goes on.
+    let code = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Error(e)) if e.id == Some(7) => Some(e.code),
+        NetEvent::Lost { reason, .. } => panic!("lost: {reason}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, ErrorCode::RateLimited);
+    handle.send(send_frame(8, "still here"));
+    loop {
+        let v = next_type(&mut seen, "send").await;
+        if v["id"] == 8 {
+            break;
+        }
+    }
+    let id = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Ok(ok)) => Some(ok.id),
+        NetEvent::Lost { reason, .. } => panic!("lost: {reason}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(id, 8);
+}
+
+/// Welcomes every login and closes the connection `hold` later.
+async fn dropping_server(hold: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                        continue;
+                    };
+                    if matches!(v["type"].as_str(), Some("login" | "register")) {
+                        let welcome = json!({
+                            "type":"welcome","id":v["id"],"user":v["user"],"role":"user","last_msg_id":0,
+                            "online":[],"chats":[],"public_unread":0,"requests_in":[],"requests_out":[]
+                        });
+                        let _ = w.write_all(format!("{welcome}\n").as_bytes()).await;
+                        tokio::time::sleep(hold).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn next_retry_in(rx: &mut UnboundedReceiver<Event>) -> Duration {
+    next_matching(rx, |ev| match ev {
+        NetEvent::Lost { retry_in, .. } => Some(*retry_in),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_login_dropped_at_once_does_not_reset_the_backoff() {
+    let addr = dropping_server(Duration::ZERO).await;
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    assert_eq!(next_retry_in(&mut rx).await, Duration::from_secs(1));
+    // The reconnect logs in and is dropped at once again: wait longer.
+    assert_eq!(next_retry_in(&mut rx).await, Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_session_that_stayed_up_starts_the_backoff_again() {
+    // Sessions last 600 ms; 200 ms counts as stable here.
+    let addr = dropping_server(Duration::from_millis(600)).await;
+    let (tx, mut rx) = unbounded_channel();
+    let timing = Timing {
+        stable_after: Duration::from_millis(200),
+        ..Timing::default()
+    };
+    let handle = net::spawn_with(tx, timing);
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    assert_eq!(next_retry_in(&mut rx).await, Duration::from_secs(1));
+    assert_eq!(next_retry_in(&mut rx).await, Duration::from_secs(1));
 }

@@ -79,6 +79,7 @@ fn quick() -> Timing {
     Timing {
         ping_interval: Duration::from_millis(300),
         step_timeout: Duration::from_secs(5),
+        ..Timing::default()
     }
 }
 
@@ -364,4 +365,116 @@ async fn a_known_servers_file_that_cannot_be_written_trusts_for_the_session_and_
     assert!(warning.contains("this session only"), "{warning}");
     assert!(matches!(outcome(&mut rx).await, Outcome::Welcome(Some(_))));
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_remembered_certificate_wins_over_a_ca_that_vouches_for_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, made) = tls_server(dir.path(), "127.0.0.1:0", "a").await;
+    let key = format!("localhost:{}", server.addr.port());
+    // The user trusted another certificate for this host:port earlier.
+    let remembered = format!("SHA256:{}", ["AB"; 32].join(":"));
+    KnownServers::append(&known_path(dir.path()), &key, &remembered).unwrap();
+    let before = std::fs::read_to_string(known_path(dir.path())).unwrap();
+    // The presented certificate chains to a trusted authority.
+    let mut trust = settings(dir.path());
+    trust.ca = tchat::tls::load_certificates(&made.cert).unwrap();
+    let (net, mut rx) = start(trust);
+    net.send(NetCommand::Connect(creds(server.addr, true)));
+    match outcome(&mut rx).await {
+        Outcome::Untrusted(Untrusted::Changed {
+            server: s,
+            old,
+            new,
+            ..
+        }) => {
+            assert_eq!(s, key);
+            assert_eq!(old, remembered);
+            assert_eq!(new, made.fingerprint);
+        }
+        other => panic!("expected CHANGED, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(known_path(dir.path())).unwrap(),
+        before
+    );
+    // The same certificate remembered: the CA and the file agree.
+    let dir2 = tempfile::tempdir().unwrap();
+    KnownServers::append(&known_path(dir2.path()), &key, &made.fingerprint).unwrap();
+    let mut trust = settings(dir2.path());
+    trust.ca = tchat::tls::load_certificates(&made.cert).unwrap();
+    let (net, mut rx) = start(trust);
+    net.send(NetCommand::Connect(creds(server.addr, true)));
+    assert!(matches!(outcome(&mut rx).await, Outcome::Welcome(Some(_))));
+    server.stop().await;
+}
+
+fn fingerprint_of(n: usize) -> String {
+    let hex: Vec<String> = (0..32).map(|i| format!("{:02X}", (n + i) % 256)).collect();
+    format!("SHA256:{}", hex.join(":"))
+}
+
+#[test]
+fn clients_trusting_at_once_never_lose_or_corrupt_an_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = known_path(dir.path());
+    const THREADS: usize = 8;
+    const EACH: usize = 40;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(THREADS));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let path = path.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut lines = Vec::new();
+                for i in 0..EACH {
+                    let server = format!("host{t}-{i}.example:7700");
+                    let fp = fingerprint_of(t * EACH + i);
+                    let line = KnownServers::append(&path, &server, &fp).expect("append");
+                    lines.push((server, fp, line));
+                }
+                lines
+            })
+        })
+        .collect();
+    let written: Vec<(String, String, usize)> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("thread"))
+        .collect();
+    let (known, problems) = KnownServers::load(&path).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(known.entries().len(), THREADS * EACH, "no entry lost");
+    for (server, fp, line) in &written {
+        let e = known.get(server).expect("entry kept");
+        assert_eq!(&e.fingerprint, fp);
+        assert_eq!(e.line, *line, "the line number reported for {server}");
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.matches("# tchat known servers").count(),
+        1,
+        "one header"
+    );
+
+    // Two clients trusting different certificates for one new server at
+    // once: exactly one is written, the other is refused.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(THREADS));
+    let results: Vec<bool> = (0..THREADS)
+        .map(|t| {
+            let path = path.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                KnownServers::append(&path, "contested.example:7700", &fingerprint_of(1000 + t))
+                    .is_ok()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
+    let (_, problems) = KnownServers::load(&path).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
 }

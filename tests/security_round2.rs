@@ -645,9 +645,7 @@ async fn hostile_numbers_are_answered_without_breaking_the_server() {
     ] {
         alice.error(frame, "bad_request").await;
     }
-    alice
-        .send_json(json!({"type": "ping", "id": max}))
-        .await;
+    alice.send_json(json!({"type": "ping", "id": max})).await;
     assert_eq!(alice.reply_to(max).await["type"], "pong");
     // The marker never moved past the newest message.
     let welcome = server.welcome_of("alice").await;

@@ -92,7 +92,7 @@ fn two_clients_talk_in_public_and_privately() {
     assert!(draft.contains("pasted two"), "{draft}");
     tmux.keys("bob", &["Enter"]);
     tmux.wait_for("alice", "bob: pasted one");
-    tmux.wait_for("alice", "      pasted two");
+    tmux.wait_for("alice", "    │ pasted two");
 
     // A private-chat request, accepted from Bob's inbox with `a`.
     tmux.line("alice", "/chat bob");

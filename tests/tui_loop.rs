@@ -125,3 +125,51 @@ async fn the_loop_ends_when_every_event_source_is_gone() {
         .collect();
     assert!(login.contains("tchat — log in"), "the login form was drawn");
 }
+
+#[tokio::test]
+async fn a_flood_of_server_frames_is_taken_in_slices_and_sigterm_still_ends_the_loop() {
+    let mut app = logged_in("alice", serde_json::json!({}));
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    const FLOOD: usize = 20_000;
+    for n in 0..FLOOD {
+        let online = n % 2 == 0;
+        tx.send(server(
+            &serde_json::json!({"type":"presence","user":format!("u{}", n / 2),
+                "online":online,"status":"available"})
+            .to_string(),
+        ))
+        .unwrap();
+    }
+    tx.send(Event::Terminate).unwrap();
+    tx.send(server(&msg_json("#public", 1, T0, "Bob", "after the quit")))
+        .unwrap();
+    let mut fx = Recorder::default();
+    tchat::client::run(&mut term, &mut app, &mut rx, &mut fx, Vec::new())
+        .await
+        .expect("loop ends cleanly");
+    assert!(app.should_quit(), "SIGTERM behind the flood was handled");
+    assert_eq!(
+        app.online.len(),
+        1,
+        "every presence was handled: only alice is left"
+    );
+    assert!(app.chats[0].log.len() <= tchat::client::chat::MAX_ENTRIES);
+    assert!(
+        !app.chats[0]
+            .log
+            .entries()
+            .iter()
+            .any(|e| e.text() == "after the quit"),
+        "nothing after the quit"
+    );
+    // At most one draw per slice of events, however fast they come.
+    let drawn = term
+        .draw(|f| tchat::client::ui::render(&app, f))
+        .unwrap()
+        .count;
+    assert!(
+        drawn <= FLOOD / tchat::client::MAX_EVENTS_PER_SLICE + 2,
+        "{drawn} draws"
+    );
+}

@@ -311,3 +311,38 @@ fn every_screen_draws_at_any_size_without_panicking() {
         }
     }
 }
+
+#[test]
+fn a_second_line_that_imitates_a_message_shows_as_a_continuation() {
+    let mut app = logged_in("alice", serde_json::json!({}));
+    frame(
+        &mut app,
+        &msg_json("#public", 1, T0, "Mallory", "see below\n12:00 alice: hi"),
+    );
+    // A wrapped line gets the same mark.
+    frame(
+        &mut app,
+        &msg_json("#public", 2, T0, "Bob", &"word ".repeat(30)),
+    );
+    let text = screen(&app);
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("22:00 Mallory: see below"))
+        .expect("the message");
+    assert_eq!(lines[first + 1], "    │ 12:00 alice: hi", "{text}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("12:00")),
+        "no row passes for a message: {text}"
+    );
+    let bob = lines
+        .iter()
+        .position(|l| l.starts_with("22:00 Bob: word"))
+        .expect("bob");
+    assert!(lines[bob + 1].starts_with("    │ word"), "{text}");
+    // The mark is dim, unlike a clock.
+    let term = render(&app);
+    let cell = &term.backend().buffer()[(4, (first + 1) as u16)];
+    assert_eq!(cell.symbol(), "│");
+    assert_eq!(cell.style().fg, app.theme.styles.dim.fg);
+}

@@ -6,7 +6,7 @@
 //! Nothing here touches the terminal or the socket, so every behaviour can be
 //! tested by feeding events and looking at the state and the commands.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::protocol::{
     ChatKey, ClientFrame, OnlineUser, Request, RequestIn, RequestOut, Role, Status, UserName,
 };
 
-use super::chat::ChatLog;
+use super::chat::{ChatLog, TrimFrom};
 use super::event::{Command, Event};
 use super::keys::Edit;
 use super::login::LoginForm;
@@ -46,6 +46,15 @@ pub const CATCH_UP_PAGE: u32 = 200;
 pub const WHEEL_ROWS: usize = 3;
 /// Most remembered sent lines for ↑/↓.
 pub const INPUT_HISTORY: usize = 200;
+/// Older pages fetched per user action (a key, a wheel step): a server
+/// that always answers `more: true` cannot make the client fetch forever.
+pub const MAX_PAGES_PER_ACTION: u32 = 3;
+/// Catch-up pages after a reconnect, per chat. A longer gap is not walked
+/// page by page: the newest page is loaded instead, and the rest is there
+/// to scroll to.
+pub const MAX_CATCH_UP_PAGES: u32 = 5;
+/// Most requests listed in each half of the inbox.
+pub const MAX_INBOX: usize = 500;
 
 /// Which screen is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +105,18 @@ pub struct ChatState {
     pub scroll: Option<Anchor>,
     /// The server has older messages than the oldest one here.
     pub more_older: bool,
+    /// Newer messages than the newest here were dropped from memory (or
+    /// never loaded): reaching the bottom loads the newest page again.
+    pub more_newer: bool,
     /// A `history` request for this chat is under way.
     pub loading: bool,
+    /// The `before` of the last older page asked for: never asked twice.
+    pub older_anchor: Option<u64>,
+    /// Catch-up pages asked since the last login.
+    pub catch_up_pages: u32,
+    /// Messages sent and not yet confirmed (request id, text): shown
+    /// below the chat as pending.
+    pub outbox: Vec<(u64, String)>,
     pub draft: TextArea<'static>,
     pub partner_online: bool,
 }
@@ -113,7 +132,11 @@ impl ChatState {
             marker_after: None,
             scroll: None,
             more_older: false,
+            more_newer: false,
             loading: false,
+            older_anchor: None,
+            catch_up_pages: 0,
+            outbox: Vec::new(),
             draft: new_draft(),
             partner_online: false,
         }
@@ -135,6 +158,8 @@ pub struct Inbox {
     pub outgoing: Vec<RequestOut>,
     /// Index into incoming followed by outgoing.
     pub selected: usize,
+    /// Requests not listed because a half of the inbox was full.
+    pub overflow: u64,
     pub draft: TextArea<'static>,
 }
 
@@ -170,8 +195,16 @@ impl Default for Settings {
 /// What a request with an `id` was, so its reply can be understood.
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
-    Send { chat: ChatKey, text: String },
-    History { chat: ChatKey, dir: HistoryDir },
+    Send {
+        chat: ChatKey,
+        text: String,
+    },
+    History {
+        chat: ChatKey,
+        dir: HistoryDir,
+        /// `before` or `after` of the request.
+        anchor: Option<u64>,
+    },
     SetStatus(Status),
     RequestChat(String),
     Accept(String),
@@ -210,8 +243,8 @@ pub struct App {
     pub chats: Vec<ChatState>,
     pub active: usize,
     pub inbox: Inbox,
-    /// Online users, sorted case-insensitively.
-    pub online: Vec<OnlineUser>,
+    /// Online users by lower-case name, so sorted case-insensitively.
+    pub online: BTreeMap<String, OnlineUser>,
     pub people: People,
     pub show_help: bool,
     pub help_scroll: u16,
@@ -226,6 +259,10 @@ pub struct App {
     /// The terminal size.
     pub size: (u16, u16),
     quit: bool,
+    /// Lower-cased chat key → index into `chats`.
+    chat_ix: HashMap<String, usize>,
+    /// Older pages that may still be fetched before the next user action.
+    history_budget: u32,
     next_id: u64,
     pending: HashMap<u64, Pending>,
     /// Lower-cased names whose chat tab should get the focus when it opens,
@@ -349,9 +386,10 @@ impl App {
                 incoming: Vec::new(),
                 outgoing: Vec::new(),
                 selected: 0,
+                overflow: 0,
                 draft: new_draft(),
             },
-            online: Vec::new(),
+            online: BTreeMap::new(),
             people: People::default(),
             show_help: false,
             help_scroll: 0,
@@ -363,6 +401,8 @@ impl App {
             now_ms: 0,
             size: (80, 24),
             quit: false,
+            chat_ix: HashMap::from([(chat_key_lower(&ChatKey::Public), 0)]),
+            history_budget: MAX_PAGES_PER_ACTION,
             next_id: 1,
             pending: HashMap::new(),
             focus_on_open: HashMap::new(),
@@ -431,17 +471,44 @@ impl App {
     }
 
     fn chat_index(&self, key: &ChatKey) -> Option<usize> {
-        let want = chat_key_lower(key);
-        self.chats
-            .iter()
-            .position(|c| chat_key_lower(&c.key) == want)
+        self.chat_ix.get(&chat_key_lower(key)).copied()
     }
 
     fn private_index(&self, name: &str) -> Option<usize> {
-        let want = name.to_ascii_lowercase();
-        self.chats.iter().position(
-            |c| matches!(&c.key, ChatKey::Private(n) if n.as_str().eq_ignore_ascii_case(&want)),
-        )
+        self.chat_ix
+            .get(&format!("@{}", name.to_ascii_lowercase()))
+            .copied()
+    }
+
+    /// Rebuilds `chat_ix` after tabs were removed or replaced.
+    fn reindex(&mut self) {
+        self.chat_ix = self
+            .chats
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (chat_key_lower(&c.key), i))
+            .collect();
+    }
+
+    /// Adds a tab at the end; returns its index.
+    fn push_chat(&mut self, key: ChatKey) -> usize {
+        let i = self.chats.len();
+        self.chat_ix.insert(chat_key_lower(&key), i);
+        self.chats.push(ChatState::new(key));
+        i
+    }
+
+    /// Keeps chat `i` within its bounds: drops the oldest entries, or the
+    /// newest while the reader is up in older pages; what was dropped is
+    /// fetched again when the reader gets there.
+    fn trim_chat(&mut self, i: usize, from: TrimFrom) {
+        let c = &mut self.chats[i];
+        if c.log.over_limits() && c.log.trim(from) {
+            match from {
+                TrimFrom::Oldest => c.more_older = true,
+                TrimFrom::Newest => c.more_newer = true,
+            }
+        }
     }
 
     fn is_me(&self, name: &UserName) -> bool {
@@ -471,11 +538,17 @@ impl App {
 
     fn new_id(&mut self) -> u64 {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
         id
     }
 
-    fn request(&mut self, out: &mut Vec<Command>, request: Request, pending: Option<Pending>) {
+    /// Queues a request; returns its id if it has one (a reply is awaited).
+    fn request(
+        &mut self,
+        out: &mut Vec<Command>,
+        request: Request,
+        pending: Option<Pending>,
+    ) -> Option<u64> {
         let id = pending.map(|p| {
             let id = self.new_id();
             self.pending.insert(id, p);
@@ -485,6 +558,7 @@ impl App {
             id
         });
         out.push(Command::Send(ClientFrame { id, request }));
+        id
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -504,6 +578,12 @@ impl App {
     /// The one place state changes.
     pub fn update(&mut self, event: Event) -> Vec<Command> {
         let mut out = Vec::new();
+        if matches!(
+            event,
+            Event::Key(_) | Event::Mouse(_) | Event::Paste(_) | Event::Resize(..)
+        ) {
+            self.history_budget = MAX_PAGES_PER_ACTION;
+        }
         match event {
             Event::Key(key) => self.on_key(key, &mut out),
             Event::Mouse(m) => self.on_mouse(m, &mut out),
@@ -534,10 +614,26 @@ impl App {
             (view.visible(chat.scroll).1, chat.scroll.is_none())
         };
         let chat = &self.chats[i];
-        if rows_at_top && chat.more_older && !chat.loading {
-            if let Some(oldest) = chat.log.oldest_id() {
+        // Back at the bottom after newer messages were dropped: load the
+        // newest page again rather than walking forward page by page.
+        if at_bottom && chat.more_newer && !chat.loading {
+            let chat = &mut self.chats[i];
+            chat.log.clear();
+            chat.more_newer = false;
+            chat.older_anchor = None;
+            self.load_initial(i, out);
+        }
+        let chat = &self.chats[i];
+        if rows_at_top && chat.more_older && !chat.loading && self.history_budget > 0 {
+            if let Some(oldest) = chat
+                .log
+                .oldest_id()
+                .filter(|o| chat.older_anchor != Some(*o))
+            {
                 let key = chat.key.clone();
+                self.history_budget -= 1;
                 self.chats[i].loading = true;
+                self.chats[i].older_anchor = Some(oldest);
                 self.request(
                     out,
                     Request::History {
@@ -549,6 +645,7 @@ impl App {
                     Some(Pending::History {
                         chat: key,
                         dir: HistoryDir::Older,
+                        anchor: Some(oldest),
                     }),
                 );
             }

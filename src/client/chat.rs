@@ -6,12 +6,50 @@
 //! newest message known when it happened. That makes inserting an older
 //! history page, a reconnect's catch-up page or a duplicate delivery a binary
 //! search, and duplicates are dropped there.
+//!
+//! A log is bounded whatever the server sends: at most `MAX_ENTRIES`
+//! entries and `MAX_BYTES` bytes of text. `trim` drops entries from the end
+//! away from the reader (the oldest while following the newest, the newest
+//! while reading older pages); the app fetches dropped pages again with
+//! `history` when the reader gets there. A text longer than any the
+//! contract allows is cut, visibly, at `MAX_SHOWN_TEXT_BYTES`.
 
 use std::cell::{Ref, RefCell};
 
-use crate::protocol::UserName;
+use crate::protocol::{UserName, MAX_TEXT_BYTES};
 
 use super::wrap;
+
+/// Most entries one chat keeps in memory.
+pub const MAX_ENTRIES: usize = 2_000;
+/// Most bytes of text one chat keeps in memory.
+pub const MAX_BYTES: usize = 1 << 20;
+/// Longest text shown; the contract allows 4 096 bytes, so anything longer
+/// came from a misbehaving server and is cut with a visible note.
+pub const MAX_SHOWN_TEXT_BYTES: usize = 4 * MAX_TEXT_BYTES;
+
+/// Which end of the log `trim` drops entries from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimFrom {
+    Oldest,
+    Newest,
+}
+
+/// `text`, cut at `MAX_SHOWN_TEXT_BYTES` (on a character boundary) with a
+/// note saying how much is not shown.
+pub fn clip_text(mut text: String) -> String {
+    if text.len() <= MAX_SHOWN_TEXT_BYTES {
+        return text;
+    }
+    let mut cut = MAX_SHOWN_TEXT_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hidden = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!(" … [{hidden} more bytes not shown]"));
+    text
+}
 
 /// Where an entry sits in the log.
 pub type EntryKey = (u64, u32);
@@ -113,6 +151,10 @@ static NO_ROWS: Vec<(usize, usize)> = Vec::new();
 pub struct ChatLog {
     entries: Vec<Entry>,
     next_seq: u32,
+    /// The highest message id in `entries`, or 0.
+    newest: u64,
+    /// Bytes of text in `entries`.
+    bytes: usize,
 }
 
 impl ChatLog {
@@ -128,18 +170,26 @@ impl ChatLog {
         self.entries.is_empty()
     }
 
+    /// Bytes of text held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The highest `msg_id` in the log, or 0.
     pub fn newest_id(&self) -> u64 {
-        self.entries
-            .iter()
-            .rev()
-            .find_map(Entry::msg_id)
-            .unwrap_or(0)
+        self.newest
     }
 
     /// The lowest `msg_id` in the log.
     pub fn oldest_id(&self) -> Option<u64> {
         self.entries.iter().find_map(Entry::msg_id)
+    }
+
+    /// Forgets everything (the newest page is loaded again).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.newest = 0;
+        self.bytes = 0;
     }
 
     /// Adds a message; returns false (and changes nothing) if it is already
@@ -150,32 +200,67 @@ impl ChatLog {
             Ok(_) => return false,
             Err(pos) => pos,
         };
-        self.entries.insert(
-            pos,
-            Entry {
-                key,
-                ts,
-                kind,
-                rows: RefCell::new(None),
-            },
-        );
+        self.insert_at(pos, key, ts, kind);
+        self.newest = self.newest.max(msg_id);
         true
+    }
+
+    fn insert_at(&mut self, pos: usize, key: EntryKey, ts: i64, kind: EntryKind) {
+        let entry = Entry {
+            key,
+            ts,
+            kind,
+            rows: RefCell::new(None),
+        };
+        self.bytes = self.bytes.saturating_add(entry.text().len());
+        self.entries.insert(pos, entry);
     }
 
     /// Adds a system line after everything known so far.
     pub fn push_system(&mut self, ts: i64, text: String) {
-        self.next_seq += 1;
-        let key = (self.newest_id(), self.next_seq);
+        self.next_seq = self.next_seq.saturating_add(1);
+        let key = (self.newest, self.next_seq);
         let pos = self.entries.partition_point(|e| e.key <= key);
-        self.entries.insert(
-            pos,
-            Entry {
-                key,
-                ts,
-                kind: EntryKind::System(text),
-                rows: RefCell::new(None),
-            },
-        );
+        self.insert_at(pos, key, ts, EntryKind::System(text));
+    }
+
+    /// Whether the log holds more than its bounds allow.
+    pub fn over_limits(&self) -> bool {
+        self.entries.len() > MAX_ENTRIES || self.bytes > MAX_BYTES
+    }
+
+    /// Drops entries from one end until the log is within its bounds (the
+    /// last entry is always kept). Returns whether a message was dropped.
+    pub fn trim(&mut self, from: TrimFrom) -> bool {
+        let mut n = 0;
+        let mut bytes = self.bytes;
+        let mut len = self.entries.len();
+        while len > 1 && (len > MAX_ENTRIES || bytes > MAX_BYTES) {
+            let e = match from {
+                TrimFrom::Oldest => &self.entries[n],
+                TrimFrom::Newest => &self.entries[len - 1],
+            };
+            bytes -= e.text().len();
+            len -= 1;
+            n += 1;
+        }
+        if n == 0 {
+            return false;
+        }
+        let dropped: Vec<Entry> = match from {
+            TrimFrom::Oldest => self.entries.drain(..n).collect(),
+            TrimFrom::Newest => self.entries.drain(len..).collect(),
+        };
+        self.bytes = bytes;
+        if from == TrimFrom::Newest {
+            self.newest = self
+                .entries
+                .iter()
+                .rev()
+                .find_map(Entry::msg_id)
+                .unwrap_or(0);
+        }
+        dropped.iter().any(|e| e.msg_id().is_some())
     }
 
     /// Index of the entry with this key, or of the first after it.
@@ -218,6 +303,48 @@ mod tests {
         log.insert_message(2, 0, msg("b"));
         let texts: Vec<_> = log.entries().iter().map(Entry::text).collect();
         assert_eq!(texts, ["a", "Bob joined", "b"]);
+    }
+
+    #[test]
+    fn the_log_is_bounded_in_entries_and_bytes_from_either_end() {
+        let mut log = ChatLog::default();
+        for i in 1..=(MAX_ENTRIES as u64 + 10) {
+            log.insert_message(i, 0, msg("x"));
+        }
+        assert!(log.trim(TrimFrom::Oldest));
+        assert_eq!(log.len(), MAX_ENTRIES);
+        assert_eq!(log.oldest_id(), Some(11));
+        assert_eq!(log.newest_id(), MAX_ENTRIES as u64 + 10);
+        for i in 1..=10 {
+            log.insert_message(i, 0, msg("x"));
+        }
+        assert!(log.trim(TrimFrom::Newest));
+        assert_eq!(log.oldest_id(), Some(1));
+        assert_eq!(log.newest_id(), MAX_ENTRIES as u64);
+        let big = "y".repeat(MAX_BYTES / 3);
+        for i in 5000..5010 {
+            log.insert_message(i, 0, msg(&big));
+        }
+        log.trim(TrimFrom::Oldest);
+        assert!(log.bytes() <= MAX_BYTES && log.len() == 3, "{}", log.len());
+        // One entry larger than the bound is still kept.
+        let mut one = ChatLog::default();
+        one.insert_message(1, 0, msg(&"z".repeat(MAX_BYTES + 1)));
+        assert!(!one.trim(TrimFrom::Oldest));
+        assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn over_long_texts_are_cut_visibly() {
+        let text = "é".repeat(MAX_SHOWN_TEXT_BYTES);
+        let cut = clip_text(text);
+        assert!(cut.len() < MAX_SHOWN_TEXT_BYTES + 64);
+        assert!(
+            cut.ends_with("more bytes not shown]"),
+            "{}",
+            &cut[cut.len() - 40..]
+        );
+        assert_eq!(clip_text("short".into()), "short");
     }
 
     #[test]

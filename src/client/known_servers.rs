@@ -2,7 +2,8 @@
 //! user chose to trust, like SSH's `known_hosts`.
 //!
 //! One line per server, `host:port SHA256:AB:CD:…`; `#` starts a comment
-//! and blank lines are ignored. The client only ever appends, and only
+//! and blank lines are ignored. The client only ever adds lines (under a
+//! lock, replacing the file atomically), and only
 //! after the user said yes (or pinned the fingerprint with
 //! `--trust-fingerprint`). It never rewrites or removes a line: when a
 //! certificate changes, the user deletes the old line knowingly.
@@ -219,10 +220,17 @@ impl KnownServers {
         true
     }
 
-    /// Appends `server fingerprint` to the file at `path`, creating it (and
+    /// Adds `server fingerprint` to the file at `path`, creating it (and
     /// its directory) if needed. Returns the new line's number. Does nothing
     /// but return the line if the same entry is already there; refuses to
     /// add a second, different line for a listed server.
+    ///
+    /// Two clients may trust a server at the same moment, and a crash may
+    /// come at any time: the read-check-write runs under an exclusive lock
+    /// on `<path>.lock`, and the new text goes to a temporary file in the
+    /// same directory that is synced and renamed over the old one (then the
+    /// directory is synced), so the file is always the old or the new text
+    /// and no entry is lost.
     pub fn append(
         path: &Path,
         server: &str,
@@ -232,6 +240,12 @@ impl KnownServers {
             path: path.to_owned(),
             source,
         };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(write_err)?;
+        let _lock = FileLock::exclusive(&lock_path(path)).map_err(write_err)?;
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -253,25 +267,75 @@ impl KnownServers {
             }
             Check::Unknown => {}
         }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(write_err)?;
+        let mut new_text = text;
+        if new_text.trim().is_empty() {
+            new_text.clear();
+            new_text.push_str(HEADER);
+        } else if !new_text.ends_with('\n') {
+            new_text.push('\n');
         }
-        let mut add = String::new();
-        if text.trim().is_empty() {
-            add.push_str(HEADER);
-        } else if !text.ends_with('\n') {
-            add.push('\n');
-        }
-        // Every piece of `add` so far ends in a newline.
-        let line = format!("{text}{add}").lines().count() + 1;
-        add.push_str(&format!("{server} {fingerprint}\n"));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(write_err)?;
-        file.write_all(add.as_bytes()).map_err(write_err)?;
+        // Every line so far ends in a newline.
+        let line = new_text.lines().count() + 1;
+        new_text.push_str(&format!("{server} {fingerprint}\n"));
+        replace_file(path, &dir, new_text.as_bytes()).map_err(write_err)?;
         Ok(line)
+    }
+}
+
+/// The lock file that guards `path`: the file itself is replaced by
+/// renaming, so a lock on it would not hold across writers.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to a synced temporary file in `dir` and renames it over
+/// `path`, keeping the old file's permissions; then syncs `dir` so the
+/// rename itself survives a crash.
+fn replace_file(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".known_servers.")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// An advisory exclusive lock (`flock`), released when dropped.
+struct FileLock {
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    fn exclusive(path: &Path) -> std::io::Result<FileLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            loop {
+                // SAFETY: the descriptor is open and owned by `file`, which
+                // outlives the lock; closing it releases the lock.
+                if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                    break;
+                }
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(FileLock { _file: file })
     }
 }
 

@@ -65,9 +65,21 @@ pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
     quit
 }
 
+/// Most events handled between two looks at the clock: a flood from the
+/// server is taken in slices, so a draw is never far away.
+pub const MAX_EVENTS_PER_SLICE: usize = 256;
+/// Shortest time between two draws while events keep coming (60 a second).
+pub const FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_millis(16);
+
 /// The main loop: draw, wait for an event, update, carry out the commands,
 /// draw again. It sleeps while nothing happens: no redraws, and a tick only
 /// while something on screen ages (`App::tick_interval`).
+///
+/// Under a flood of events (a busy or hostile server) it handles them in
+/// slices of `MAX_EVENTS_PER_SLICE`, yielding between slices, and draws
+/// once the queue is empty or at most every `FRAME_INTERVAL`: the screen
+/// keeps up, keys and signals (queued behind the flood) are reached at
+/// once since each event costs O(log n), and drawing never takes over.
 pub async fn run<B: Backend, E: Effects>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -82,6 +94,7 @@ pub async fn run<B: Backend, E: Effects>(
         terminal
             .draw(|f| ui::render(app, f))
             .map_err(|e| RunError::Draw(format!("{e:?}")))?;
+        let drawn = tokio::time::Instant::now();
         let next = match app.tick_interval() {
             Some(every) => match tokio::time::timeout(every, events.recv()).await {
                 Ok(next) => next,
@@ -92,16 +105,32 @@ pub async fn run<B: Backend, E: Effects>(
         let Some(event) = next else {
             return Ok(());
         };
-        app.now_ms = crate::protocol::now_ms();
-        let mut commands = app.update(event);
-        // Take everything already waiting before drawing again, so a burst
-        // (a history page, a paste) costs one frame.
-        while !app.should_quit() {
-            let Ok(ev) = events.try_recv() else { break };
-            commands.extend(app.update(ev));
-        }
-        if apply(commands, effects) {
-            return Ok(());
+        let mut pending = Some(event);
+        loop {
+            // One slice: what is already waiting, up to the limit.
+            let mut commands = Vec::new();
+            let mut handled = 0;
+            while handled < MAX_EVENTS_PER_SLICE && !app.should_quit() {
+                let ev = match pending.take() {
+                    Some(ev) => ev,
+                    None => match events.try_recv() {
+                        Ok(ev) => ev,
+                        Err(_) => break,
+                    },
+                };
+                app.now_ms = crate::protocol::now_ms();
+                commands.extend(app.update(ev));
+                handled += 1;
+            }
+            if apply(commands, effects) || app.should_quit() {
+                return Ok(());
+            }
+            // The queue is empty, or a frame is due: draw.
+            if handled < MAX_EVENTS_PER_SLICE || drawn.elapsed() >= FRAME_INTERVAL {
+                break;
+            }
+            // Let the input and network tasks run before the next slice.
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -3,9 +3,18 @@
 //! It connects, reads `hello`, logs in, forwards every server frame to the
 //! app, writes the app's frames, pings when the line has been quiet, and when
 //! the connection dies it waits (1 s, 2 s, 4 s … up to 30 s), connects
-//! again and logs in again. The app only sees `NetEvent`s on a channel; after
-//! a re-login the app's `welcome` handler asks `history` `after` the newest
-//! message of each chat, so nothing is missed.
+//! again and logs in again. The wait starts again from 1 s only after a
+//! session stayed up for `Timing::stable_after`: a server that drops every
+//! login at once is not hammered. The app only sees `NetEvent`s on a
+//! channel; after a re-login the app's `welcome` handler asks `history`
+//! `after` the newest message of each chat, so nothing is missed.
+//!
+//! Every frame goes out through one pacer (`pace::Pacer`), a token bucket a
+//! little under the server's limit (§10: 20 frames/s, bursts of 40), which
+//! queues frames and sends them in order: the catch-up after a login with
+//! hundreds of open chats, or lines typed quickly, are never refused. A
+//! frame the server still refuses with `rate_limited` is sent again after
+//! `retry_after_ms` (a few times at most) instead of failing.
 //!
 //! A `tls://` server gets a TLS handshake first (see `trust`). A refused
 //! certificate stops the task where it is, reconnects included: it reports
@@ -14,11 +23,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+pub mod pace;
+
+use pace::{Outbox, Pacer};
+
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio::time::{interval_at, sleep, timeout, Instant, MissedTickBehavior};
+use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickBehavior};
 use tokio_util::codec::Framed;
 
 use crate::protocol::{
@@ -76,13 +89,30 @@ pub struct Timing {
     pub ping_interval: Duration,
     /// Limit for connecting and for the login reply.
     pub step_timeout: Duration,
+    /// A session that stayed up this long starts the reconnect backoff
+    /// from the beginning again; a shorter one continues it.
+    pub stable_after: Duration,
+    /// Outgoing frames per second, sustained.
+    pub pace_per_sec: u32,
+    /// Outgoing frames sent at once before the pace applies.
+    pub pace_burst: u32,
 }
+
+/// How long a session must last before a loss starts the backoff anew.
+pub const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// The pacer's rate and burst: three quarters of the contract's 20/s and
+/// 40, so that clock differences and the task's own pings never reach it.
+pub const PACE_PER_SEC: u32 = 15;
+pub const PACE_BURST: u32 = 30;
 
 impl Default for Timing {
     fn default() -> Self {
         Timing {
             ping_interval: PING_INTERVAL,
             step_timeout: STEP_TIMEOUT,
+            stable_after: STABLE_AFTER,
+            pace_per_sec: PACE_PER_SEC,
+            pace_burst: PACE_BURST,
         }
     }
 }
@@ -207,7 +237,11 @@ async fn run(
             register: false,
             ..c
         };
+        // Failed attempts and sessions lost before they were stable, in a
+        // row: the next wait is `backoff(streak)`.
+        let mut streak: u32 = 0;
         'session: loop {
+            let started = Instant::now();
             match task.session(conn).await {
                 Ended::Quit => return,
                 Ended::NewLogin(c) => {
@@ -215,10 +249,13 @@ async fn run(
                     break 'session;
                 }
                 Ended::Lost(reason) => {
-                    let mut attempt = 1;
+                    if started.elapsed() >= task.timing.stable_after {
+                        streak = 0;
+                    }
                     let mut reason = reason;
                     loop {
-                        let wait = backoff(attempt);
+                        streak = streak.saturating_add(1);
+                        let wait = backoff(streak);
                         task.emit(NetEvent::Lost {
                             reason: reason.clone(),
                             retry_in: wait,
@@ -231,7 +268,7 @@ async fn run(
                             Some(None) => {}
                             None => return,
                         }
-                        task.emit(NetEvent::Connecting { attempt });
+                        task.emit(NetEvent::Connecting { attempt: streak });
                         match task.login(&login, false).await {
                             Login::Ok(c) => {
                                 conn = c;
@@ -240,7 +277,7 @@ async fn run(
                             Login::Refused(e) if e.code == ErrorCode::LockedOut => {
                                 let ms = e.retry_after_ms.unwrap_or(60_000);
                                 reason = format!("locked out for {} s", ms.div_ceil(1000));
-                                attempt = attempt.max(6);
+                                streak = streak.max(5);
                             }
                             Login::Refused(e) => {
                                 task.emit(NetEvent::Offline(format!(
@@ -250,10 +287,7 @@ async fn run(
                                 login.password.0.clear();
                                 break 'session;
                             }
-                            Login::Failed(r) => {
-                                reason = r;
-                                attempt += 1;
-                            }
+                            Login::Failed(r) => reason = r,
                             // A certificate refused on a reconnect stops the
                             // loop: the user decides, as on the first login.
                             Login::Untrusted(u) => {
@@ -505,21 +539,27 @@ impl Task {
         let every = self.timing.ping_interval;
         let mut ping = interval_at(Instant::now() + every, every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut pacer = Pacer::new(self.timing.pace_per_sec, self.timing.pace_burst);
+        let mut outbox = Outbox::default();
+        // The login frame came out of the same budget.
+        pacer.try_take(Instant::now());
         let mut last_sent = Instant::now();
         // Ping once at once, so the round trip shows from the start.
         let mut outstanding: Option<(u64, Instant)> = None;
         let first = self.own_id();
-        if conn
-            .send(encode_line(&ClientFrame {
-                id: Some(first),
-                request: Request::Ping,
-            }))
-            .await
-            .is_ok()
+        if pacer.try_take(Instant::now())
+            && conn
+                .send(encode_line(&ClientFrame {
+                    id: Some(first),
+                    request: Request::Ping,
+                }))
+                .await
+                .is_ok()
         {
             outstanding = Some((first, Instant::now()));
         }
         loop {
+            let next_send = (!outbox.is_empty()).then(|| pacer.ready_at(Instant::now()));
             tokio::select! {
                 line = conn.next() => {
                     let line = match line {
@@ -527,8 +567,14 @@ impl Task {
                         Some(Err(e)) => return Ended::Lost(format!("{e}")),
                         None => return Ended::Lost("the server closed the connection".into()),
                     };
-                    match decode_server_frame(&line) {
-                        Ok(Some(ServerFrame::Pong { id })) if id >= OWN_ID_BASE => {
+                    let frame = match decode_server_frame(&line) {
+                        Ok(Some(frame)) => frame,
+                        // Unknown types and frames this build cannot read are
+                        // skipped: a newer server may send them.
+                        Ok(None) | Err(_) => continue,
+                    };
+                    match frame {
+                        ServerFrame::Pong { id } if id >= OWN_ID_BASE => {
                             if let Some((want, sent)) = outstanding {
                                 if want == id {
                                     self.emit(NetEvent::Rtt(sent.elapsed()));
@@ -536,31 +582,37 @@ impl Task {
                                 }
                             }
                         }
-                        Ok(Some(ServerFrame::Error(e))) if e.id.is_some_and(|id| id >= OWN_ID_BASE) => {}
-                        Ok(Some(frame)) => self.emit(NetEvent::Frame(frame)),
-                        // Unknown types and frames this build cannot read are
-                        // skipped: a newer server may send them.
-                        Ok(None) | Err(_) => {}
+                        ServerFrame::Error(e) if e.id.is_some_and(|id| id >= OWN_ID_BASE) => {}
+                        ServerFrame::Error(e) if e.code == ErrorCode::RateLimited => {
+                            match outbox.retry(&e, &mut pacer, Instant::now()) {
+                                true => {}
+                                false => self.emit(NetEvent::Frame(ServerFrame::Error(e))),
+                            }
+                        }
+                        frame => {
+                            if let Some(id) = pace::reply_id(&frame) {
+                                outbox.answered(id);
+                            }
+                            self.emit(NetEvent::Frame(frame));
+                        }
                     }
                 }
+                _ = sleep_until(next_send.unwrap_or_else(Instant::now)), if next_send.is_some() => {}
                 cmd = self.cmds.recv() => match cmd {
                     None => return Ended::Quit,
                     Some(NetCommand::Connect(c)) => return Ended::NewLogin(c),
                     Some(NetCommand::Trust { server, fingerprint }) => {
                         self.remember(&server, &fingerprint)
                     }
-                    Some(NetCommand::Send(frame)) => {
-                        if let Err(e) = conn.send(encode_line(&frame)).await {
-                            return Ended::Lost(format!("{e}"));
-                        }
-                        last_sent = Instant::now();
-                    }
+                    Some(NetCommand::Send(frame)) => outbox.push(frame),
                 },
                 _ = ping.tick() => {
                     if outstanding.is_some() {
                         return Ended::Lost("no answer to ping".into());
                     }
-                    if last_sent.elapsed() + every / 60 >= every {
+                    // A ping only when idle, and only out of the budget: a
+                    // busy queue shows the line is alive anyway.
+                    if last_sent.elapsed() + every / 60 >= every && pacer.try_take(Instant::now()) {
                         let id = self.own_id();
                         if let Err(e) = conn.send(encode_line(&ClientFrame { id: Some(id), request: Request::Ping })).await {
                             return Ended::Lost(format!("{e}"));
@@ -569,6 +621,13 @@ impl Task {
                         last_sent = Instant::now();
                     }
                 }
+            }
+            // Whatever woke us, send what the budget allows, in order.
+            while let Some(frame) = outbox.pop_ready(&mut pacer, Instant::now()) {
+                if let Err(e) = conn.send(encode_line(&frame)).await {
+                    return Ended::Lost(format!("{e}"));
+                }
+                last_sent = Instant::now();
             }
         }
     }
@@ -582,5 +641,6 @@ mod tests {
     fn backoff_doubles_up_to_thirty_seconds() {
         let secs: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
     }
 }

@@ -67,7 +67,8 @@ impl Day {
 
 /// A short "how long ago" for the inbox: `now`, `5m`, `3h`, `2d`.
 pub fn ago(then_ms: i64, now_ms: i64) -> String {
-    let secs = (now_ms - then_ms).max(0) / 1000;
+    // `then_ms` comes from the network: any i64 must work.
+    let secs = now_ms.saturating_sub(then_ms).max(0) / 1000;
     match secs {
         0..=59 => "just now".to_owned(),
         60..=3599 => format!("{}m ago", secs / 60),
@@ -148,5 +149,13 @@ mod tests {
         assert_eq!(ago(0, 30_000), "just now");
         assert_eq!(ago(0, 300_000), "5m ago");
         assert_eq!(ago(0, 7_200_000), "2h ago");
+        assert_eq!(
+            ago(i64::MIN, i64::MAX),
+            format!("{}d ago", i64::MAX / 86_400_000)
+        );
+        assert_eq!(ago(i64::MAX, 0), "just now");
+        for ts in [i64::MIN, i64::MAX, -1] {
+            let _ = (clock(ts, -86_400, true), day_of(ts, 86_400).label());
+        }
     }
 }

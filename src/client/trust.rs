@@ -1,7 +1,10 @@
 //! Which server certificates the client accepts, and the TLS handshake.
 //!
 //! First the usual check: the certificate chains to a root in the OS store
-//! or to `--ca`, and is valid for the host name. When nothing vouches for it
+//! or to `--ca`, and is valid for the host name. A fingerprint remembered in
+//! `known_servers` (or pinned) for this `host:port` still wins over any
+//! authority: another certificate is refused as CHANGED even when a CA
+//! signed it. When nothing vouches for it
 //! (a self-signed certificate, as `tchat-server tls gen` makes), the leaf's
 //! fingerprint decides, as with SSH: the one remembered in `known_servers`
 //! for this `host:port` is accepted; another one is refused as CHANGED; an
@@ -194,6 +197,12 @@ fn nobody_vouches(e: &rustls::Error) -> bool {
     }
 }
 
+/// A refusal as rustls carries it; the verdict itself is read back with
+/// `TofuVerifier::outcome`.
+fn untrusted_error(u: Untrusted) -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(u))))
+}
+
 /// The DNS names a certificate claims (at most a few), for the prompt.
 fn dns_names(cert: &CertificateDer<'_>) -> Vec<String> {
     match webpki::EndEntityCert::try_from(cert) {
@@ -225,6 +234,15 @@ impl TofuVerifier {
 
     fn set(&self, outcome: Result<TlsInfo, Untrusted>) {
         *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+    }
+
+    /// Why a certificate an authority vouches for is still refused: the
+    /// server is remembered (or pinned) with another fingerprint.
+    fn conflict(&self, end_entity: &CertificateDer<'_>) -> Option<Untrusted> {
+        match (&self.expect.known, &self.expect.pin) {
+            (None, None) => None,
+            _ => self.judge(end_entity).err(),
+        }
     }
 
     /// The fingerprint rule, for a certificate no root vouches for.
@@ -283,13 +301,23 @@ impl ServerCertVerifier for TofuVerifier {
                 ocsp_response,
                 now,
             ) {
-                Ok(v) => {
-                    self.set(Ok(TlsInfo {
-                        fingerprint: crate::tls::fingerprint(end_entity),
-                        verified: Verified::Authority,
-                    }));
-                    return Ok(v);
-                }
+                // An authority vouches, but a fingerprint remembered or
+                // pinned for this server still wins: a CA (or whoever got a
+                // certificate out of one) cannot replace what the user
+                // trusted.
+                Ok(v) => match self.conflict(end_entity) {
+                    None => {
+                        self.set(Ok(TlsInfo {
+                            fingerprint: crate::tls::fingerprint(end_entity),
+                            verified: Verified::Authority,
+                        }));
+                        return Ok(v);
+                    }
+                    Some(refused) => {
+                        self.set(Err(refused.clone()));
+                        return Err(untrusted_error(refused));
+                    }
+                },
                 Err(e) if nobody_vouches(&e) => {}
                 Err(e) => return Err(e),
             }
@@ -298,9 +326,7 @@ impl ServerCertVerifier for TofuVerifier {
         self.set(judged.clone());
         match judged {
             Ok(_) => Ok(ServerCertVerified::assertion()),
-            Err(u) => Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-                rustls::OtherError(Arc::new(u)),
-            ))),
+            Err(u) => Err(untrusted_error(u)),
         }
     }
 

@@ -186,7 +186,8 @@ impl ChatView<'_> {
         })
     }
 
-    /// The anchor that shows the top of the log.
+    /// The anchor that shows the top of the log: its first row at the top
+    /// of the view, even when the first entry is taller than the view.
     pub fn top(&self) -> Option<Anchor> {
         if self.log.is_empty() {
             return None;
@@ -194,7 +195,7 @@ impl ChatView<'_> {
         self.scroll_up(
             Some(Anchor {
                 key: self.log.entries()[0].key,
-                offset: 0,
+                offset: self.block_height(0).saturating_sub(1),
             }),
             0,
         )

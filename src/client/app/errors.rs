@@ -33,7 +33,7 @@ pub fn error_text(e: &ErrorFrame, now_ms: i64) -> String {
         ErrorCode::Banned => match e.until {
             Some(Some(ts)) => format!(
                 "this account is banned for another {}",
-                secs_text(u64::try_from(ts - now_ms).unwrap_or(0))
+                secs_text(u64::try_from(ts.saturating_sub(now_ms)).unwrap_or(0))
             ),
             _ => "this account is banned".to_owned(),
         },

@@ -78,7 +78,7 @@ impl App {
 
     /// Names Tab can complete: online users, chat partners, requesters.
     pub(super) fn known_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.online.iter().map(|u| u.user.to_string()).collect();
+        let mut names: Vec<String> = self.online.values().map(|u| u.user.to_string()).collect();
         names.extend(
             self.chats
                 .iter()
@@ -197,14 +197,22 @@ impl App {
         if let Some(c) = self.chats.get_mut(self.active) {
             c.scroll = None;
         }
-        self.request(
+        let id = self.request(
             out,
             Request::Send {
                 chat: chat.to_string(),
                 text: text.clone(),
             },
-            Some(Pending::Send { chat, text }),
+            Some(Pending::Send {
+                chat,
+                text: text.clone(),
+            }),
         );
+        // Shown as pending until the server confirms it: the network task
+        // may hold it back a moment to stay under the rate limit.
+        if let (Some(id), Some(c)) = (id, self.chats.get_mut(self.active)) {
+            c.outbox.push((id, clean_text(&text).into_owned()));
+        }
     }
 }
 

@@ -145,7 +145,7 @@ impl App {
                     return;
                 }
                 Action::Submit if self.draft_is_empty() => {
-                    if let Some(u) = self.online.get(self.people.selected) {
+                    if let Some(u) = self.online.values().nth(self.people.selected) {
                         let name = u.user.to_string();
                         self.people.visible = false;
                         self.cmd_chat(&name, out);
@@ -331,10 +331,13 @@ impl App {
                 } else if let Some(p) = areas.people {
                     if m.column >= p.x && m.row > p.y && m.row < p.y + p.height {
                         let idx = usize::from(m.row - p.y - 1);
+                        let idx = idx + crate::client::ui::people::first_shown(self, p);
                         if idx < self.online.len() {
                             if self.people.selected == idx {
-                                let name = self.online[idx].user.to_string();
-                                self.cmd_chat(&name, out);
+                                if let Some(u) = self.online.values().nth(idx) {
+                                    let name = u.user.to_string();
+                                    self.cmd_chat(&name, out);
+                                }
                             }
                             self.people.selected = idx;
                         }

@@ -1,12 +1,12 @@
 //! Server frames and connection changes.
 
 use crate::protocol::{
-    ChatKey, ErrorCode, ErrorFrame, HistoryPage, Message, OnlineUser, Presence, Request, RequestIn,
-    RequestOut, ServerFrame, UserName, Welcome,
+    ChatKey, ErrorCode, ErrorFrame, HistoryPage, Message, OkReply, OnlineUser, Presence, Request,
+    RequestIn, RequestOut, ServerFrame, UserName, Welcome,
 };
 
 use super::*;
-use crate::client::chat::EntryKind;
+use crate::client::chat::{clip_text, EntryKind, TrimFrom};
 use crate::client::event::{Command, NetEvent};
 use crate::client::login::Field;
 use crate::client::sanitize::{clean_line, clean_text};
@@ -54,6 +54,7 @@ impl App {
                 self.command_text.clear();
                 for c in &mut self.chats {
                     c.loading = false;
+                    c.outbox.clear();
                 }
                 let reason = clean_line(&reason).into_owned();
                 if unconfirmed > 0 {
@@ -96,22 +97,48 @@ impl App {
             ServerFrame::Ok(ok) => {
                 self.command_text.remove(&ok.id);
                 if let Some(p) = self.pending.remove(&ok.id) {
-                    self.on_ok(p);
+                    self.on_ok(p, ok);
                 }
             }
             ServerFrame::Error(e) => self.on_error(e),
-            ServerFrame::Message(m) => self.on_message(m, true, out),
+            ServerFrame::Message(m) => {
+                if let Some(i) = self.on_message(m, true, out) {
+                    // Reading older pages: what arrives is dropped (and
+                    // loaded again at the bottom) rather than what is read.
+                    let from = if self.chats[i].scroll.is_some() {
+                        TrimFrom::Newest
+                    } else {
+                        TrimFrom::Oldest
+                    };
+                    self.trim_chat(i, from);
+                }
+            }
             ServerFrame::Presence(p) => self.on_presence(p),
-            ServerFrame::Who { id, online, .. } => {
-                self.pending.remove(&id);
+            ServerFrame::Who {
+                id,
+                online,
+                more_online,
+            } => {
                 self.command_text.remove(&id);
+                // Only an answer to our own /who: a stream of unasked lists
+                // would each cost a sort.
+                if self.pending.remove(&id) != Some(Pending::Who) {
+                    return;
+                }
                 self.set_online(online);
                 let list: Vec<String> = self
                     .online
-                    .iter()
+                    .values()
                     .map(|u| format!("{} ({})", u.user, u.status.as_str()))
                     .collect();
-                self.info(format!("online: {}", list.join(", ")));
+                if more_online > 0 {
+                    self.info(format!(
+                        "online: {} and {more_online} more",
+                        list.join(", ")
+                    ));
+                } else {
+                    self.info(format!("online: {}", list.join(", ")));
+                }
             }
             ServerFrame::ChatRequest { from, ts } => {
                 if !self
@@ -120,10 +147,14 @@ impl App {
                     .iter()
                     .any(|r| r.from.key() == from.key())
                 {
-                    self.inbox.incoming.push(RequestIn {
-                        from: from.clone(),
-                        ts,
-                    });
+                    if self.inbox.incoming.len() < MAX_INBOX {
+                        self.inbox.incoming.push(RequestIn {
+                            from: from.clone(),
+                            ts,
+                        });
+                    } else {
+                        self.inbox.overflow = self.inbox.overflow.saturating_add(1);
+                    }
                 }
                 self.info(format!("{from} asks for a private chat: see the Inbox tab"));
                 if self.settings.bell && self.active != self.inbox_tab() {
@@ -134,10 +165,9 @@ impl App {
             ServerFrame::ChatOpened { chat, user, .. } => {
                 self.remove_requests(&user);
                 let i = self.open_chat(chat, out);
-                self.chats[i].partner_online =
-                    self.online.iter().any(|u| u.user.key() == user.key());
+                self.chats[i].partner_online = self.online.contains_key(&user.key());
                 let asked = self.focus_on_open.remove(&user.key());
-                if asked.is_some_and(|t| self.now_ms - t <= FOCUS_WINDOW_MS) {
+                if asked.is_some_and(|t| self.now_ms.saturating_sub(t) <= FOCUS_WINDOW_MS) {
                     self.switch_tab(i);
                 } else if i != self.active {
                     self.chats[i].attention = Attention::Highlight;
@@ -167,11 +197,10 @@ impl App {
                     let c = &mut self.chats[i];
                     if msg_id > c.last_read {
                         c.last_read = msg_id;
-                        c.unread = c
-                            .log
-                            .entries()
+                        let entries = c.log.entries();
+                        let after = entries.partition_point(|e| e.key.0 <= msg_id);
+                        c.unread = entries[after..]
                             .iter()
-                            .filter(|e| e.key.0 > msg_id)
                             .filter(|e| match &e.kind {
                                 EntryKind::Message { from, .. } => {
                                     me.as_ref().is_none_or(|m| m.key() != from.key())
@@ -197,6 +226,7 @@ impl App {
 
     pub(super) fn add_outgoing(&mut self, to: UserName, ts: i64) {
         if self.private_index(to.as_str()).is_none()
+            && self.inbox.outgoing.len() < MAX_INBOX
             && !self.inbox.outgoing.iter().any(|r| r.to.key() == to.key())
         {
             self.inbox.outgoing.push(RequestOut { to, ts });
@@ -216,6 +246,7 @@ impl App {
         }
         let was_active = self.active == i;
         self.chats.remove(i);
+        self.reindex();
         if was_active {
             self.active = 0;
             self.chats[0].scroll = None;
@@ -230,8 +261,7 @@ impl App {
             return i;
         }
         let inbox_was_active = self.active == self.inbox_tab();
-        self.chats.push(ChatState::new(key));
-        let i = self.chats.len() - 1;
+        let i = self.push_chat(key);
         if inbox_was_active {
             self.active = self.inbox_tab();
         }
@@ -244,11 +274,13 @@ impl App {
     }
 
     /// Asks for the messages of chat `i` after `after` (a reconnect's
-    /// catch-up, page by page).
+    /// catch-up, page by page, at most `MAX_CATCH_UP_PAGES`).
     pub(super) fn catch_up(&mut self, i: usize, after: u64, out: &mut Vec<Command>) {
+        self.chats[i].catch_up_pages = self.chats[i].catch_up_pages.saturating_add(1);
         self.request_history(i, Some(after), CATCH_UP_PAGE, HistoryDir::Newer, out);
     }
 
+    /// One history request per chat at a time.
     fn request_history(
         &mut self,
         i: usize,
@@ -257,6 +289,9 @@ impl App {
         dir: HistoryDir,
         out: &mut Vec<Command>,
     ) {
+        if self.chats[i].loading {
+            return;
+        }
         let key = self.chats[i].key.clone();
         self.chats[i].loading = true;
         self.request(
@@ -267,20 +302,22 @@ impl App {
                 after,
                 limit: Some(limit),
             },
-            Some(Pending::History { chat: key, dir }),
+            Some(Pending::History {
+                chat: key,
+                dir,
+                anchor: after,
+            }),
         );
     }
 
-    pub(super) fn set_online(&mut self, mut online: Vec<OnlineUser>) {
-        online.sort_by_key(|u| u.user.key());
-        online.dedup_by_key(|u| u.user.key());
-        self.online = online;
+    pub(super) fn set_online(&mut self, online: Vec<OnlineUser>) {
+        self.online = online.into_iter().map(|u| (u.user.key(), u)).collect();
         if self.people.selected >= self.online.len() {
             self.people.selected = self.online.len().saturating_sub(1);
         }
         for c in &mut self.chats {
             if let Some(p) = c.key.partner() {
-                c.partner_online = self.online.iter().any(|u| u.user.key() == p.key());
+                c.partner_online = self.online.contains_key(&p.key());
             }
         }
     }
@@ -292,6 +329,7 @@ impl App {
             let drafts_kept = self.chats[0].draft.clone();
             self.chats = vec![ChatState::new(ChatKey::Public)];
             self.chats[0].draft = drafts_kept;
+            self.reindex();
             self.active = 0;
             self.inbox.incoming.clear();
             self.inbox.outgoing.clear();
@@ -307,14 +345,24 @@ impl App {
         self.me = Some(w.user.clone());
         self.role = w.role;
         self.set_online(w.online);
-        if let Some(me) = self.online.iter().find(|u| u.user.key() == w.user.key()) {
+        if let Some(me) = self.online.get(&w.user.key()) {
             self.status = me.status;
         }
-        self.inbox.incoming = w.requests_in;
-        self.inbox.outgoing = w.requests_out;
+        let mut requests_in = w.requests_in;
+        let mut requests_out = w.requests_out;
+        // What the server left out of welcome counts too.
+        self.inbox.overflow = ((requests_in.len().saturating_sub(MAX_INBOX)
+            + requests_out.len().saturating_sub(MAX_INBOX)) as u64)
+            .saturating_add(w.more_requests_in)
+            .saturating_add(w.more_requests_out);
+        requests_in.truncate(MAX_INBOX);
+        requests_out.truncate(MAX_INBOX);
+        self.inbox.incoming = requests_in;
+        self.inbox.outgoing = requests_out;
+        self.clamp_inbox();
         for s in &w.chats {
             if self.chat_index(&s.chat).is_none() {
-                self.chats.push(ChatState::new(s.chat.clone()));
+                self.push_chat(s.chat.clone());
             }
         }
         for s in &w.chats {
@@ -346,6 +394,7 @@ impl App {
             }
         }
         for i in 0..self.chats.len() {
+            self.chats[i].catch_up_pages = 0;
             match self.chats[i].log.newest_id() {
                 0 => self.load_initial(i, out),
                 newest => self.catch_up(i, newest, out),
@@ -358,7 +407,7 @@ impl App {
         }
     }
 
-    pub(super) fn on_ok(&mut self, p: Pending) {
+    pub(super) fn on_ok(&mut self, p: Pending, ok: OkReply) {
         match p {
             Pending::SetStatus(s) => {
                 self.status = s;
@@ -387,8 +436,30 @@ impl App {
                 self.focus_on_open.remove(&name.to_ascii_lowercase());
                 self.clamp_inbox();
             }
-            Pending::Send { .. } | Pending::History { .. } | Pending::EndChat(_) | Pending::Who => {
+            // Confirmed: the pending line becomes the message (the
+            // `message` event that also comes is then a duplicate).
+            Pending::Send { chat, text } => {
+                let Some(i) = self.chat_index(&chat) else {
+                    return;
+                };
+                self.chats[i].outbox.retain(|(id, _)| *id != ok.id);
+                if let (Some(msg_id), Some(ts), Some(me)) = (ok.msg_id, ok.ts, self.me.clone()) {
+                    if !self.chats[i].more_newer {
+                        self.chats[i].log.insert_message(
+                            msg_id,
+                            ts,
+                            EntryKind::Message {
+                                from: me,
+                                text: clip_text(clean_text(&text).into_owned()),
+                                own: true,
+                                mention: false,
+                            },
+                        );
+                        self.trim_chat(i, TrimFrom::Oldest);
+                    }
+                }
             }
+            Pending::History { .. } | Pending::EndChat(_) | Pending::Who => {}
         }
     }
 
@@ -413,6 +484,7 @@ impl App {
         match pending {
             Some(Pending::Send { chat, text }) => {
                 if let Some(i) = self.chat_index(&chat) {
+                    self.chats[i].outbox.retain(|(id, _)| Some(*id) != e.id);
                     if self.chats[i].draft.is_empty() {
                         set_draft(&mut self.chats[i].draft, &text);
                     }
@@ -436,21 +508,29 @@ impl App {
         }
     }
 
+    /// O(log n) per event: the online list is a map by name, and only the
+    /// partner's tab (found by key) is touched.
     pub(super) fn on_presence(&mut self, p: Presence) {
-        let was = self
-            .online
-            .iter()
-            .find(|u| u.user.key() == p.user.key())
-            .map(|u| u.status);
-        let mut online = self.online.clone();
-        online.retain(|u| u.user.key() != p.user.key());
-        if p.online {
-            online.push(OnlineUser {
-                user: p.user.clone(),
-                status: p.status,
-            });
+        let key = p.user.key();
+        let was = match p.online {
+            true => self
+                .online
+                .insert(
+                    key,
+                    OnlineUser {
+                        user: p.user.clone(),
+                        status: p.status,
+                    },
+                )
+                .map(|u| u.status),
+            false => self.online.remove(&key).map(|u| u.status),
+        };
+        if self.people.selected >= self.online.len() {
+            self.people.selected = self.online.len().saturating_sub(1);
         }
-        self.set_online(online);
+        if let Some(i) = self.private_index(p.user.as_str()) {
+            self.chats[i].partner_online = p.online;
+        }
         if self.is_me(&p.user) {
             self.status = p.status;
             return;
@@ -464,48 +544,67 @@ impl App {
             _ => return,
         };
         self.chats[0].log.push_system(self.now_ms, line);
+        let from = if self.chats[0].scroll.is_some() {
+            TrimFrom::Newest
+        } else {
+            TrimFrom::Oldest
+        };
+        self.trim_chat(0, from);
     }
 
-    /// A message from the live stream (`live`) or a history page.
-    pub(super) fn on_message(&mut self, m: Message, live: bool, out: &mut Vec<Command>) {
+    /// A message from the live stream (`live`) or a history page. Returns
+    /// the chat's index; the caller keeps the log within its bounds.
+    pub(super) fn on_message(
+        &mut self,
+        m: Message,
+        live: bool,
+        out: &mut Vec<Command>,
+    ) -> Option<usize> {
         let i = match self.chat_index(&m.chat) {
             Some(i) => i,
             None if live && matches!(m.chat, ChatKey::Private(_)) => {
                 self.open_chat(m.chat.clone(), out)
             }
-            None => return,
+            None => return None,
         };
         let own = self.is_me(&m.from);
-        let text = clean_text(&m.text).into_owned();
+        let text = clip_text(clean_text(&m.text).into_owned());
         let mention = !own
             && self
                 .me
                 .as_ref()
                 .is_some_and(|me| mentions(&text, me.as_str()));
         let private = matches!(m.chat, ChatKey::Private(_));
-        let inserted = self.chats[i].log.insert_message(
-            m.msg_id,
-            m.ts,
-            EntryKind::Message {
-                from: m.from,
-                text,
-                own,
-                mention,
-            },
-        );
+        // Newer messages than the loaded ones were dropped: this one would
+        // sit beyond a gap. It is counted, and shown when the newest page
+        // is loaded again.
+        let inserted = if live && self.chats[i].more_newer {
+            m.msg_id > self.chats[i].log.newest_id()
+        } else {
+            self.chats[i].log.insert_message(
+                m.msg_id,
+                m.ts,
+                EntryKind::Message {
+                    from: m.from,
+                    text,
+                    own,
+                    mention,
+                },
+            )
+        };
         if !inserted || !live || own {
-            return;
+            return Some(i);
         }
         let in_view = self.screen == Screen::Chat
             && self.active == i
             && self.chats[i].scroll.is_none()
             && !self.show_help;
         if in_view {
-            return;
+            return Some(i);
         }
         let chat = &mut self.chats[i];
         if m.msg_id > chat.last_read {
-            chat.unread += 1;
+            chat.unread = chat.unread.saturating_add(1);
         }
         let level = if private || mention {
             Attention::Highlight
@@ -519,28 +618,38 @@ impl App {
         if (private || mention) && self.settings.bell {
             out.push(Command::Bell);
         }
+        Some(i)
     }
 
+    /// A history page. Whatever `more` says, the next request needs a new
+    /// anchor (older pages: an older oldest message; catch-up: a newer
+    /// newest one) and stays within the per-action and catch-up budgets.
     pub(super) fn on_history(&mut self, page: HistoryPage, out: &mut Vec<Command>) {
-        let dir = match self.pending.remove(&page.id) {
-            Some(Pending::History { dir, .. }) => dir,
+        let (dir, anchor) = match self.pending.remove(&page.id) {
+            Some(Pending::History { dir, anchor, .. }) => (dir, anchor),
             _ => return,
         };
         let Some(i) = self.chat_index(&page.chat) else {
             return;
         };
+        let wanted = chat_key_lower(&page.chat);
+        let messages: Vec<Message> = page
+            .messages
+            .into_iter()
+            .filter(|m| chat_key_lower(&m.chat) == wanted)
+            .collect();
         // The next catch-up page starts after this page's newest message,
         // not after the log's: live messages may already sit beyond the gap.
-        let page_newest = page.messages.iter().map(|m| m.msg_id).max();
-        let got_any = page_newest.is_some();
-        for m in page.messages {
+        let page_newest = messages.iter().map(|m| m.msg_id).max();
+        let oldest_before = self.chats[i].log.oldest_id();
+        for m in messages {
             self.on_message(m, false, out);
         }
-        let chat = &mut self.chats[i];
-        chat.loading = false;
+        self.chats[i].loading = false;
         match dir {
             HistoryDir::Initial => {
-                chat.more_older = page.more;
+                self.chats[i].more_older = page.more;
+                self.trim_chat(i, TrimFrom::Oldest);
                 if i == 0 {
                     if let Some(k) = self.public_unread_hint.take() {
                         self.place_public_marker(k);
@@ -551,11 +660,35 @@ impl App {
                     chat.marker_after = Some(chat.last_read);
                 }
             }
-            // An empty page that claims more would loop; stop there.
-            HistoryDir::Older => chat.more_older = page.more && got_any,
+            HistoryDir::Older => {
+                let chat = &mut self.chats[i];
+                // An answer that brought nothing older would loop; stop there.
+                let older = match (chat.log.oldest_id(), oldest_before) {
+                    (Some(now), Some(before)) => now < before,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                chat.more_older = page.more && older;
+                self.trim_chat(i, TrimFrom::Newest);
+            }
             HistoryDir::Newer => {
-                if let (true, Some(last)) = (page.more, page_newest) {
+                self.trim_chat(i, TrimFrom::Oldest);
+                let Some(last) = page_newest.filter(|n| anchor.is_none_or(|a| *n > a)) else {
+                    return;
+                };
+                if !page.more {
+                    return;
+                }
+                if self.chats[i].catch_up_pages < MAX_CATCH_UP_PAGES {
                     self.catch_up(i, last, out);
+                } else {
+                    // Too long a gap to walk: show the newest page; the
+                    // rest is there to scroll up to.
+                    let chat = &mut self.chats[i];
+                    chat.log.clear();
+                    chat.older_anchor = None;
+                    chat.more_newer = false;
+                    self.load_initial(i, out);
                 }
             }
         }

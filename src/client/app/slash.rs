@@ -37,12 +37,16 @@ impl App {
                     return false;
                 }
             },
-            SlashCommand::Who => self.request(out, Request::Who, Some(Pending::Who)),
-            SlashCommand::Status(s) => self.request(
-                out,
-                Request::SetStatus { status: s },
-                Some(Pending::SetStatus(s)),
-            ),
+            SlashCommand::Who => {
+                self.request(out, Request::Who, Some(Pending::Who));
+            }
+            SlashCommand::Status(s) => {
+                self.request(
+                    out,
+                    Request::SetStatus { status: s },
+                    Some(Pending::SetStatus(s)),
+                );
+            }
             SlashCommand::Theme(name) => match self.themes.get(&name) {
                 Ok(theme) => {
                     self.theme = theme;

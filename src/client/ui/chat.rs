@@ -1,4 +1,11 @@
 //! The chat view: only the rows in view are built, from the cached wraps.
+//!
+//! Every row after the first of an entry (wrapped, or after a `\n` in the
+//! text) starts with a dim gutter mark in the clock column instead of a
+//! clock, so a line of a message can never pass for a message of its own
+//! (`12:00 alice: hi` typed on a second line shows as `    │ 12:00 alice: hi`).
+//! Sent messages the server has not confirmed yet show below the chat with
+//! `…` for a clock.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,11 +15,37 @@ use crate::client::app::App;
 use crate::client::chat::{indent, EntryKind};
 use crate::client::time;
 use crate::client::view::Row;
-use crate::client::wrap::width;
+use crate::client::wrap::{self, width};
+
+/// Drawn in the clock column of every continuation row.
+pub const GUTTER: &str = "│";
+
+/// Marks a continuation row: blank clock column with `GUTTER` at its end.
+fn gutter(buf: &mut Buffer, x: u16, y: u16, clock_w: u16, right: u16, style: Style) {
+    let gx = x + clock_w.saturating_sub(1);
+    if gx < right {
+        buf.set_stringn(gx, y, GUTTER, 1, style);
+    }
+}
 
 pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     let s = &app.theme.styles;
     let chat = &app.chats[i];
+    let pending = pending_rows(app, i, area);
+    let pending_h = pending.len() as u16;
+    let area = Rect {
+        height: area.height - pending_h,
+        ..area
+    };
+    draw_pending(
+        app,
+        i,
+        &pending,
+        area.x,
+        area.y + area.height,
+        area.width,
+        buf,
+    );
     let mut view = app.chat_view(i);
     view.geo.width = area.width;
     view.geo.height = area.height;
@@ -60,10 +93,10 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                 if row == 0 {
                     let clock = time::clock(e.ts, off, app.settings.twelve_hour);
                     buf.set_stringn(x, y, &clock, usize::from(clock_w), s.timestamp);
-                    x += indent(clock_w);
                 } else {
-                    x += indent(clock_w);
+                    gutter(buf, x, y, clock_w, right, s.dim);
                 }
+                x += indent(clock_w);
                 if x >= right {
                     continue;
                 }
@@ -98,6 +131,71 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The rows of the active chat's unconfirmed messages (outbox index,
+/// byte range), at most half the area, newest last; none while the reader
+/// is scrolled up.
+fn pending_rows(app: &App, i: usize, area: Rect) -> Vec<(usize, (usize, usize))> {
+    let chat = &app.chats[i];
+    if chat.scroll.is_some() || chat.outbox.is_empty() {
+        return Vec::new();
+    }
+    let clock_w = app.geometry().clock_width;
+    let me = app.me.as_ref().map_or(0, |m| m.as_str().len() + 2);
+    let rest = usize::from(area.width.saturating_sub(indent(clock_w))).max(1);
+    let first = rest.saturating_sub(me).max(1);
+    let max = usize::from(area.height / 2);
+    let mut rows = Vec::new();
+    for (n, (_, text)) in chat.outbox.iter().enumerate().rev() {
+        let wrapped = wrap::wrap(text, first, rest);
+        for r in wrapped.into_iter().rev() {
+            if rows.len() == max {
+                rows.reverse();
+                return rows;
+            }
+            rows.push((n, r));
+        }
+    }
+    rows.reverse();
+    rows
+}
+
+fn draw_pending(
+    app: &App,
+    i: usize,
+    rows: &[(usize, (usize, usize))],
+    x0: u16,
+    top: u16,
+    width: u16,
+    buf: &mut Buffer,
+) {
+    let chat = &app.chats[i];
+    let s = &app.theme.styles;
+    let clock_w = app.geometry().clock_width;
+    let right = x0 + width;
+    let room = |x: u16| usize::from(right.saturating_sub(x));
+    for (k, (n, (a, b))) in rows.iter().enumerate() {
+        let y = top + k as u16;
+        let text = &chat.outbox[*n].1;
+        let mut x = x0;
+        if *a == 0 {
+            let clock = format!("{:>w$}", "…", w = usize::from(clock_w));
+            buf.set_stringn(x, y, clock, usize::from(clock_w), s.dim);
+            x += indent(clock_w);
+            if let Some(me) = &app.me {
+                let (nx, _) = buf.set_stringn(x, y, me.as_str(), room(x), s.own_nick);
+                let (cx, _) = buf.set_stringn(nx, y, ": ", room(nx), s.dim);
+                x = cx;
+            }
+        } else {
+            gutter(buf, x, y, clock_w, right, s.dim);
+            x += indent(clock_w);
+        }
+        if x < right {
+            buf.set_stringn(x, y, &text[*a..*b], room(x), s.dim);
         }
     }
 }

@@ -68,6 +68,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
         line(&mut y, &text, if sel { s.selected } else { s.base });
     }
+    if inbox.overflow > 0 {
+        let text = format!("  … and {} more not listed", inbox.overflow);
+        line(&mut y, &text, s.dim);
+    }
     line(&mut y, "", s.base);
     line(
         &mut y,

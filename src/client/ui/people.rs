@@ -7,21 +7,35 @@ use ratatui::widgets::{Block, Borders, Widget};
 use crate::client::app::App;
 use crate::protocol::Status;
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+fn block(app: &App) -> Block<'static> {
     let s = &app.theme.styles;
-    let title = format!(" People ({}) ", app.online.len());
-    let block = Block::default()
+    Block::default()
         .borders(Borders::LEFT | Borders::TOP)
         .border_style(s.border)
-        .title(title)
-        .title_style(s.title);
+        .title(format!(" People ({}) ", app.online.len()))
+        .title_style(s.title)
+}
+
+/// The index of the first person shown in the panel at `area`: the list
+/// scrolls so that the selected one is always in view.
+pub fn first_shown(app: &App, area: Rect) -> usize {
+    let rows = usize::from(block(app).inner(area).height).max(1);
+    app.people.selected.saturating_sub(rows - 1)
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let s = &app.theme.styles;
+    let block = block(app);
     let inner = block.inner(area);
     block.render(area, buf);
-    for (i, u) in app.online.iter().enumerate() {
-        let y = inner.y + i as u16;
-        if y >= inner.y + inner.height {
-            break;
-        }
+    let first = first_shown(app, area);
+    let rows = app
+        .online
+        .values()
+        .enumerate()
+        .skip(first)
+        .take(usize::from(inner.height));
+    for (y, (i, u)) in (inner.y..).zip(rows) {
         let status_style = match u.status {
             Status::Available => s.available,
             Status::Away => s.away,
@@ -44,7 +58,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     let hint_y = inner.y + inner.height.saturating_sub(1);
-    if inner.height > app.online.len() as u16 + 1 {
+    if usize::from(inner.height) > app.online.len().saturating_add(1) {
         buf.set_stringn(
             inner.x,
             hint_y,

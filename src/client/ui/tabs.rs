@@ -61,7 +61,9 @@ pub fn tab_hits(app: &App, bar_width: u16) -> Vec<(u16, u16, usize)> {
     let mut x: u16 = 0;
     let mut hits = Vec::new();
     for (i, (label, _)) in tab_labels(app).iter().enumerate() {
-        let w = width(label) as u16 + 2;
+        let w = u16::try_from(width(label))
+            .unwrap_or(u16::MAX)
+            .saturating_add(2);
         if x >= bar_width {
             break;
         }
