@@ -652,3 +652,46 @@ async fn hostile_numbers_are_answered_without_breaking_the_server() {
     assert_eq!(welcome["public_unread"], 0);
     alice.say("#public", "still here").await;
 }
+
+/// SECURITY.md backs each claim with the name of a test: every such name
+/// must be a test that exists, so that a renamed or deleted test cannot
+/// leave a claim unbacked.
+#[test]
+fn every_test_security_md_names_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("SECURITY.md")).unwrap();
+    // Error codes and field names are quoted too; those are the protocol's.
+    let protocol = std::fs::read_to_string(root.join("docs/protocol.md")).unwrap();
+    let mut sources = String::new();
+    let mut dirs = vec![root.join("src"), root.join("tests")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let named: Vec<&str> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.matches('_').count() >= 2
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !protocol.contains(&format!("`{s}`"))
+        })
+        .collect();
+    assert!(named.len() > 50, "only {} test names found", named.len());
+    let missing: Vec<&&str> = named
+        .iter()
+        .filter(|name| !sources.contains(&format!("fn {name}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "SECURITY.md names tests that do not exist: {missing:?}"
+    );
+}
