@@ -43,6 +43,10 @@ fn app_with_history(width: u16, height: u16) -> App {
         more_chats: 0,
         more_requests_in: 0,
         more_requests_out: 0,
+        groups: vec![],
+        invites: vec![],
+        public_last_read: 0,
+        muted_until: None,
     }))));
     let nicks: Vec<UserName> = ["Bob", "Chen", "alice", "Dmitri", "Eve"]
         .iter()

@@ -16,7 +16,7 @@ pub use codec::{encode_line, LineCodec, LineError};
 pub use decode::{decode_client_frame, decode_server_frame, DecodeError};
 pub use frames::*;
 pub use limits::*;
-pub use names::{name_skeleton, ChatKey, NameError, UserName};
+pub use names::{name_skeleton, ChatKey, GroupName, NameError, NameKey, UserName};
 pub use text::{validate_password, validate_text, PasswordError, TextError};
 
 /// The current time as a tchat timestamp: milliseconds since the Unix epoch.

@@ -1109,6 +1109,8 @@ fn hostile_numbers_from_the_server_never_panic_and_show_sanely() {
             retry_after_ms: None,
             until: Some(Some(i64::MIN)),
             fatal: false,
+            by: None,
+            reason: Some("r".repeat(10_000)),
         },
     )));
     screen(&app);

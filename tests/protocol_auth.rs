@@ -35,7 +35,11 @@ async fn register_welcome_has_every_field() {
             "chats",
             "public_unread",
             "requests_in",
-            "requests_out"
+            "requests_out",
+            // §15
+            "groups",
+            "invites",
+            "public_last_read"
         ]),
         "{w}"
     );
@@ -52,6 +56,9 @@ async fn register_welcome_has_every_field() {
     assert_eq!(w["public_unread"], 0);
     assert_eq!(w["requests_in"], json!([]));
     assert_eq!(w["requests_out"], json!([]));
+    assert_eq!(w["groups"], json!([]));
+    assert_eq!(w["invites"], json!([]));
+    assert_eq!(w["public_last_read"], 0);
     // The new session gets no presence for its own login.
     c.expect_silence().await;
     c.assert_open().await;
@@ -435,7 +442,8 @@ async fn login_timeout_closes_silent_connections() {
     for c in [&mut idle, &mut pinging] {
         let frames = c.expect_closed().await;
         assert_eq!(frames.len(), 1, "one fatal error: {frames:?}");
-        assert_error(&frames[0], "not_authenticated", &json!({}));
+        // §15: the dedicated code for no login in time.
+        assert_error(&frames[0], "idle_timeout", &json!({}));
         assert_eq!(frames[0]["fatal"], true);
     }
     // A logged-in session is not subject to the login timeout.

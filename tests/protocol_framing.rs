@@ -239,10 +239,10 @@ async fn unknown_type_gets_unknown_type_with_id() {
     c.assert_open().await;
     let mut u = server.user("alice").await;
     u.error(json!({"type": "frobnicate"}), "unknown_type").await;
-    // Reserved §9 frames are unknown in this version.
+    // A known type (§12) with its field missing is a bad request instead.
     u.error(
         json!({"type": "create_group", "name": "#rust"}),
-        "unknown_type",
+        "bad_request",
     )
     .await;
     u.assert_open().await;

@@ -217,7 +217,8 @@ async fn idle_connections_are_closed_and_pings_keep_them_alive() {
         1,
         "one fatal error, then the close: {frames:?}"
     );
-    assert_error(errors[0], "bad_request", &json!({}));
+    // §15: the dedicated code for a silent connection.
+    assert_error(errors[0], "idle_timeout", &json!({}));
     assert_eq!(errors[0]["fatal"], true);
     let p = busy.expect_event("presence").await;
     assert_eq!(p["user"], "idle");

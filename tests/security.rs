@@ -478,7 +478,7 @@ async fn a_connection_that_never_logs_in_is_closed_after_the_login_timeout() {
     // Pings do not count as logging in.
     assert_eq!(c.request(json!({"type": "ping"})).await["type"], "pong");
     let last = c.recv().await.expect("a last word");
-    assert_eq!(last["code"], "not_authenticated", "{last}");
+    assert_eq!(last["code"], "idle_timeout", "{last}");
     assert_eq!(last["fatal"], true, "{last}");
     assert!(c.recv().await.is_none());
     assert!(started.elapsed() >= Duration::from_millis(300));

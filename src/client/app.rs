@@ -14,7 +14,8 @@ use ratatui::layout::Rect;
 use ratatui_textarea::{CursorMove, TextArea};
 
 use crate::protocol::{
-    ChatKey, ClientFrame, OnlineUser, Request, RequestIn, RequestOut, Role, Status, UserName,
+    ChatKey, ClientFrame, NameKey, OnlineUser, Request, RequestIn, RequestOut, Role, Status,
+    UserName,
 };
 
 use super::chat::{ChatLog, TrimFrom};
@@ -244,7 +245,7 @@ pub struct App {
     pub active: usize,
     pub inbox: Inbox,
     /// Online users by lower-case name, so sorted case-insensitively.
-    pub online: BTreeMap<String, OnlineUser>,
+    pub online: BTreeMap<NameKey, OnlineUser>,
     pub people: People,
     pub show_help: bool,
     pub help_scroll: u16,
@@ -269,7 +270,7 @@ pub struct App {
     /// with when it was asked for: accepting, or a request that opens at
     /// once because the other side had asked too. A request answered much
     /// later only highlights its tab rather than pulling the user away.
-    focus_on_open: HashMap<String, i64>,
+    focus_on_open: HashMap<NameKey, i64>,
     input_history: Vec<String>,
     history_pos: Option<usize>,
     history_stash: Vec<String>,

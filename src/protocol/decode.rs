@@ -237,6 +237,7 @@ mod tests {
             id: 3,
             msg_id: Some(4),
             ts: Some(5),
+            chat: None,
         });
         assert_eq!(
             serde_json::to_value(sent).unwrap(),

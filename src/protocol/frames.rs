@@ -78,6 +78,66 @@ impl Role {
     }
 }
 
+/// Who may join a group (§12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// Anyone may join; listed by `groups`.
+    #[default]
+    Open,
+    /// Joined only with an invitation; listed only to members and admins.
+    Invite,
+}
+
+impl GroupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Open => "open",
+            GroupKind::Invite => "invite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupKind> {
+        match s {
+            "open" => Some(GroupKind::Open),
+            "invite" => Some(GroupKind::Invite),
+            _ => None,
+        }
+    }
+}
+
+/// A member's standing in one group (§12). Ordered by power, so that
+/// `Member < Mod < Owner`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupRole {
+    #[default]
+    Member,
+    Mod,
+    Owner,
+}
+
+impl GroupRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupRole::Member => "member",
+            GroupRole::Mod => "mod",
+            GroupRole::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupRole> {
+        match s {
+            "member" => Some(GroupRole::Member),
+            "mod" => Some(GroupRole::Mod),
+            "owner" => Some(GroupRole::Owner),
+            _ => None,
+        }
+    }
+}
+
 /// One client request. The `type` field selects the variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -128,12 +188,54 @@ pub enum Request {
         chat: String,
         msg_id: u64,
     },
+    CreateGroup {
+        chat: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<GroupKind>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+    },
+    Join {
+        chat: String,
+    },
+    Leave {
+        chat: String,
+    },
+    Invite {
+        chat: String,
+        user: String,
+    },
+    DeclineInvite {
+        chat: String,
+    },
+    KickMember {
+        chat: String,
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    SetTopic {
+        chat: String,
+        topic: String,
+    },
+    SetMemberRole {
+        chat: String,
+        user: String,
+        role: GroupRole,
+    },
+    DeleteGroup {
+        chat: String,
+    },
+    Groups,
+    Members {
+        chat: String,
+    },
 }
 
 impl Request {
     /// Every `type` a client may send, so that an unknown one can be told
     /// apart from a known one with bad fields.
-    pub const TYPES: [&'static str; 14] = [
+    pub const TYPES: [&'static str; 25] = [
         "register",
         "login",
         "logout",
@@ -148,12 +250,26 @@ impl Request {
         "end_chat",
         "history",
         "mark_read",
+        "create_group",
+        "join",
+        "leave",
+        "invite",
+        "decline_invite",
+        "kick_member",
+        "set_topic",
+        "set_member_role",
+        "delete_group",
+        "groups",
+        "members",
     ];
 
     /// Whether the success reply can be large (up to the 1 MiB frame
     /// limit): a server handles one such request per session at a time.
     pub fn has_large_reply(&self) -> bool {
-        matches!(self, Request::History { .. } | Request::Who)
+        matches!(
+            self,
+            Request::History { .. } | Request::Who | Request::Groups | Request::Members { .. }
+        )
     }
 
     /// The `type` name of this request.
@@ -173,6 +289,17 @@ impl Request {
             Request::EndChat { .. } => "end_chat",
             Request::History { .. } => "history",
             Request::MarkRead { .. } => "mark_read",
+            Request::CreateGroup { .. } => "create_group",
+            Request::Join { .. } => "join",
+            Request::Leave { .. } => "leave",
+            Request::Invite { .. } => "invite",
+            Request::DeclineInvite { .. } => "decline_invite",
+            Request::KickMember { .. } => "kick_member",
+            Request::SetTopic { .. } => "set_topic",
+            Request::SetMemberRole { .. } => "set_member_role",
+            Request::DeleteGroup { .. } => "delete_group",
+            Request::Groups => "groups",
+            Request::Members { .. } => "members",
         }
     }
 }
@@ -228,6 +355,16 @@ pub enum ErrorCode {
     RateLimited,
     Forbidden,
     Internal,
+    NotMember,
+    AlreadyMember,
+    Kicked,
+    Muted,
+    NoSuchMessage,
+    NoSuchFile,
+    FileTooLarge,
+    QuotaExceeded,
+    ChecksumMismatch,
+    IdleTimeout,
     /// A code this build does not know (a newer server); kept so that a
     /// client can still show the message.
     #[serde(other)]
@@ -260,6 +397,16 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Internal => "internal",
+            ErrorCode::NotMember => "not_member",
+            ErrorCode::AlreadyMember => "already_member",
+            ErrorCode::Kicked => "kicked",
+            ErrorCode::Muted => "muted",
+            ErrorCode::NoSuchMessage => "no_such_message",
+            ErrorCode::NoSuchFile => "no_such_file",
+            ErrorCode::FileTooLarge => "file_too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::ChecksumMismatch => "checksum_mismatch",
+            ErrorCode::IdleTimeout => "idle_timeout",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -278,6 +425,25 @@ pub struct Hello {
     pub server: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motd: Option<String>,
+    /// What this server offers beyond §1–§11 (`groups`, `admin`, `files`).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// The numbers a client needs before it sends anything large.
+    #[serde(default)]
+    pub limits: HelloLimits,
+}
+
+/// `hello.limits` (§15).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HelloLimits {
+    pub max_frame_bytes: u64,
+    pub max_text_bytes: u64,
+    /// Only from a server that offers `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
+    /// Only from a server that offers `files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_chunk_bytes: Option<u64>,
 }
 
 /// A user who is online, with their status.
@@ -295,6 +461,43 @@ pub struct ChatSummary {
     pub online: bool,
     pub unread: u64,
     pub last_read: u64,
+}
+
+/// A group the caller belongs to, as listed in `welcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    pub chat: ChatKey,
+    pub kind: GroupKind,
+    pub topic: String,
+    pub role: GroupRole,
+    pub unread: u64,
+    pub last_read: u64,
+}
+
+/// A pending invitation to a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteIn {
+    pub chat: ChatKey,
+    pub from: UserName,
+    pub ts: i64,
+}
+
+/// A group as the directory (`groups`) lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub chat: ChatKey,
+    pub kind: GroupKind,
+    pub topic: String,
+    pub members: u64,
+}
+
+/// One member of a group, with presence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    pub user: UserName,
+    pub role: GroupRole,
+    pub online: bool,
+    pub status: Status,
 }
 
 /// A pending request someone sent you.
@@ -340,6 +543,22 @@ pub struct Welcome {
     /// Likewise for `requests_out`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub more_requests_out: u64,
+    /// The groups the caller is a member of (§15).
+    #[serde(default)]
+    pub groups: Vec<GroupSummary>,
+    /// Invitations waiting for the caller (§15).
+    #[serde(default)]
+    pub invites: Vec<InviteIn>,
+    /// The caller's read marker in `#public` (§15).
+    #[serde(default)]
+    pub public_last_read: u64,
+    /// Set while the caller is muted: until then, or `null` for good.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub muted_until: Option<Option<i64>>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -354,6 +573,9 @@ pub struct OkReply {
     pub msg_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts: Option<i64>,
+    /// With `create_group`: the group as spelled at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatKey>,
 }
 
 /// A failed request, or a reason given before a connection is closed.
@@ -377,6 +599,12 @@ pub struct ErrorFrame {
     /// Present and true when the server closes the connection after this.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fatal: bool,
+    /// Who caused it (a kick or a ban by an admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<UserName>,
+    /// Why, in the words of whoever caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl ErrorFrame {
@@ -388,6 +616,8 @@ impl ErrorFrame {
             retry_after_ms: None,
             until: None,
             fatal: false,
+            by: None,
+            reason: None,
         }
     }
 
@@ -483,11 +713,71 @@ pub enum ServerFrame {
     Shutdown {
         reason: String,
     },
+    GroupJoined {
+        chat: ChatKey,
+        kind: GroupKind,
+        topic: String,
+        role: GroupRole,
+        members: Vec<GroupMember>,
+    },
+    MemberJoined {
+        chat: ChatKey,
+        user: UserName,
+        role: GroupRole,
+    },
+    GroupLeft {
+        chat: ChatKey,
+        /// Who removed the caller; `null` when it left by itself.
+        by: Option<UserName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    MemberLeft {
+        chat: ChatKey,
+        user: UserName,
+        /// Who removed the member; `null` when it left by itself.
+        by: Option<UserName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    GroupInvite {
+        chat: ChatKey,
+        from: UserName,
+        ts: i64,
+    },
+    GroupInviteRemoved {
+        chat: ChatKey,
+    },
+    GroupTopic {
+        chat: ChatKey,
+        topic: String,
+        by: UserName,
+    },
+    MemberRole {
+        chat: ChatKey,
+        user: UserName,
+        role: GroupRole,
+        /// Who gave the role; `null` when the server did (a new owner after
+        /// the old one left).
+        by: Option<UserName>,
+    },
+    Groups {
+        id: u64,
+        groups: Vec<GroupInfo>,
+        /// How many groups `groups` leaves out to fit in a frame.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        more: u64,
+    },
+    Members {
+        id: u64,
+        chat: ChatKey,
+        members: Vec<GroupMember>,
+    },
 }
 
 impl ServerFrame {
     /// Every `type` the server may send.
-    pub const TYPES: [&'static str; 17] = [
+    pub const TYPES: [&'static str; 27] = [
         "hello",
         "welcome",
         "ok",
@@ -505,6 +795,16 @@ impl ServerFrame {
         "read",
         "pong",
         "shutdown",
+        "group_joined",
+        "member_joined",
+        "group_left",
+        "member_left",
+        "group_invite",
+        "group_invite_removed",
+        "group_topic",
+        "member_role",
+        "groups",
+        "members",
     ];
 
     /// The `id` of the request this frame answers, if it is a reply.
@@ -515,6 +815,7 @@ impl ServerFrame {
             ServerFrame::Error(e) => e.id,
             ServerFrame::Who { id, .. } | ServerFrame::Pong { id } => Some(*id),
             ServerFrame::History(page) => Some(page.id),
+            ServerFrame::Groups { id, .. } | ServerFrame::Members { id, .. } => Some(*id),
             _ => None,
         }
     }
@@ -525,6 +826,7 @@ impl ServerFrame {
             id,
             msg_id: None,
             ts: None,
+            chat: None,
         })
     }
 
@@ -639,6 +941,10 @@ mod tests {
             more_chats: u64::MAX,
             more_requests_in: u64::MAX,
             more_requests_out: u64::MAX,
+            groups: Vec::new(),
+            invites: Vec::new(),
+            public_last_read: u64::MAX,
+            muted_until: Some(Some(i64::MIN)),
         };
         let line = ServerFrame::Welcome(welcome).to_line();
         assert!(line.len() <= MAX_SERVER_FRAME_BYTES, "{} bytes", line.len());

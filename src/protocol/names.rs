@@ -132,8 +132,8 @@ impl UserName {
     }
 
     /// The case-insensitive identity: `Alice` and `alice` share a key.
-    pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+    pub fn key(&self) -> NameKey {
+        NameKey::of(&self.0)
     }
 
     /// The look-alike identity: `aIice`, `alice` and `Alice` share a
@@ -177,6 +177,46 @@ impl<'de> Deserialize<'de> for UserName {
     }
 }
 
+/// The case-insensitive identity of a user or group name: `Alice` and
+/// `alice` are one key. Use it wherever names are compared or looked up,
+/// so that no comparison can forget to fold case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NameKey(String);
+
+impl NameKey {
+    /// The key of any string (names are ASCII, so folding ASCII is enough).
+    pub fn of(name: &str) -> NameKey {
+        NameKey(name.to_ascii_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for NameKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for NameKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NameKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A group's name: the same rules as a user name (§12).
+pub type GroupName = UserName;
+
 /// The name of a chat, as seen by whoever reads the frame.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChatKey {
@@ -184,8 +224,8 @@ pub enum ChatKey {
     Public,
     /// `@Name`: the private chat with that user.
     Private(UserName),
-    /// `#name` other than `#public`: reserved for group chats.
-    Group(String),
+    /// `#name` other than `#public`: a group chat.
+    Group(GroupName),
 }
 
 impl ChatKey {
@@ -200,9 +240,15 @@ impl ChatKey {
             return Some(ChatKey::Public);
         }
         // Group names follow the user-name character rules.
-        UserName::parse(rest)
-            .ok()
-            .map(|n| ChatKey::Group(n.into_string()))
+        UserName::parse(rest).ok().map(ChatKey::Group)
+    }
+
+    /// The group's name, if this is a group.
+    pub fn group(&self) -> Option<&GroupName> {
+        match self {
+            ChatKey::Group(name) => Some(name),
+            _ => None,
+        }
     }
 
     /// The private chat partner, if this is a private chat.
@@ -375,7 +421,10 @@ mod tests {
         let bob = ChatKey::parse("@Bob").unwrap();
         assert_eq!(bob.to_string(), "@Bob");
         assert_eq!(bob.partner().map(|n| n.as_str()), Some("Bob"));
-        assert_eq!(ChatKey::parse("#rust"), Some(ChatKey::Group("rust".into())));
+        assert_eq!(
+            ChatKey::parse("#rust"),
+            Some(ChatKey::Group(UserName::parse("rust").unwrap()))
+        );
         assert_eq!(ChatKey::parse("public"), None);
         assert_eq!(ChatKey::parse("@"), None);
         assert_eq!(ChatKey::parse("@9"), None);

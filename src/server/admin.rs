@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::store::{Ban, Store, StoreError};
-use crate::protocol::{now_ms, validate_password, NameError, PasswordError, Role, UserName};
+use crate::protocol::{
+    now_ms, validate_password, NameError, NameKey, PasswordError, Role, UserName,
+};
 
 /// Why an administrative command failed.
 #[derive(Debug, thiserror::Error)]
@@ -137,7 +139,7 @@ impl Admin {
         Ok(out)
     }
 
-    fn existing_key(&self, name: &str) -> Result<String, AdminError> {
+    fn existing_key(&self, name: &str) -> Result<NameKey, AdminError> {
         let parsed = UserName::parse(name).map_err(|_| AdminError::NoSuchUser(name.to_owned()))?;
         let key = parsed.key();
         match self.store.account_by_key(&key).map_err(AdminError::Store)? {

@@ -28,7 +28,10 @@ use tokio_util::task::TaskTracker;
 
 pub use config::{ServerConfig, TlsFiles, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
 
-use crate::protocol::{ErrorCode, ErrorFrame, Hello, ServerFrame, PROTOCOL_VERSION};
+use crate::protocol::{
+    ErrorCode, ErrorFrame, Hello, HelloLimits, ServerFrame, MAX_CLIENT_FRAME_BYTES, MAX_TEXT_BYTES,
+    PROTOCOL_VERSION,
+};
 use auth::PasswordHasher;
 use hub::{Hub, HubCommand};
 use session::Shared;
@@ -142,6 +145,13 @@ impl Server {
             protocol: PROTOCOL_VERSION,
             server: format!("tchat-server/{}", env!("CARGO_PKG_VERSION")),
             motd: config.motd.clone(),
+            features: Vec::new(),
+            limits: HelloLimits {
+                max_frame_bytes: MAX_CLIENT_FRAME_BYTES as u64,
+                max_text_bytes: MAX_TEXT_BYTES as u64,
+                max_file_bytes: None,
+                file_chunk_bytes: None,
+            },
         })
         .to_line();
         let (shutdown_tx, shutdown_rx) = watch::channel(None);

@@ -182,10 +182,10 @@ impl Connection {
                 _ = stop.cancelled() => return,
                 _ = sleep_until(deadline) => {
                     let frame = if self.user.is_none() && deadline == login_deadline {
-                        ErrorFrame::new(None, ErrorCode::NotAuthenticated, format!(
+                        ErrorFrame::new(None, ErrorCode::IdleTimeout, format!(
                             "no login within {} s; closing", self.shared.config.login_timeout.as_secs()))
                     } else {
-                        ErrorFrame::new(None, ErrorCode::BadRequest, format!(
+                        ErrorFrame::new(None, ErrorCode::IdleTimeout, format!(
                             "nothing received for {} s (clients ping every 30 s); closing", idle_timeout.as_secs()))
                     };
                     self.reply_direct(&ServerFrame::Error(frame.fatal()));

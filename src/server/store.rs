@@ -10,7 +10,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::protocol::{name_skeleton, Role};
+use crate::protocol::{name_skeleton, NameKey, Role};
 
 /// `PRAGMA application_id` of a tchat database ("tcht"), so that a foreign
 /// SQLite file is recognised and never written to.
@@ -451,7 +451,7 @@ impl Store {
         role: Role,
         now_ms: i64,
     ) -> Result<AccountId, StoreError> {
-        let key = name.to_ascii_lowercase();
+        let key = NameKey::of(name);
         let skeleton = name_skeleton(name);
         // `aIice` beside `alice`, `b0b` beside `bob`: one could pass for
         // the other in a chat, so the second is refused like a taken name.
@@ -473,7 +473,7 @@ impl Store {
                 "INSERT INTO accounts (name, name_key, password_hash, role, created_ms, name_skeleton)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![name, key, password_hash, role.as_str(), now_ms, skeleton]);
+            .execute(params![name, key.as_str(), password_hash, role.as_str(), now_ms, skeleton]);
         match inserted {
             Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))

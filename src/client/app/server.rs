@@ -221,6 +221,18 @@ impl App {
                     clean_line(&reason)
                 ));
             }
+            // Group frames: only a server offering `groups` sends them, and
+            // only after this client asked for a group.
+            ServerFrame::GroupJoined { .. }
+            | ServerFrame::MemberJoined { .. }
+            | ServerFrame::GroupLeft { .. }
+            | ServerFrame::MemberLeft { .. }
+            | ServerFrame::GroupInvite { .. }
+            | ServerFrame::GroupInviteRemoved { .. }
+            | ServerFrame::GroupTopic { .. }
+            | ServerFrame::MemberRole { .. }
+            | ServerFrame::Groups { .. }
+            | ServerFrame::Members { .. } => {}
         }
     }
 
@@ -433,7 +445,7 @@ impl App {
                 self.inbox
                     .outgoing
                     .retain(|r| !r.to.as_str().eq_ignore_ascii_case(&name));
-                self.focus_on_open.remove(&name.to_ascii_lowercase());
+                self.focus_on_open.remove(&NameKey::of(&name));
                 self.clamp_inbox();
             }
             // Confirmed: the pending line becomes the message (the
@@ -501,7 +513,7 @@ impl App {
                 }
             }
             Some(Pending::RequestChat(name) | Pending::Accept(name)) => {
-                self.focus_on_open.remove(&name.to_ascii_lowercase());
+                self.focus_on_open.remove(&NameKey::of(&name));
                 self.error(msg);
             }
             _ => self.error(msg),

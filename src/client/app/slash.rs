@@ -83,8 +83,7 @@ impl App {
             self.error("not connected");
             return;
         }
-        self.focus_on_open
-            .insert(name.to_ascii_lowercase(), self.now_ms);
+        self.focus_on_open.insert(NameKey::of(name), self.now_ms);
         self.request(
             out,
             Request::RequestChat {
@@ -95,8 +94,7 @@ impl App {
     }
 
     pub(super) fn cmd_accept(&mut self, name: &str, out: &mut Vec<Command>) {
-        self.focus_on_open
-            .insert(name.to_ascii_lowercase(), self.now_ms);
+        self.focus_on_open.insert(NameKey::of(name), self.now_ms);
         self.request(
             out,
             Request::Accept {

@@ -27,10 +27,10 @@ use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
 };
 use crate::protocol::{
-    now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, Message, OkReply, OnlineUser, Presence,
-    Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome, HISTORY_DEFAULT_LIMIT,
-    HISTORY_MAX_LIMIT, MAX_LISTED_CHATS, MAX_LISTED_ONLINE, MAX_LISTED_REQUESTS,
-    MAX_PENDING_REQUESTS,
+    now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, Message, NameKey, OkReply, OnlineUser,
+    Presence, Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome,
+    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_LISTED_CHATS, MAX_LISTED_ONLINE,
+    MAX_LISTED_REQUESTS, MAX_PENDING_REQUESTS,
 };
 
 /// The most requests handled in one transaction; bounds the latency a large
@@ -64,7 +64,7 @@ pub enum HubCommand {
     /// First half of a login: is the name locked out (if not, the attempt
     /// is counted now), and what is its hash?
     LoginLookup {
-        key: String,
+        key: NameKey,
         ip: IpAddr,
         reply: oneshot::Sender<LoginLookup>,
     },
@@ -72,7 +72,7 @@ pub enum HubCommand {
     Login {
         session: SessionId,
         id: Option<u64>,
-        key: String,
+        key: NameKey,
         ip: IpAddr,
         account: Option<AccountId>,
         password_ok: bool,

@@ -86,6 +86,20 @@ impl Hub {
                 self.out.push(Effect::Close(session));
                 Ok(())
             }
+            Request::CreateGroup { .. }
+            | Request::Join { .. }
+            | Request::Leave { .. }
+            | Request::Invite { .. }
+            | Request::DeclineInvite { .. }
+            | Request::KickMember { .. }
+            | Request::SetTopic { .. }
+            | Request::SetMemberRole { .. }
+            | Request::DeleteGroup { .. }
+            | Request::Groups
+            | Request::Members { .. } => refuse(
+                ErrorCode::UnknownType,
+                "this server does not offer groups (see hello.features)",
+            ),
             Request::Register { .. } | Request::Login { .. } => refuse(
                 ErrorCode::AlreadyAuthenticated,
                 "this connection is already logged in",
@@ -162,6 +176,7 @@ impl Hub {
                     id,
                     msg_id: Some(msg_id),
                     ts: Some(ts),
+                    chat: None,
                 }),
             );
         }

@@ -26,7 +26,7 @@ impl Hub {
     /// that `welcome` and `who` fit in a frame however many are online),
     /// and how many more there are.
     pub(super) fn online_list(&self) -> (Vec<OnlineUser>, u64) {
-        let mut list: Vec<(String, AccountId, &UserName)> = self
+        let mut list: Vec<(NameKey, AccountId, &UserName)> = self
             .online
             .iter()
             .map(|(id, e)| (e.name.key(), *id, &e.name))
@@ -200,6 +200,10 @@ impl Hub {
             more_chats,
             more_requests_in,
             more_requests_out,
+            groups: Vec::new(),
+            invites: Vec::new(),
+            public_last_read: public_read,
+            muted_until: None,
         })
     }
 
