@@ -29,25 +29,27 @@ fn app_with_history(width: u16, height: u16) -> App {
     );
     app.size = (width, height);
     let me = UserName::parse("alice").expect("name");
-    app.update(Event::Net(NetEvent::Frame(ServerFrame::Welcome(Welcome {
-        id: 1,
-        user: me.clone(),
-        role: tchat::protocol::Role::User,
-        last_msg_id: 0,
-        online: vec![],
-        chats: vec![],
-        public_unread: 0,
-        requests_in: vec![],
-        requests_out: vec![],
-        more_online: 0,
-        more_chats: 0,
-        more_requests_in: 0,
-        more_requests_out: 0,
-        groups: vec![],
-        invites: vec![],
-        public_last_read: 0,
-        muted_until: None,
-    }))));
+    app.update(Event::Net(NetEvent::Frame(ServerFrame::Welcome(Box::new(
+        Welcome {
+            id: 1,
+            user: me.clone(),
+            role: tchat::protocol::Role::User,
+            last_msg_id: 0,
+            online: vec![],
+            chats: vec![],
+            public_unread: 0,
+            requests_in: vec![],
+            requests_out: vec![],
+            more_online: 0,
+            more_chats: 0,
+            more_requests_in: 0,
+            more_requests_out: 0,
+            groups: vec![],
+            invites: vec![],
+            public_last_read: 0,
+            muted_until: None,
+        },
+    )))));
     let nicks: Vec<UserName> = ["Bob", "Chen", "alice", "Dmitri", "Eve"]
         .iter()
         .map(|n| UserName::parse(n).expect("name"))

@@ -666,7 +666,7 @@ pub struct HistoryPage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     Hello(Hello),
-    Welcome(Welcome),
+    Welcome(Box<Welcome>),
     Ok(OkReply),
     Error(ErrorFrame),
     Message(Message),
@@ -946,7 +946,7 @@ mod tests {
             public_last_read: u64::MAX,
             muted_until: Some(Some(i64::MIN)),
         };
-        let line = ServerFrame::Welcome(welcome).to_line();
+        let line = ServerFrame::Welcome(Box::new(welcome)).to_line();
         assert!(line.len() <= MAX_SERVER_FRAME_BYTES, "{} bytes", line.len());
     }
 

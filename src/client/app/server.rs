@@ -93,7 +93,7 @@ impl App {
             ServerFrame::Hello(h) => {
                 self.motd = h.motd.map(|m| clean_line(&m).into_owned());
             }
-            ServerFrame::Welcome(w) => self.on_welcome(w, out),
+            ServerFrame::Welcome(w) => self.on_welcome(*w, out),
             ServerFrame::Ok(ok) => {
                 self.command_text.remove(&ok.id);
                 if let Some(p) = self.pending.remove(&ok.id) {

@@ -94,7 +94,7 @@ impl Hub {
             .push(session);
         if let Some(id) = id {
             let welcome = self.welcome(id, account, name.clone())?;
-            self.send(session, &ServerFrame::Welcome(welcome));
+            self.send(session, &ServerFrame::Welcome(Box::new(welcome)));
         }
         if first {
             let presence = ServerFrame::Presence(Presence {
