@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::store::{Ban, Store, StoreError};
+use super::store::{Ban, SqliteStore, Store, StoreError};
 use crate::protocol::{
     now_ms, validate_password, NameError, NameKey, PasswordError, Role, UserName,
 };
@@ -43,13 +43,13 @@ impl AdminError {
 
 /// Account administration on one database file.
 pub struct Admin {
-    store: Store,
+    store: SqliteStore,
 }
 
 impl Admin {
     pub fn open(db: &Path) -> Result<Admin, AdminError> {
         Ok(Admin {
-            store: Store::open(db).map_err(AdminError::Store)?,
+            store: SqliteStore::open(db).map_err(AdminError::Store)?,
         })
     }
 

@@ -214,7 +214,7 @@ mod tests {
         usual_umask();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("data/tchat.db");
-        let store = crate::server::store::Store::open(&db).unwrap();
+        let store = crate::server::store::SqliteStore::open(&db).unwrap();
         assert_eq!(mode(&dir.path().join("data")), 0o700);
         for f in ["tchat.db", "tchat.db-wal", "tchat.db-shm"] {
             let path = dir.path().join("data").join(f);
@@ -229,13 +229,13 @@ mod tests {
         usual_umask();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("tchat.db");
-        drop(crate::server::store::Store::open(&db).unwrap());
+        drop(crate::server::store::SqliteStore::open(&db).unwrap());
         let wal = side_file(&db, "-wal");
         std::fs::write(&wal, b"").unwrap();
         for f in [&db, &wal] {
             std::fs::set_permissions(f, Permissions::from_mode(0o644)).unwrap();
         }
-        let store = crate::server::store::Store::open(&db).unwrap();
+        let store = crate::server::store::SqliteStore::open(&db).unwrap();
         for f in [&db, &wal, &side_file(&db, "-shm")] {
             assert_eq!(mode(f), 0o600, "{}", f.display());
         }

@@ -35,7 +35,7 @@ use crate::protocol::{
 use auth::PasswordHasher;
 use hub::{Hub, HubCommand};
 use session::Shared;
-use store::Store;
+use store::{SqliteStore, Store};
 
 /// How often an idle hub looks for changes made by the account command line.
 const HUB_TICK: Duration = Duration::from_secs(1);
@@ -116,11 +116,11 @@ impl Server {
         tracing::debug!(lock = %lock.path().display(), "database locked");
         let db_path = config.db_path.clone();
         let opened = db_path.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&opened))
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&opened))
             .await
             .map_err(|_| ServerError::HubGone)??;
         let stored_costs = store.password_hash_costs()?;
-        let hub = Hub::new(store, &config)?;
+        let hub = Hub::new(Box::new(store), &config)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await

@@ -13,7 +13,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::{sleep_until, timeout};
 
 use tchat::protocol::{now_ms, Role, PING_INTERVAL};
-use tchat::server::store::{Store, PUBLIC_CHAT};
+use tchat::server::store::{SqliteStore, Store, PUBLIC_CHAT};
 
 use crate::client::{clock_ns, next_line, BenchClient, LineReader, Received};
 use crate::histogram::Histogram;
@@ -56,7 +56,7 @@ fn user(prefix: &str, i: usize) -> String {
 /// Creates accounts straight in the database, one hash per group: hashing
 /// each at the real cost would take minutes and measure nothing.
 fn create_accounts(db: &Path, groups: &[(&str, usize, u32)]) -> Result<()> {
-    let store = Store::open(db)?;
+    let store = SqliteStore::open(db)?;
     store.begin()?;
     for (prefix, count, cost) in groups {
         let hash = bcrypt::hash(PASSWORD, *cost)?;
@@ -469,7 +469,7 @@ pub async fn history(env: &Env, messages: u64, queries: usize) -> Result<Report>
     create_accounts(&db, &[("h", 2, 4)])?;
     let fill = Instant::now();
     {
-        let store = Store::open(&db)?;
+        let store = SqliteStore::open(&db)?;
         let base_ts = now_ms() - messages as i64;
         let mut id = 1u64;
         while id <= messages {

@@ -234,7 +234,7 @@ enum Target {
 
 /// The hub's state. See the module documentation.
 pub struct Hub {
-    store: Store,
+    store: Box<dyn Store>,
     sessions: HashMap<SessionId, SessionEntry>,
     online: HashMap<AccountId, OnlineEntry>,
     statuses: HashMap<AccountId, Status>,
@@ -266,7 +266,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(store: Store, config: &ServerConfig) -> Result<Hub, StoreError> {
+    pub fn new(store: Box<dyn Store>, config: &ServerConfig) -> Result<Hub, StoreError> {
         let now = now_ms();
         let closed = store.close_dangling_logins(now)?;
         if closed > 0 {

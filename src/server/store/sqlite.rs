@@ -1,16 +1,12 @@
-//! Persistent state in SQLite: accounts, private chats, pending requests,
-//! messages, read markers and the login audit trail.
-//!
-//! One method per question the hub asks; parameterised SQL only. The hub is
-//! the only writer while a server runs, and it groups many requests into one
-//! transaction (see [`Store::begin`]) so that persistence does not cap
-//! message throughput.
+//! The SQLite implementation of [`Store`]: one file, WAL mode, parameterised
+//! SQL only, schema versions with forward migrations.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::protocol::{name_skeleton, NameKey, Role};
+use super::*;
+use crate::protocol::{name_skeleton, NameKey};
 
 /// `PRAGMA application_id` of a tchat database ("tcht"), so that a foreign
 /// SQLite file is recognised and never written to.
@@ -76,91 +72,8 @@ CREATE INDEX accounts_by_skeleton ON accounts (name_skeleton);
 "#,
 ];
 
-/// The chat id of `#public`.
-pub const PUBLIC_CHAT: ChatId = 1;
-
-pub type AccountId = i64;
-pub type ChatId = i64;
-
-/// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{path} is not a tchat database (it is some other SQLite file); refusing to touch it")]
-    Foreign { path: String },
-    #[error("{path} is not a tchat database (not an SQLite file at all); refusing to touch it")]
-    NotADatabase {
-        path: String,
-        source: rusqlite::Error,
-    },
-    #[error("{path} has schema version {found}, newer than this tchat-server understands ({known}); upgrade tchat-server")]
-    TooNew {
-        path: String,
-        found: i64,
-        known: i64,
-    },
-    #[error("cannot create the directory for {path}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the name is taken")]
-    NameTaken,
-    #[error("the name looks too much like {0}")]
-    LooksLike(String),
-    #[error("no such account")]
-    NoSuchAccount,
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("the database worker stopped")]
-    Closed,
-}
-
-/// An account as the hub needs it.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub id: AccountId,
-    pub name: String,
-    pub password_hash: String,
-    pub role: Role,
-    pub created_ms: i64,
-    pub ban: Option<Ban>,
-}
-
-/// A ban on an account: until a time, or for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ban {
-    pub until_ms: Option<i64>,
-}
-
-/// A private chat between two accounts.
-#[derive(Debug, Clone, Copy)]
-pub struct PrivateChat {
-    pub id: ChatId,
-    pub is_open: bool,
-}
-
-/// One stored message.
-#[derive(Debug, Clone)]
-pub struct StoredMessage {
-    pub id: u64,
-    pub sender: AccountId,
-    /// The sender's name as registered.
-    pub sender_name: String,
-    pub ts: i64,
-    pub text: String,
-}
-
-/// Which way a history page goes from its anchor.
-#[derive(Debug, Clone, Copy)]
-pub enum HistoryDirection {
-    /// The newest messages below the id (`None`: the newest overall).
-    Before(Option<u64>),
-    /// The oldest messages above the id.
-    After(u64),
-}
-
 /// A handle on the database.
-pub struct Store {
+pub struct SqliteStore {
     conn: Connection,
 }
 
@@ -251,11 +164,11 @@ impl Reader {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (or creates) the database at `path`, checks that it is a tchat
     /// database, and migrates it forward.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        super::files::prepare_database(path)?;
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        crate::server::files::prepare_database(path)?;
         let shown = path.display().to_string();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
@@ -298,7 +211,7 @@ impl Store {
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = OFF;",
         )?;
-        let mut store = Store { conn };
+        let mut store = SqliteStore { conn };
         store.migrate(version)?;
         store.fill_in_name_skeletons()?;
         Ok(store)
@@ -337,58 +250,6 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a write transaction; everything until [`Store::commit`] is one
-    /// atomic, durable unit.
-    pub fn begin(&self) -> Result<(), StoreError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(())
-    }
-
-    pub fn commit(&self) -> Result<(), StoreError> {
-        self.conn.execute_batch("COMMIT")?;
-        Ok(())
-    }
-
-    /// Runs `f` so that its writes happen entirely or not at all, inside or
-    /// outside a batch transaction.
-    pub fn atomically<T>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.conn.execute_batch("SAVEPOINT step")?;
-        match f(self) {
-            Ok(v) => {
-                self.conn.execute_batch("RELEASE step")?;
-                Ok(v)
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK TO step; RELEASE step");
-                Err(e)
-            }
-        }
-    }
-
-    /// SQLite's `data_version`: it changes when another connection commits
-    /// to this database (the account command line), never for our own.
-    pub fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
-    }
-
-    /// Whether a transaction is open (SQLite may end one by itself after an
-    /// I/O error).
-    pub fn in_transaction(&self) -> bool {
-        !self.conn.is_autocommit()
-    }
-
-    /// Undoes the open transaction, if any.
-    pub fn rollback(&self) {
-        if !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-
     // ----- accounts -------------------------------------------------------
 
     fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
@@ -409,8 +270,72 @@ impl Store {
     const ACCOUNT_COLUMNS: &'static str =
         "id, name, password_hash, created_ms, role, name_key, banned, banned_until_ms";
 
-    /// Looks an account up by its case-insensitive key.
-    pub fn account_by_key(&self, key: &str) -> Result<Option<Account>, StoreError> {
+    fn update_account(
+        &self,
+        sql: &str,
+        key: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<(), StoreError> {
+        let changed = self.conn.execute(sql, params![value, key])?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchAccount);
+        }
+        Ok(())
+    }
+
+    fn count(&self, sql: &str, account: AccountId) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row([account], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn newest_requests(
+        &self,
+        page_sql: &str,
+        count_sql: &str,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError> {
+        let mut stmt = self.conn.prepare_cached(page_sql)?;
+        let rows = stmt.query_map(params![account, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        let mut page: Vec<(AccountId, i64)> = rows.collect::<Result<_, _>>()?;
+        page.reverse();
+        Ok((page, self.count(count_sql, account)?))
+    }
+}
+
+impl Store for SqliteStore {
+    fn begin(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    fn rollback(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    fn account_by_key(&self, key: &str) -> Result<Option<Account>, StoreError> {
         let sql = format!(
             "SELECT {} FROM accounts WHERE name_key = ?1",
             Self::ACCOUNT_COLUMNS
@@ -422,7 +347,7 @@ impl Store {
             .optional()?)
     }
 
-    pub fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+    fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
         let sql = format!(
             "SELECT {} FROM accounts WHERE id = ?1",
             Self::ACCOUNT_COLUMNS
@@ -434,17 +359,14 @@ impl Store {
             .optional()?)
     }
 
-    /// All accounts, oldest first.
-    pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+    fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let sql = format!("SELECT {} FROM accounts ORDER BY id", Self::ACCOUNT_COLUMNS);
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([], Self::account_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Creates an account. Its `#public` read marker starts at the newest
-    /// message, so a new user does not start with the whole backlog unread.
-    pub fn create_account(
+    fn create_account(
         &self,
         name: &str,
         password_hash: &str,
@@ -489,20 +411,7 @@ impl Store {
         Ok(id)
     }
 
-    fn update_account(
-        &self,
-        sql: &str,
-        key: &str,
-        value: &dyn rusqlite::ToSql,
-    ) -> Result<(), StoreError> {
-        let changed = self.conn.execute(sql, params![value, key])?;
-        if changed == 0 {
-            return Err(StoreError::NoSuchAccount);
-        }
-        Ok(())
-    }
-
-    pub fn set_password_hash(&self, key: &str, hash: &str) -> Result<(), StoreError> {
+    fn set_password_hash(&self, key: &str, hash: &str) -> Result<(), StoreError> {
         self.update_account(
             "UPDATE accounts SET password_hash = ?1 WHERE name_key = ?2",
             key,
@@ -510,9 +419,7 @@ impl Store {
         )
     }
 
-    /// Replaces `account`'s hash only if it is still `old`: a rehash must
-    /// never undo a password set meanwhile.
-    pub fn replace_password_hash(
+    fn replace_password_hash(
         &self,
         account: AccountId,
         old: &str,
@@ -527,8 +434,7 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// The bcrypt costs of the stored password hashes, each once.
-    pub fn password_hash_costs(&self) -> Result<Vec<u32>, StoreError> {
+    fn password_hash_costs(&self) -> Result<Vec<u32>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT DISTINCT substr(password_hash, 1, 7) FROM accounts")?;
@@ -542,7 +448,7 @@ impl Store {
         Ok(costs)
     }
 
-    pub fn set_role(&self, key: &str, role: Role) -> Result<(), StoreError> {
+    fn set_role(&self, key: &str, role: Role) -> Result<(), StoreError> {
         self.update_account(
             "UPDATE accounts SET role = ?1 WHERE name_key = ?2",
             key,
@@ -550,9 +456,7 @@ impl Store {
         )
     }
 
-    /// Bans an account until `until_ms`, or for good with `None`; `unban`
-    /// lifts it.
-    pub fn set_ban(&self, key: &str, ban: Option<Ban>) -> Result<(), StoreError> {
+    fn set_ban(&self, key: &str, ban: Option<Ban>) -> Result<(), StoreError> {
         let changed = self.conn.execute(
             "UPDATE accounts SET banned = ?1, banned_until_ms = ?2 WHERE name_key = ?3",
             params![ban.is_some(), ban.and_then(|b| b.until_ms), key],
@@ -563,10 +467,7 @@ impl Store {
         Ok(())
     }
 
-    // ----- messages -------------------------------------------------------
-
-    /// The newest msg_id on the server, 0 when there is none.
-    pub fn max_msg_id(&self) -> Result<u64, StoreError> {
+    fn max_msg_id(&self) -> Result<u64, StoreError> {
         let id: Option<i64> = self
             .conn
             .prepare_cached("SELECT max(id) FROM messages")?
@@ -574,7 +475,7 @@ impl Store {
         Ok(id.unwrap_or(0).max(0) as u64)
     }
 
-    pub fn insert_message(
+    fn insert_message(
         &self,
         id: u64,
         chat: ChatId,
@@ -590,9 +491,7 @@ impl Store {
         Ok(())
     }
 
-    /// One page of a chat's history, oldest first, and whether more exist
-    /// further in the same direction.
-    pub fn history(
+    fn history(
         &self,
         chat: ChatId,
         direction: HistoryDirection,
@@ -601,13 +500,7 @@ impl Store {
         history_page(&self.conn, chat, direction, limit)
     }
 
-    /// Messages in `chat` above `after` that `reader` did not write.
-    pub fn unread_count(
-        &self,
-        chat: ChatId,
-        after: u64,
-        reader: AccountId,
-    ) -> Result<u64, StoreError> {
+    fn unread_count(&self, chat: ChatId, after: u64, reader: AccountId) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
             .prepare_cached(
@@ -620,9 +513,7 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    // ----- read markers ---------------------------------------------------
-
-    pub fn read_marker(&self, account: AccountId, chat: ChatId) -> Result<Option<u64>, StoreError> {
+    fn read_marker(&self, account: AccountId, chat: ChatId) -> Result<Option<u64>, StoreError> {
         let v: Option<i64> = self
             .conn
             .prepare_cached(
@@ -633,7 +524,7 @@ impl Store {
         Ok(v.map(|v| v.max(0) as u64))
     }
 
-    pub fn set_read_marker(
+    fn set_read_marker(
         &self,
         account: AccountId,
         chat: ChatId,
@@ -648,13 +539,7 @@ impl Store {
         Ok(())
     }
 
-    // ----- private chats --------------------------------------------------
-
-    pub fn private_chat(
-        &self,
-        a: AccountId,
-        b: AccountId,
-    ) -> Result<Option<PrivateChat>, StoreError> {
+    fn private_chat(&self, a: AccountId, b: AccountId) -> Result<Option<PrivateChat>, StoreError> {
         let (lo, hi) = ordered(a, b);
         Ok(self
             .conn
@@ -670,9 +555,7 @@ impl Store {
             .optional()?)
     }
 
-    /// Opens the chat between `a` and `b`, reusing an ended one so that its
-    /// history continues.
-    pub fn open_private_chat(
+    fn open_private_chat(
         &self,
         a: AccountId,
         b: AccountId,
@@ -690,17 +573,14 @@ impl Store {
         Ok(id)
     }
 
-    pub fn end_private_chat(&self, chat: ChatId, now_ms: i64) -> Result<(), StoreError> {
+    fn end_private_chat(&self, chat: ChatId, now_ms: i64) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE chats SET is_open = 0, ended_ms = ?2 WHERE id = ?1")?
             .execute(params![chat, now_ms])?;
         Ok(())
     }
 
-    /// The open private chats of `account`: (chat, partner), oldest first.
-    /// The newest `limit` open private chats of `account` as (chat,
-    /// partner), oldest first, and how many are open in all.
-    pub fn open_chats_of(
+    fn open_chats_of(
         &self,
         account: AccountId,
         limit: usize,
@@ -725,14 +605,7 @@ impl Store {
         Ok((page, total.max(0) as u64))
     }
 
-    // ----- requests -------------------------------------------------------
-
-    /// When `from` asked `to` for a chat, if that request is pending.
-    pub fn pending_request(
-        &self,
-        from: AccountId,
-        to: AccountId,
-    ) -> Result<Option<i64>, StoreError> {
+    fn pending_request(&self, from: AccountId, to: AccountId) -> Result<Option<i64>, StoreError> {
         Ok(self
             .conn
             .prepare_cached("SELECT ts FROM chat_requests WHERE from_id = ?1 AND to_id = ?2")?
@@ -740,7 +613,7 @@ impl Store {
             .optional()?)
     }
 
-    pub fn add_request(&self, from: AccountId, to: AccountId, ts: i64) -> Result<(), StoreError> {
+    fn add_request(&self, from: AccountId, to: AccountId, ts: i64) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO chat_requests (from_id, to_id, ts) VALUES (?1, ?2, ?3)",
@@ -749,8 +622,7 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the request; whether there was one.
-    pub fn remove_request(&self, from: AccountId, to: AccountId) -> Result<bool, StoreError> {
+    fn remove_request(&self, from: AccountId, to: AccountId) -> Result<bool, StoreError> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM chat_requests WHERE from_id = ?1 AND to_id = ?2")?
@@ -758,9 +630,7 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The newest `limit` pending requests to `account` as (from, ts),
-    /// oldest first, and how many are pending in all.
-    pub fn requests_to(
+    fn requests_to(
         &self,
         account: AccountId,
         limit: usize,
@@ -774,9 +644,7 @@ impl Store {
         )
     }
 
-    /// The newest `limit` pending requests from `account` as (to, ts),
-    /// oldest first, and how many are pending in all.
-    pub fn requests_from(
+    fn requests_from(
         &self,
         account: AccountId,
         limit: usize,
@@ -790,50 +658,21 @@ impl Store {
         )
     }
 
-    /// How many requests wait in `account`'s inbox.
-    pub fn count_requests_to(&self, account: AccountId) -> Result<u64, StoreError> {
+    fn count_requests_to(&self, account: AccountId) -> Result<u64, StoreError> {
         self.count(
             "SELECT count(*) FROM chat_requests WHERE to_id = ?1",
             account,
         )
     }
 
-    /// How many of `account`'s requests wait for an answer.
-    pub fn count_requests_from(&self, account: AccountId) -> Result<u64, StoreError> {
+    fn count_requests_from(&self, account: AccountId) -> Result<u64, StoreError> {
         self.count(
             "SELECT count(*) FROM chat_requests WHERE from_id = ?1",
             account,
         )
     }
 
-    fn count(&self, sql: &str, account: AccountId) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .prepare_cached(sql)?
-            .query_row([account], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
-    }
-
-    fn newest_requests(
-        &self,
-        page_sql: &str,
-        count_sql: &str,
-        account: AccountId,
-        limit: usize,
-    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError> {
-        let mut stmt = self.conn.prepare_cached(page_sql)?;
-        let rows = stmt.query_map(params![account, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        let mut page: Vec<(AccountId, i64)> = rows.collect::<Result<_, _>>()?;
-        page.reverse();
-        Ok((page, self.count(count_sql, account)?))
-    }
-
-    // ----- audit ----------------------------------------------------------
-
-    /// Records a login; the returned id closes it later.
-    pub fn record_login(
+    fn record_login(
         &self,
         account: AccountId,
         address: &str,
@@ -847,23 +686,21 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn record_logout(&self, login: i64, now_ms: i64) -> Result<(), StoreError> {
+    fn record_logout(&self, login: i64, now_ms: i64) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE logins SET logout_ms = ?2 WHERE id = ?1 AND logout_ms IS NULL")?
             .execute(params![login, now_ms])?;
         Ok(())
     }
 
-    /// Closes logins left open by a server that did not shut down cleanly.
-    pub fn close_dangling_logins(&self, now_ms: i64) -> Result<usize, StoreError> {
+    fn close_dangling_logins(&self, now_ms: i64) -> Result<usize, StoreError> {
         Ok(self.conn.execute(
             "UPDATE logins SET logout_ms = ?1 WHERE logout_ms IS NULL",
             [now_ms],
         )?)
     }
 
-    /// The audit trail of one account, newest first: (address, login, logout).
-    pub fn logins_of(
+    fn logins_of(
         &self,
         account: AccountId,
         limit: u32,
@@ -876,15 +713,29 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    fn savepoint(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("SAVEPOINT step")?;
+        Ok(())
+    }
+
+    fn release_savepoint(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("RELEASE step")?;
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK TO step; RELEASE step");
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, Store) {
+    fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("sub/t.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("sub/t.db")).unwrap();
         (dir, store)
     }
 
@@ -936,7 +787,7 @@ mod tests {
                 .unwrap();
         }
         assert!(matches!(
-            Store::open(&path),
+            SqliteStore::open(&path),
             Err(StoreError::Foreign { .. })
         ));
         let c = Connection::open(&path).unwrap();
@@ -956,7 +807,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            Store::open(&path),
+            SqliteStore::open(&path),
             Err(StoreError::NotADatabase { .. })
         ));
         assert_eq!(

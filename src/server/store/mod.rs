@@ -1,0 +1,298 @@
+//! Persistent state: accounts, chats and their members, pending requests,
+//! messages, read markers and the login audit trail.
+//!
+//! [`Store`] has one method per question the server asks, so that request
+//! code never sees SQL and a second backend can be added beside
+//! [`SqliteStore`] without touching it. The hub is the only writer while a
+//! server runs, and it groups many requests into one transaction (see
+//! [`Store::begin`]) so that persistence does not cap message throughput.
+
+mod sqlite;
+
+pub use sqlite::{Reader, SqliteStore};
+
+use crate::protocol::Role;
+
+/// The chat id of `#public`.
+pub const PUBLIC_CHAT: ChatId = 1;
+
+pub type AccountId = i64;
+pub type ChatId = i64;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a tchat database (it is some other SQLite file); refusing to touch it")]
+    Foreign { path: String },
+    #[error("{path} is not a tchat database (not an SQLite file at all); refusing to touch it")]
+    NotADatabase {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("{path} has schema version {found}, newer than this tchat-server understands ({known}); upgrade tchat-server")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot create the directory for {path}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the name is taken")]
+    NameTaken,
+    #[error("the name looks too much like {0}")]
+    LooksLike(String),
+    #[error("no such account")]
+    NoSuchAccount,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database worker stopped")]
+    Closed,
+}
+
+/// An account as the hub needs it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub created_ms: i64,
+    pub ban: Option<Ban>,
+}
+
+/// A ban on an account: until a time, or for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ban {
+    pub until_ms: Option<i64>,
+}
+
+/// A private chat between two accounts.
+#[derive(Debug, Clone, Copy)]
+pub struct PrivateChat {
+    pub id: ChatId,
+    pub is_open: bool,
+}
+
+/// One stored message.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: u64,
+    pub sender: AccountId,
+    /// The sender's name as registered.
+    pub sender_name: String,
+    pub ts: i64,
+    pub text: String,
+}
+
+/// Which way a history page goes from its anchor.
+#[derive(Debug, Clone, Copy)]
+pub enum HistoryDirection {
+    /// The newest messages below the id (`None`: the newest overall).
+    Before(Option<u64>),
+    /// The oldest messages above the id.
+    After(u64),
+}
+
+/// Everything the server asks of its storage. Message ids come from here:
+/// [`Store::insert_message`] assigns them, strictly increasing in commit
+/// order.
+pub trait Store: Send {
+    /// Starts a write transaction; everything until [`Store::commit`] is one
+    /// atomic, durable unit.
+    fn begin(&self) -> Result<(), StoreError>;
+
+    fn commit(&self) -> Result<(), StoreError>;
+
+    /// SQLite's `data_version`: it changes when another connection commits
+    /// to this database (the account command line), never for our own.
+    fn data_version(&self) -> Result<i64, StoreError>;
+
+    /// Whether a transaction is open (SQLite may end one by itself after an
+    /// I/O error).
+    fn in_transaction(&self) -> bool;
+
+    /// Undoes the open transaction, if any.
+    fn rollback(&self);
+
+    /// Looks an account up by its case-insensitive key.
+    fn account_by_key(&self, key: &str) -> Result<Option<Account>, StoreError>;
+
+    fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// All accounts, oldest first.
+    fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Creates an account. Its `#public` read marker starts at the newest
+    /// message, so a new user does not start with the whole backlog unread.
+    fn create_account(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<AccountId, StoreError>;
+
+    fn set_password_hash(&self, key: &str, hash: &str) -> Result<(), StoreError>;
+
+    /// Replaces `account`'s hash only if it is still `old`: a rehash must
+    /// never undo a password set meanwhile.
+    fn replace_password_hash(
+        &self,
+        account: AccountId,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// The bcrypt costs of the stored password hashes, each once.
+    fn password_hash_costs(&self) -> Result<Vec<u32>, StoreError>;
+
+    fn set_role(&self, key: &str, role: Role) -> Result<(), StoreError>;
+
+    /// Bans an account until `until_ms`, or for good with `None`; `unban`
+    /// lifts it.
+    fn set_ban(&self, key: &str, ban: Option<Ban>) -> Result<(), StoreError>;
+
+    // ----- messages -------------------------------------------------------
+    /// The newest msg_id on the server, 0 when there is none.
+    fn max_msg_id(&self) -> Result<u64, StoreError>;
+
+    fn insert_message(
+        &self,
+        id: u64,
+        chat: ChatId,
+        sender: AccountId,
+        ts: i64,
+        text: &str,
+    ) -> Result<(), StoreError>;
+
+    /// One page of a chat's history, oldest first, and whether more exist
+    /// further in the same direction.
+    fn history(
+        &self,
+        chat: ChatId,
+        direction: HistoryDirection,
+        limit: u32,
+    ) -> Result<(Vec<StoredMessage>, bool), StoreError>;
+
+    /// Messages in `chat` above `after` that `reader` did not write.
+    fn unread_count(&self, chat: ChatId, after: u64, reader: AccountId) -> Result<u64, StoreError>;
+
+    // ----- read markers ---------------------------------------------------
+    fn read_marker(&self, account: AccountId, chat: ChatId) -> Result<Option<u64>, StoreError>;
+
+    fn set_read_marker(
+        &self,
+        account: AccountId,
+        chat: ChatId,
+        msg_id: u64,
+    ) -> Result<(), StoreError>;
+
+    // ----- private chats --------------------------------------------------
+    fn private_chat(&self, a: AccountId, b: AccountId) -> Result<Option<PrivateChat>, StoreError>;
+
+    /// Opens the chat between `a` and `b`, reusing an ended one so that its
+    /// history continues.
+    fn open_private_chat(
+        &self,
+        a: AccountId,
+        b: AccountId,
+        now_ms: i64,
+    ) -> Result<ChatId, StoreError>;
+
+    fn end_private_chat(&self, chat: ChatId, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The open private chats of `account`: (chat, partner), oldest first.
+    /// The newest `limit` open private chats of `account` as (chat,
+    /// partner), oldest first, and how many are open in all.
+    fn open_chats_of(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(ChatId, AccountId)>, u64), StoreError>;
+
+    // ----- requests -------------------------------------------------------
+    /// When `from` asked `to` for a chat, if that request is pending.
+    fn pending_request(&self, from: AccountId, to: AccountId) -> Result<Option<i64>, StoreError>;
+
+    fn add_request(&self, from: AccountId, to: AccountId, ts: i64) -> Result<(), StoreError>;
+
+    /// Removes the request; whether there was one.
+    fn remove_request(&self, from: AccountId, to: AccountId) -> Result<bool, StoreError>;
+
+    /// The newest `limit` pending requests to `account` as (from, ts),
+    /// oldest first, and how many are pending in all.
+    fn requests_to(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError>;
+
+    /// The newest `limit` pending requests from `account` as (to, ts),
+    /// oldest first, and how many are pending in all.
+    fn requests_from(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(AccountId, i64)>, u64), StoreError>;
+
+    /// How many requests wait in `account`'s inbox.
+    fn count_requests_to(&self, account: AccountId) -> Result<u64, StoreError>;
+
+    /// How many of `account`'s requests wait for an answer.
+    fn count_requests_from(&self, account: AccountId) -> Result<u64, StoreError>;
+
+    // ----- audit ----------------------------------------------------------
+    /// Records a login; the returned id closes it later.
+    fn record_login(
+        &self,
+        account: AccountId,
+        address: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError>;
+
+    fn record_logout(&self, login: i64, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Closes logins left open by a server that did not shut down cleanly.
+    fn close_dangling_logins(&self, now_ms: i64) -> Result<usize, StoreError>;
+
+    /// The audit trail of one account, newest first: (address, login, logout).
+    fn logins_of(
+        &self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
+
+    /// Marks a point that [`Store::rollback_to_savepoint`] can return to
+    /// inside the open transaction.
+    fn savepoint(&self) -> Result<(), StoreError>;
+
+    /// Keeps what was done since [`Store::savepoint`].
+    fn release_savepoint(&self) -> Result<(), StoreError>;
+
+    /// Undoes what was done since [`Store::savepoint`].
+    fn rollback_to_savepoint(&self);
+}
+
+impl dyn Store + '_ {
+    /// Runs `f` so that its writes happen entirely or not at all, inside or
+    /// outside a batch transaction.
+    pub fn atomically<T>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.savepoint()?;
+        match f(self) {
+            Ok(v) => {
+                self.release_savepoint()?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback_to_savepoint();
+                Err(e)
+            }
+        }
+    }
+}
