@@ -477,13 +477,7 @@ pub async fn history(env: &Env, messages: u64, queries: usize) -> Result<Report>
             let end = (id + 50_000).min(messages + 1);
             for i in id..end {
                 let text = format!("message {i}: the quick brown fox jumps over the lazy dog");
-                store.insert_message(
-                    i,
-                    PUBLIC_CHAT,
-                    1 + (i % 2) as i64,
-                    base_ts + i as i64,
-                    &text,
-                )?;
+                store.insert_message(PUBLIC_CHAT, 1 + (i % 2) as i64, base_ts + i as i64, &text)?;
             }
             store.commit()?;
             id = end;

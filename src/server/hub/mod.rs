@@ -242,7 +242,6 @@ pub struct Hub {
     lockout: Lockout,
     registrations: RegistrationLimit,
     max_sessions_per_account: usize,
-    next_msg_id: u64,
     last_ts: i64,
     seq: u64,
     out: Vec<Effect>,
@@ -272,7 +271,6 @@ impl Hub {
         if closed > 0 {
             tracing::info!(closed, "closed login records left open by an unclean stop");
         }
-        let next_msg_id = store.max_msg_id()? + 1;
         Ok(Hub {
             store,
             sessions: HashMap::new(),
@@ -285,7 +283,6 @@ impl Hub {
                 config.limit_loopback,
             ),
             max_sessions_per_account: config.max_sessions_per_account as usize,
-            next_msg_id,
             last_ts: 0,
             seq: 0,
             out: Vec::new(),
@@ -346,7 +343,6 @@ impl Hub {
     /// so however large the replies, a round holds a bounded amount of
     /// memory. Whether it stopped early.
     fn round(&mut self, commands: &mut impl Iterator<Item = HubCommand>) -> bool {
-        let first_msg_id = self.next_msg_id;
         if let Err(e) = self.store.begin() {
             // Without a transaction nothing may be written: writes would
             // land one by one while the batch is told they failed.
@@ -383,7 +379,6 @@ impl Hub {
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; answering the batch with internal errors");
                 self.store.rollback();
-                self.next_msg_id = first_msg_id;
                 self.fail_batch();
             }
         }

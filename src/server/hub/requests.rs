@@ -164,10 +164,8 @@ impl Hub {
                 )
             }
         };
-        let msg_id = self.next_msg_id;
         let ts = now_ms().max(self.last_ts);
-        self.store.insert_message(msg_id, chat_id, me, ts, &text)?;
-        self.next_msg_id += 1;
+        let msg_id = self.store.insert_message(chat_id, me, ts, &text)?;
         self.last_ts = ts;
         if let Some(id) = id {
             self.send(
@@ -502,7 +500,7 @@ impl Hub {
         let (chat_id, key) = self.readable_chat(me, chat)?;
         // Never past the newest message, so a marker cannot hide messages
         // that do not exist yet.
-        let msg_id = msg_id.min(self.next_msg_id - 1);
+        let msg_id = msg_id.min(self.store.last_msg_id());
         let old = self.store.read_marker(me, chat_id)?.unwrap_or(0);
         if msg_id > old {
             self.store.set_read_marker(me, chat_id, msg_id)?;

@@ -190,7 +190,7 @@ impl Hub {
             id,
             user: name,
             role: account.role,
-            last_msg_id: self.next_msg_id - 1,
+            last_msg_id: self.store.last_msg_id(),
             online,
             chats,
             public_unread,

@@ -156,17 +156,18 @@ pub trait Store: Send {
     fn set_ban(&self, key: &str, ban: Option<Ban>) -> Result<(), StoreError>;
 
     // ----- messages -------------------------------------------------------
-    /// The newest msg_id on the server, 0 when there is none.
-    fn max_msg_id(&self) -> Result<u64, StoreError>;
+    /// The newest msg_id handed out, 0 when there is none.
+    fn last_msg_id(&self) -> u64;
 
+    /// Stores a message and returns its id: strictly increasing in commit
+    /// order, never handed out twice (not even after its chat is deleted).
     fn insert_message(
         &self,
-        id: u64,
         chat: ChatId,
         sender: AccountId,
         ts: i64,
         text: &str,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
 
     /// One page of a chat's history, oldest first, and whether more exist
     /// further in the same direction.

@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`Store`]: one file, WAL mode, parameterised
 //! SQL only, schema versions with forward migrations.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -70,11 +71,55 @@ CREATE INDEX logins_by_account ON logins (account_id, login_ms);
 ALTER TABLE accounts ADD COLUMN name_skeleton TEXT;
 CREATE INDEX accounts_by_skeleton ON accounts (name_skeleton);
 "#,
+    r#"
+CREATE TABLE chats_v3 (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT    NOT NULL CHECK (kind IN ('public', 'private', 'group')),
+    user_lo    INTEGER,
+    user_hi    INTEGER,
+    is_open    INTEGER NOT NULL DEFAULT 0,
+    opened_ms  INTEGER,
+    ended_ms   INTEGER,
+    name       TEXT,
+    name_key   TEXT UNIQUE,
+    group_kind TEXT CHECK (group_kind IN ('open', 'invite')),
+    topic      TEXT    NOT NULL DEFAULT '',
+    UNIQUE (user_lo, user_hi)
+);
+INSERT INTO chats_v3 (id, kind, user_lo, user_hi, is_open, opened_ms, ended_ms)
+    SELECT id, kind, user_lo, user_hi, is_open, opened_ms, ended_ms FROM chats;
+DROP TABLE chats;
+ALTER TABLE chats_v3 RENAME TO chats;
+CREATE TABLE chat_members (
+    chat_id    INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    role       TEXT    NOT NULL CHECK (role IN ('owner', 'mod', 'member')),
+    joined_seq INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, account_id)
+) WITHOUT ROWID;
+CREATE INDEX chat_members_by_account ON chat_members (account_id);
+CREATE TABLE group_invites (
+    chat_id    INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    from_id    INTEGER NOT NULL,
+    ts         INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, account_id)
+) WITHOUT ROWID;
+CREATE INDEX group_invites_by_account ON group_invites (account_id, ts);
+CREATE TABLE meta (
+    key   TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// A handle on the database.
 pub struct SqliteStore {
     conn: Connection,
+    /// The id the next message gets, and what it was when the open
+    /// transaction began (restored if it rolls back).
+    next_msg_id: Cell<u64>,
+    next_msg_id_at_begin: Cell<u64>,
 }
 
 fn ordered(a: AccountId, b: AccountId) -> (AccountId, AccountId) {
@@ -211,9 +256,16 @@ impl SqliteStore {
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = OFF;",
         )?;
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore {
+            conn,
+            next_msg_id: Cell::new(1),
+            next_msg_id_at_begin: Cell::new(1),
+        };
         store.migrate(version)?;
         store.fill_in_name_skeletons()?;
+        let next = store.highest_msg_id_ever()? + 1;
+        store.next_msg_id.set(next);
+        store.next_msg_id_at_begin.set(next);
         Ok(store)
     }
 
@@ -235,6 +287,24 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The highest message id ever handed out: the newest message, or the
+    /// newest of those deleted with their group (recorded in `meta`), so
+    /// that no id is ever handed out twice.
+    fn highest_msg_id_ever(&self) -> Result<u64, StoreError> {
+        let newest: Option<i64> = self
+            .conn
+            .query_row("SELECT max(id) FROM messages", [], |r| r.get(0))?;
+        let deleted: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'deleted_msg_id_high'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(newest.unwrap_or(0).max(deleted.unwrap_or(0)).max(0) as u64)
     }
 
     fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
@@ -311,6 +381,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn begin(&self) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.next_msg_id_at_begin.set(self.next_msg_id.get());
         Ok(())
     }
 
@@ -333,6 +404,8 @@ impl Store for SqliteStore {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+        // Ids of messages that were rolled back were never seen by anyone.
+        self.next_msg_id.set(self.next_msg_id_at_begin.get());
     }
 
     fn account_by_key(&self, key: &str) -> Result<Option<Account>, StoreError> {
@@ -406,7 +479,7 @@ impl Store for SqliteStore {
             Err(e) => return Err(e.into()),
         }
         let id = self.conn.last_insert_rowid();
-        let newest = self.max_msg_id()?;
+        let newest = self.last_msg_id();
         self.set_read_marker(id, PUBLIC_CHAT, newest)?;
         Ok(id)
     }
@@ -467,28 +540,25 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn max_msg_id(&self) -> Result<u64, StoreError> {
-        let id: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT max(id) FROM messages")?
-            .query_row([], |r| r.get(0))?;
-        Ok(id.unwrap_or(0).max(0) as u64)
+    fn last_msg_id(&self) -> u64 {
+        self.next_msg_id.get() - 1
     }
 
     fn insert_message(
         &self,
-        id: u64,
         chat: ChatId,
         sender: AccountId,
         ts: i64,
         text: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
+        let id = self.next_msg_id.get();
         self.conn
             .prepare_cached(
                 "INSERT INTO messages (id, chat_id, sender_id, ts, text) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![id as i64, chat, sender, ts, text])?;
-        Ok(())
+        self.next_msg_id.set(id + 1);
+        Ok(id)
     }
 
     fn history(
@@ -756,8 +826,7 @@ mod tests {
         let (_d, s) = store();
         let alice = s.create_account("Alice", "h", Role::User, 1).unwrap();
         for i in 1..=10 {
-            s.insert_message(i, PUBLIC_CHAT, alice, i as i64, "m")
-                .unwrap();
+            s.insert_message(PUBLIC_CHAT, alice, i as i64, "m").unwrap();
         }
         let (page, more) = s
             .history(PUBLIC_CHAT, HistoryDirection::Before(None), 3)
