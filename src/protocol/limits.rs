@@ -58,3 +58,15 @@ pub const MAX_LISTED_REQUESTS: usize = MAX_PENDING_REQUESTS;
 pub const MAX_LISTED_CHATS: usize = 1000;
 /// Online users that `welcome` and `who` list (by name).
 pub const MAX_LISTED_ONLINE: usize = 5000;
+
+/// Longest group topic, and longest kick or ban reason, in bytes.
+pub const MAX_TOPIC_BYTES: usize = 512;
+/// Groups one user may own (§12).
+pub const MAX_GROUPS_OWNED: usize = 50;
+/// Groups one user may be a member of (§12).
+pub const MAX_GROUPS_JOINED: usize = 500;
+/// Members one group may have (§12).
+pub const MAX_GROUP_MEMBERS: usize = 10_000;
+/// Group invitations that may wait for one user: so that nobody can grow
+/// another user's `welcome` without bound (as for chat requests).
+pub const MAX_PENDING_INVITES: usize = 200;

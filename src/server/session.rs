@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
 use super::history::HistoryReader;
-use super::hub::{HubCommand, LoginLookup, RegisterCheck};
+use super::hub::{needs, HubCommand, LoginLookup, Needs, RegisterCheck};
 use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{SessionControl, SessionId, SessionLink};
@@ -288,6 +288,15 @@ impl Connection {
 
     async fn handle(&mut self, frame: ClientFrame) -> Flow {
         let ClientFrame { id, request } = frame;
+        if self.user.is_none() && needs(&request) == Needs::Login {
+            self.error(
+                id,
+                ErrorCode::NotAuthenticated,
+                format!("log in before \"{}\"", request.type_name()),
+            )
+            .await;
+            return Flow::Continue;
+        }
         if self.user.is_none() {
             return match request {
                 Request::Register { user, password } => self.register(id, &user, password).await,
@@ -304,15 +313,8 @@ impl Connection {
                     }
                     Flow::Close
                 }
-                other => {
-                    self.error(
-                        id,
-                        ErrorCode::NotAuthenticated,
-                        format!("log in before \"{}\"", other.type_name()),
-                    )
-                    .await;
-                    Flow::Continue
-                }
+                // Every other request needs a login (refused above).
+                _ => Flow::Continue,
             };
         }
         match request {

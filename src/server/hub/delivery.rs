@@ -43,6 +43,28 @@ impl Hub {
                         }
                     }
                 }
+                Effect::ToMembers {
+                    recipients,
+                    frame,
+                    seq,
+                    except,
+                } => {
+                    for account in recipients.iter() {
+                        let Some(online) = self.online.get(account) else {
+                            continue;
+                        };
+                        for id in &online.sessions {
+                            if Some(*id) == except {
+                                continue;
+                            }
+                            if let Some(entry) = self.sessions.get_mut(id) {
+                                if entry.attached_seq <= seq {
+                                    push_to(entry, &frame, *id, &mut self.touched);
+                                }
+                            }
+                        }
+                    }
+                }
                 Effect::ToUser {
                     account,
                     frame,

@@ -7,7 +7,10 @@
 //! produced. So an `ok` always follows the commit of what it acknowledges,
 //! every receiver sees one order, and many messages share one commit.
 
+mod cmd;
+pub use cmd::{needs, Needs};
 mod delivery;
+mod groups;
 mod requests;
 mod sessions;
 
@@ -27,10 +30,10 @@ use super::store::{
     Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
 };
 use crate::protocol::{
-    now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, Message, NameKey, OkReply, OnlineUser,
-    Presence, Request, RequestIn, RequestOut, ServerFrame, Status, UserName, Welcome,
-    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_LISTED_CHATS, MAX_LISTED_ONLINE,
-    MAX_LISTED_REQUESTS, MAX_PENDING_REQUESTS,
+    now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, GroupSummary, InviteIn, Message, NameKey,
+    OkReply, OnlineUser, Presence, Request, RequestIn, RequestOut, Role, ServerFrame, Status,
+    UserName, Welcome, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_LISTED_CHATS,
+    MAX_LISTED_ONLINE, MAX_LISTED_REQUESTS, MAX_PENDING_INVITES, MAX_PENDING_REQUESTS,
 };
 
 /// The most requests handled in one transaction; bounds the latency a large
@@ -155,6 +158,14 @@ enum Effect {
         seq: u64,
         except: Option<SessionId>,
     },
+    /// To every session of these accounts (a group's members) attached by
+    /// `seq`, but `except`.
+    ToMembers {
+        recipients: std::sync::Arc<[AccountId]>,
+        frame: Bytes,
+        seq: u64,
+        except: Option<SessionId>,
+    },
     /// To every session of one account attached by `seq`, but `except`.
     ToUser {
         account: AccountId,
@@ -177,9 +188,10 @@ impl Effect {
     /// The bytes this effect keeps alive until it is delivered.
     fn bytes(&self) -> usize {
         match self {
-            Effect::To(_, frame) | Effect::ToAll { frame, .. } | Effect::ToUser { frame, .. } => {
-                frame.len()
-            }
+            Effect::To(_, frame)
+            | Effect::ToAll { frame, .. }
+            | Effect::ToMembers { frame, .. }
+            | Effect::ToUser { frame, .. } => frame.len(),
             _ => 0,
         }
     }
@@ -230,6 +242,11 @@ enum Target {
         partner_name: UserName,
         chat: Option<PrivateChat>,
     },
+    /// A group the requester is a member of.
+    Group {
+        chat: ChatId,
+        key: ChatKey,
+    },
 }
 
 /// The hub's state. See the module documentation.
@@ -262,6 +279,10 @@ pub struct Hub {
     shutting_down: bool,
     /// SQLite's count of commits by other connections, last time we looked.
     data_version: i64,
+    /// Every group and its members.
+    groups: groups::Groups,
+    /// The server role of each online account.
+    roles: HashMap<AccountId, Role>,
 }
 
 impl Hub {
@@ -271,7 +292,10 @@ impl Hub {
         if closed > 0 {
             tracing::info!(closed, "closed login records left open by an unclean stop");
         }
+        let groups = groups::Groups::load(store.as_ref())?;
         Ok(Hub {
+            groups,
+            roles: HashMap::new(),
             store,
             sessions: HashMap::new(),
             online: HashMap::new(),
@@ -380,6 +404,12 @@ impl Hub {
                 tracing::error!(error = %e, "commit failed; answering the batch with internal errors");
                 self.store.rollback();
                 self.fail_batch();
+                // Group changes of the batch did not happen: the store is
+                // the truth.
+                match groups::Groups::load(self.store.as_ref()) {
+                    Ok(groups) => self.groups = groups,
+                    Err(e) => tracing::error!(error = %e, "cannot reload the groups"),
+                }
             }
         }
         self.pending.clear();

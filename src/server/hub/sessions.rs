@@ -81,6 +81,7 @@ impl Hub {
             s.attached_seq = self.seq;
         }
         self.names.insert(account.id, name.clone());
+        self.roles.insert(account.id, account.role);
         self.attached_in_batch.push(session);
         let first = !self.online.contains_key(&account.id);
         self.online
@@ -123,6 +124,7 @@ impl Hub {
             last = online.sessions.is_empty();
         }
         if last {
+            self.roles.remove(&account);
             if let Some(gone) = self.online.remove(&account) {
                 let presence = ServerFrame::Presence(Presence {
                     user: gone.name,
@@ -166,6 +168,35 @@ impl Hub {
             });
         }
         let (online, more_online) = self.online_list();
+        let mut groups = Vec::new();
+        for chat in self.groups.of(me) {
+            let Some(group) = self.groups.get(chat) else {
+                continue;
+            };
+            let (key, kind, topic) = (group.key(), group.kind, group.topic.clone());
+            let role = group.role_of(me).unwrap_or_default();
+            let last_read = self.store.read_marker(me, chat)?.unwrap_or(0);
+            groups.push(GroupSummary {
+                chat: key,
+                kind,
+                topic,
+                role,
+                unread: self.store.unread_count(chat, last_read, me)?,
+                last_read,
+            });
+        }
+        let mut invites = Vec::new();
+        let (waiting, _) = self.store.invites_to(me, MAX_PENDING_INVITES)?;
+        for (chat, from, ts) in waiting {
+            if self.groups.get(chat).is_none() {
+                continue;
+            }
+            invites.push(InviteIn {
+                chat: self.group_key(chat),
+                from: self.name_of(from)?,
+                ts,
+            });
+        }
         let public_read = self.store.read_marker(me, PUBLIC_CHAT)?.unwrap_or(0);
         let public_unread = self.store.unread_count(PUBLIC_CHAT, public_read, me)?;
         let mut requests_in = Vec::new();
@@ -200,8 +231,8 @@ impl Hub {
             more_chats,
             more_requests_in,
             more_requests_out,
-            groups: Vec::new(),
-            invites: Vec::new(),
+            groups,
+            invites,
             public_last_read: public_read,
             muted_until: None,
         })
@@ -335,7 +366,10 @@ impl Hub {
                         "the password of this account was changed; log in again",
                     ))
                 }
-                Some(_) => None,
+                Some(a) => {
+                    self.roles.insert(account, a.role);
+                    None
+                }
             };
             if let Some(fatal) = fatal {
                 self.end_sessions_of(account, ServerFrame::Error(fatal.fatal()).to_line());

@@ -11,7 +11,7 @@ mod sqlite;
 
 pub use sqlite::{Reader, SqliteStore};
 
-use crate::protocol::Role;
+use crate::protocol::{GroupKind, GroupRole, Role};
 
 /// The chat id of `#public`.
 pub const PUBLIC_CHAT: ChatId = 1;
@@ -85,6 +85,17 @@ pub struct StoredMessage {
     pub sender_name: String,
     pub ts: i64,
     pub text: String,
+}
+
+/// A group as stored: its name as created, who may join, its topic and its
+/// members with their roles, in the order they joined.
+#[derive(Debug, Clone)]
+pub struct StoredGroup {
+    pub id: ChatId,
+    pub name: String,
+    pub kind: GroupKind,
+    pub topic: String,
+    pub members: Vec<(AccountId, GroupRole, u64)>,
 }
 
 /// Which way a history page goes from its anchor.
@@ -213,6 +224,62 @@ pub trait Store: Send {
         account: AccountId,
         limit: usize,
     ) -> Result<(Vec<(ChatId, AccountId)>, u64), StoreError>;
+
+    // ----- groups ---------------------------------------------------------
+
+    /// Every group with its members (the hub keeps them in memory).
+    fn groups(&self) -> Result<Vec<StoredGroup>, StoreError>;
+
+    /// Creates a group with no members yet; `NameTaken` if a group of that
+    /// name (in any casing) exists.
+    fn create_group(&self, name: &str, kind: GroupKind, topic: &str) -> Result<ChatId, StoreError>;
+
+    /// Deletes a group with its members, messages, read markers and
+    /// invitations; returns who had an invitation to it.
+    fn delete_group(&self, chat: ChatId) -> Result<Vec<AccountId>, StoreError>;
+
+    fn set_topic(&self, chat: ChatId, topic: &str) -> Result<(), StoreError>;
+
+    /// Adds a member; `seq` orders members by when they joined.
+    fn add_member(
+        &self,
+        chat: ChatId,
+        account: AccountId,
+        role: GroupRole,
+        seq: u64,
+    ) -> Result<(), StoreError>;
+
+    fn remove_member(&self, chat: ChatId, account: AccountId) -> Result<(), StoreError>;
+
+    fn set_member_role(
+        &self,
+        chat: ChatId,
+        account: AccountId,
+        role: GroupRole,
+    ) -> Result<(), StoreError>;
+
+    /// Records that `from` invited `to` into `chat`.
+    fn add_invite(
+        &self,
+        chat: ChatId,
+        to: AccountId,
+        from: AccountId,
+        ts: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Drops an invitation; whether there was one.
+    fn remove_invite(&self, chat: ChatId, to: AccountId) -> Result<bool, StoreError>;
+
+    /// Who invited `to` into `chat` and when, if an invitation waits.
+    fn invite(&self, chat: ChatId, to: AccountId) -> Result<Option<(AccountId, i64)>, StoreError>;
+
+    /// The newest `limit` invitations for `account` as (chat, from, ts),
+    /// oldest first, and how many wait in all.
+    fn invites_to(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(ChatId, AccountId, i64)>, u64), StoreError>;
 
     // ----- requests -------------------------------------------------------
     /// When `from` asked `to` for a chat, if that request is pending.

@@ -784,6 +784,197 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn groups(&self) -> Result<Vec<StoredGroup>, StoreError> {
+        let mut groups: Vec<StoredGroup> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, name, group_kind, topic FROM chats WHERE kind = 'group' ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let kind: String = r.get(2)?;
+                Ok(StoredGroup {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    kind: GroupKind::parse(&kind).unwrap_or_default(),
+                    topic: r.get(3)?,
+                    members: Vec::new(),
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let index: std::collections::HashMap<ChatId, usize> =
+            groups.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+        let mut stmt = self.conn.prepare(
+            "SELECT chat_id, account_id, role, joined_seq FROM chat_members ORDER BY joined_seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let role: String = r.get(2)?;
+            Ok((
+                r.get::<_, ChatId>(0)?,
+                r.get::<_, AccountId>(1)?,
+                GroupRole::parse(&role).unwrap_or_default(),
+                r.get::<_, i64>(3)?.max(0) as u64,
+            ))
+        })?;
+        for row in rows {
+            let (chat, account, role, seq) = row?;
+            if let Some(&i) = index.get(&chat) {
+                groups[i].members.push((account, role, seq));
+            }
+        }
+        Ok(groups)
+    }
+
+    fn create_group(&self, name: &str, kind: GroupKind, topic: &str) -> Result<ChatId, StoreError> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO chats (kind, name, name_key, group_kind, topic, is_open)
+                 VALUES ('group', ?1, ?2, ?3, ?4, 1)",
+            )?
+            .execute(params![
+                name,
+                NameKey::of(name).as_str(),
+                kind.as_str(),
+                topic
+            ]);
+        match inserted {
+            Ok(_) => Ok(self.conn.last_insert_rowid()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::NameTaken)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn delete_group(&self, chat: ChatId) -> Result<Vec<AccountId>, StoreError> {
+        // Ids of the messages about to go must never be handed out again.
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('deleted_msg_id_high', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            )?
+            .execute([self.last_msg_id() as i64])?;
+        let invitees: Vec<AccountId> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT account_id FROM group_invites WHERE chat_id = ?1")?;
+            let rows = stmt.query_map([chat], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for sql in [
+            "DELETE FROM messages WHERE chat_id = ?1",
+            "DELETE FROM read_markers WHERE chat_id = ?1",
+            "DELETE FROM chat_members WHERE chat_id = ?1",
+            "DELETE FROM group_invites WHERE chat_id = ?1",
+            "DELETE FROM chats WHERE id = ?1 AND kind = 'group'",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([chat])?;
+        }
+        Ok(invitees)
+    }
+
+    fn set_topic(&self, chat: ChatId, topic: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE chats SET topic = ?2 WHERE id = ?1 AND kind = 'group'")?
+            .execute(params![chat, topic])?;
+        Ok(())
+    }
+
+    fn add_member(
+        &self,
+        chat: ChatId,
+        account: AccountId,
+        role: GroupRole,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO chat_members (chat_id, account_id, role, joined_seq) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![chat, account, role.as_str(), seq as i64])?;
+        Ok(())
+    }
+
+    fn remove_member(&self, chat: ChatId, account: AccountId) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM chat_members WHERE chat_id = ?1 AND account_id = ?2")?
+            .execute(params![chat, account])?;
+        self.conn
+            .prepare_cached("DELETE FROM read_markers WHERE chat_id = ?1 AND account_id = ?2")?
+            .execute(params![chat, account])?;
+        Ok(())
+    }
+
+    fn set_member_role(
+        &self,
+        chat: ChatId,
+        account: AccountId,
+        role: GroupRole,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE chat_members SET role = ?3 WHERE chat_id = ?1 AND account_id = ?2",
+            )?
+            .execute(params![chat, account, role.as_str()])?;
+        Ok(())
+    }
+
+    fn add_invite(
+        &self,
+        chat: ChatId,
+        to: AccountId,
+        from: AccountId,
+        ts: i64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO group_invites (chat_id, account_id, from_id, ts) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![chat, to, from, ts])?;
+        Ok(())
+    }
+
+    fn remove_invite(&self, chat: ChatId, to: AccountId) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM group_invites WHERE chat_id = ?1 AND account_id = ?2")?
+            .execute(params![chat, to])?;
+        Ok(n > 0)
+    }
+
+    fn invite(&self, chat: ChatId, to: AccountId) -> Result<Option<(AccountId, i64)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT from_id, ts FROM group_invites WHERE chat_id = ?1 AND account_id = ?2",
+            )?
+            .query_row(params![chat, to], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn invites_to(
+        &self,
+        account: AccountId,
+        limit: usize,
+    ) -> Result<(Vec<(ChatId, AccountId, i64)>, u64), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT chat_id, from_id, ts FROM group_invites WHERE account_id = ?1
+             ORDER BY ts DESC, chat_id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![account, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        let mut page: Vec<(ChatId, AccountId, i64)> = rows.collect::<Result<_, _>>()?;
+        page.reverse();
+        let total = self.count(
+            "SELECT count(*) FROM group_invites WHERE account_id = ?1",
+            account,
+        )?;
+        Ok((page, total))
+    }
+
     fn savepoint(&self) -> Result<(), StoreError> {
         self.conn.execute_batch("SAVEPOINT step")?;
         Ok(())

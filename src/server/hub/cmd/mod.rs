@@ -1,0 +1,124 @@
+//! One module per request: its checks, its permission rule and its effect
+//! live in one file, and [`Hub::request`] below is the table that routes
+//! each request type to its module.
+//!
+//! Adding a request: add its variant to [`Request`] (src/protocol/frames.rs,
+//! with its `type` name in `Request::TYPES`), write `cmd/<type>.rs` with a
+//! `run` function, and add one arm here. What a request needs before it
+//! reaches the hub (being logged in) is [`needs`].
+
+mod accept;
+mod cancel_request;
+mod create_group;
+mod decline_invite;
+mod delete_group;
+mod end_chat;
+mod groups;
+mod history;
+mod invite;
+mod join;
+mod kick_member;
+mod leave;
+mod logout;
+mod mark_read;
+mod members;
+mod ping;
+mod reject;
+mod request_chat;
+mod send;
+mod set_member_role;
+mod set_status;
+mod set_topic;
+mod who;
+
+use super::groups::Lookup;
+use super::*;
+use crate::protocol::{
+    GroupKind, GroupRole, MAX_GROUPS_JOINED, MAX_GROUPS_OWNED, MAX_GROUP_MEMBERS,
+    MAX_PENDING_INVITES, MAX_SERVER_FRAME_BYTES,
+};
+
+/// Who sent a request, and the `id` its reply carries.
+#[derive(Clone, Copy)]
+pub(super) struct Cx {
+    pub session: SessionId,
+    pub me: AccountId,
+    pub id: Option<u64>,
+}
+
+/// What a request needs before the server acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: accepted on a fresh connection.
+    Nothing,
+    /// A logged-in session.
+    Login,
+}
+
+/// What `request` needs; a session answers `not_authenticated` to anything
+/// needing a login before it has one.
+pub fn needs(request: &Request) -> Needs {
+    match request {
+        Request::Register { .. } | Request::Login { .. } | Request::Ping | Request::Logout => {
+            Needs::Nothing
+        }
+        _ => Needs::Login,
+    }
+}
+
+impl Hub {
+    /// Handles one request of a logged-in session; a `history` request that
+    /// may go ahead comes back as the job of reading its page, which happens
+    /// outside the hub.
+    pub(super) fn request(
+        &mut self,
+        session: SessionId,
+        me: AccountId,
+        id: Option<u64>,
+        request: Request,
+    ) -> Result<Option<HistoryJob>, Failure> {
+        let cx = Cx { session, me, id };
+        let hub = self;
+        let done = match request {
+            Request::History {
+                chat,
+                before,
+                after,
+                limit,
+            } => return history::run(hub, &cx, &chat, before, after, limit),
+            Request::Ping => ping::run(hub, &cx),
+            Request::Logout => logout::run(hub, &cx),
+            Request::Send { chat, text } => send::run(hub, &cx, &chat, text),
+            Request::SetStatus { status } => set_status::run(hub, &cx, status),
+            Request::Who => who::run(hub, &cx),
+            Request::RequestChat { user } => request_chat::run(hub, &cx, &user),
+            Request::Accept { user } => accept::run(hub, &cx, &user),
+            Request::Reject { user } => reject::run(hub, &cx, &user),
+            Request::CancelRequest { user } => cancel_request::run(hub, &cx, &user),
+            Request::EndChat { user } => end_chat::run(hub, &cx, &user),
+            Request::MarkRead { chat, msg_id } => mark_read::run(hub, &cx, &chat, msg_id),
+            Request::CreateGroup { chat, kind, topic } => {
+                create_group::run(hub, &cx, &chat, kind.unwrap_or_default(), topic)
+            }
+            Request::Join { chat } => join::run(hub, &cx, &chat),
+            Request::Leave { chat } => leave::run(hub, &cx, &chat),
+            Request::Invite { chat, user } => invite::run(hub, &cx, &chat, &user),
+            Request::DeclineInvite { chat } => decline_invite::run(hub, &cx, &chat),
+            Request::KickMember { chat, user, reason } => {
+                kick_member::run(hub, &cx, &chat, &user, reason)
+            }
+            Request::SetTopic { chat, topic } => set_topic::run(hub, &cx, &chat, topic),
+            Request::SetMemberRole { chat, user, role } => {
+                set_member_role::run(hub, &cx, &chat, &user, role)
+            }
+            Request::DeleteGroup { chat } => delete_group::run(hub, &cx, &chat),
+            Request::Groups => groups::run(hub, &cx),
+            Request::Members { chat } => members::run(hub, &cx, &chat),
+            Request::Register { .. } | Request::Login { .. } => refuse(
+                ErrorCode::AlreadyAuthenticated,
+                "this connection is already logged in",
+            ),
+        };
+        done.map(|()| None)
+    }
+}
