@@ -184,8 +184,17 @@ pub fn anonymized(reply: &Value, name: &str) -> Value {
     let mut r = reply.clone();
     r.as_object_mut().expect("an object").remove("id");
     if let Some(m) = reply["message"].as_str() {
-        let bare = name.trim_start_matches('#').to_lowercase();
-        r["message"] = json!(m.to_lowercase().replace(&bare, "<name>"));
+        let bare = name.trim_start_matches('#').to_ascii_lowercase();
+        let lower = m.to_ascii_lowercase();
+        let mut out = String::new();
+        let mut at = 0;
+        while let Some(pos) = lower[at..].find(&bare) {
+            out.push_str(&m[at..at + pos]);
+            out.push_str("<name>");
+            at += pos + bare.len();
+        }
+        out.push_str(&m[at..]);
+        r["message"] = json!(out);
     }
     r
 }
