@@ -312,7 +312,7 @@ impl Hub {
     }
 
     /// Sends `frame` to every session of every member of group `id`.
-    pub(super) fn to_members(
+    pub(super) fn tell_members(
         &mut self,
         id: ChatId,
         frame: &ServerFrame,
@@ -356,7 +356,7 @@ impl Hub {
         if empty {
             return self.delete_group_now(id, None, None);
         }
-        self.to_members(
+        self.tell_members(
             id,
             &ServerFrame::MemberLeft {
                 chat: chat.clone(),
@@ -372,7 +372,7 @@ impl Hub {
                 self.store.set_member_role(id, heir, GroupRole::Owner)?;
                 self.groups.set_role(id, heir, GroupRole::Owner);
                 let user = self.name_of(heir)?;
-                self.to_members(
+                self.tell_members(
                     id,
                     &ServerFrame::MemberRole {
                         chat,
@@ -399,7 +399,7 @@ impl Hub {
         let invitees = self.store.delete_group(id)?;
         let chat = self.group_key(id);
         if by.is_some() {
-            self.to_members(
+            self.tell_members(
                 id,
                 &ServerFrame::GroupLeft {
                     chat: chat.clone(),

@@ -98,6 +98,9 @@ pub struct StoredGroup {
     pub members: Vec<(AccountId, GroupRole, u64)>,
 }
 
+/// An invitation waiting for someone: the group, who invited, when.
+pub type PendingInvite = (ChatId, AccountId, i64);
+
 /// Which way a history page goes from its anchor.
 #[derive(Debug, Clone, Copy)]
 pub enum HistoryDirection {
@@ -279,7 +282,7 @@ pub trait Store: Send {
         &self,
         account: AccountId,
         limit: usize,
-    ) -> Result<(Vec<(ChatId, AccountId, i64)>, u64), StoreError>;
+    ) -> Result<(Vec<PendingInvite>, u64), StoreError>;
 
     // ----- requests -------------------------------------------------------
     /// When `from` asked `to` for a chat, if that request is pending.

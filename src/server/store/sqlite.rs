@@ -958,7 +958,7 @@ impl Store for SqliteStore {
         &self,
         account: AccountId,
         limit: usize,
-    ) -> Result<(Vec<(ChatId, AccountId, i64)>, u64), StoreError> {
+    ) -> Result<(Vec<PendingInvite>, u64), StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT chat_id, from_id, ts FROM group_invites WHERE account_id = ?1
              ORDER BY ts DESC, chat_id DESC LIMIT ?2",
@@ -966,7 +966,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map(params![account, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-        let mut page: Vec<(ChatId, AccountId, i64)> = rows.collect::<Result<_, _>>()?;
+        let mut page: Vec<PendingInvite> = rows.collect::<Result<_, _>>()?;
         page.reverse();
         let total = self.count(
             "SELECT count(*) FROM group_invites WHERE account_id = ?1",

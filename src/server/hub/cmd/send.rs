@@ -48,7 +48,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, text: String) -> Result<()
                 from,
                 text,
             });
-            hub.to_members(chat, &message, None);
+            hub.tell_members(chat, &message, None);
         }
         Target::Private {
             partner,

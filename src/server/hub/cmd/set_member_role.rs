@@ -61,7 +61,7 @@ pub(super) fn run(
     }
     hub.reply_ok(session, id);
     let by = hub.name_of(me)?;
-    hub.to_members(
+    hub.tell_members(
         group,
         &ServerFrame::MemberRole {
             chat: key.clone(),
@@ -73,7 +73,7 @@ pub(super) fn run(
     );
     if let Some(old) = old_owner {
         let user = hub.name_of(old)?;
-        hub.to_members(
+        hub.tell_members(
             group,
             &ServerFrame::MemberRole {
                 chat: key,

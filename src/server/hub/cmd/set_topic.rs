@@ -22,7 +22,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, topic: String) -> Result<(
     }
     hub.reply_ok(session, id);
     let by = hub.name_of(me)?;
-    hub.to_members(
+    hub.tell_members(
         group,
         &ServerFrame::GroupTopic {
             chat: key,
