@@ -8,7 +8,7 @@ mod server_support;
 
 use std::time::{Duration, Instant};
 
-use common::{TestClient, TestServer, PASSWORD};
+use common::{assert_error, TestClient, TestServer, PASSWORD};
 use futures::future::join_all;
 use serde_json::{json, Value};
 use tchat::protocol::Role;
@@ -694,4 +694,33 @@ fn every_test_security_md_names_exists() {
         missing.is_empty(),
         "SECURITY.md names tests that do not exist: {missing:?}"
     );
+}
+
+#[tokio::test]
+async fn at_most_two_hundred_group_invitations_wait_for_one_user() {
+    let server = TestServer::start().await;
+    server.account("victim").await;
+    // One may own 50 groups: five owners make the 201 groups.
+    let mut owners = Vec::new();
+    for o in 0..5 {
+        owners.push(server.user(&format!("owner{o}")).await);
+    }
+    for i in 0..201 {
+        let chat = format!("#g{i}");
+        let owner = &mut owners[i / 50];
+        owner
+            .ok(json!({"type": "create_group", "chat": chat, "kind": "invite"}))
+            .await;
+        let reply = owner
+            .request(json!({"type": "invite", "chat": chat, "user": "victim"}))
+            .await;
+        if i < 200 {
+            assert_eq!(reply["type"], "ok", "{reply}");
+        } else {
+            assert_error(&reply, "rate_limited", &json!({}));
+            assert!(reply["message"].as_str().unwrap().contains("200"));
+        }
+    }
+    let welcome = server.welcome_of("victim").await;
+    assert_eq!(welcome["invites"].as_array().unwrap().len(), 200);
 }

@@ -894,7 +894,8 @@ mod tagged_messages {
 mod tests {
     use super::*;
     use crate::protocol::{
-        Role, MAX_LISTED_CHATS, MAX_LISTED_ONLINE, MAX_LISTED_REQUESTS, MAX_SERVER_FRAME_BYTES,
+        Role, MAX_GROUPS_JOINED, MAX_GROUP_MEMBERS, MAX_LISTED_CHATS, MAX_LISTED_ONLINE,
+        MAX_LISTED_REQUESTS, MAX_PENDING_INVITES, MAX_SERVER_FRAME_BYTES, MAX_TOPIC_BYTES,
     };
 
     /// The longest name there is, made distinct by `i`.
@@ -941,13 +942,62 @@ mod tests {
             more_chats: u64::MAX,
             more_requests_in: u64::MAX,
             more_requests_out: u64::MAX,
-            groups: Vec::new(),
-            invites: Vec::new(),
+            groups: (0..MAX_GROUPS_JOINED)
+                .map(|i| GroupSummary {
+                    chat: ChatKey::Group(longest_name(i)),
+                    kind: GroupKind::Invite,
+                    topic: longest_topic(),
+                    role: GroupRole::Member,
+                    unread: u64::MAX,
+                    last_read: u64::MAX,
+                })
+                .collect(),
+            invites: (0..MAX_PENDING_INVITES)
+                .map(|i| InviteIn {
+                    chat: ChatKey::Group(longest_name(i)),
+                    from: longest_name(i),
+                    ts: i64::MIN,
+                })
+                .collect(),
             public_last_read: u64::MAX,
             muted_until: Some(Some(i64::MIN)),
         };
         let line = ServerFrame::Welcome(Box::new(welcome)).to_line();
         assert!(line.len() <= MAX_SERVER_FRAME_BYTES, "{} bytes", line.len());
+    }
+
+    /// A topic as long as allowed, of a character that doubles when
+    /// escaped.
+    fn longest_topic() -> String {
+        "\"".repeat(MAX_TOPIC_BYTES)
+    }
+
+    #[test]
+    fn the_largest_group_joined_and_members_replies_fit_in_a_frame() {
+        let members: Vec<GroupMember> = (0..MAX_GROUP_MEMBERS)
+            .map(|i| GroupMember {
+                user: longest_name(i),
+                role: GroupRole::Member,
+                online: false,
+                status: Status::Available,
+            })
+            .collect();
+        let joined = ServerFrame::GroupJoined {
+            chat: ChatKey::Group(longest_name(0)),
+            kind: GroupKind::Invite,
+            topic: longest_topic(),
+            role: GroupRole::Member,
+            members: members.clone(),
+        };
+        let reply = ServerFrame::Members {
+            id: u64::MAX,
+            chat: ChatKey::Group(longest_name(0)),
+            members,
+        };
+        for frame in [joined, reply] {
+            let len = frame.to_line().len();
+            assert!(len <= MAX_SERVER_FRAME_BYTES, "{len} bytes");
+        }
     }
 
     #[test]

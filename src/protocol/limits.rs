@@ -57,7 +57,7 @@ pub const MAX_LISTED_REQUESTS: usize = MAX_PENDING_REQUESTS;
 /// Open private chats that `welcome` lists (the newest).
 pub const MAX_LISTED_CHATS: usize = 1000;
 /// Online users that `welcome` and `who` list (by name).
-pub const MAX_LISTED_ONLINE: usize = 5000;
+pub const MAX_LISTED_ONLINE: usize = 3000;
 
 /// Longest group topic, and longest kick or ban reason, in bytes.
 pub const MAX_TOPIC_BYTES: usize = 512;
