@@ -67,6 +67,7 @@ fn app_with_history(width: u16, height: u16) -> App {
             ts: T0 + i as i64 * 1000,
             from: nicks[(i % 5) as usize].clone(),
             text,
+            deleted: false,
         }))));
     }
     app
@@ -129,6 +130,7 @@ fn main() {
                 ts: T0 + next as i64 * 1000,
                 from: UserName::parse("Bob").expect("name"),
                 text: "one more".into(),
+                deleted: false,
             }))));
         },
     );

@@ -211,6 +211,7 @@ mod tests {
                 ts: 1,
                 from: UserName::parse("Bob").unwrap(),
                 text: "x".into(),
+                deleted: false,
             }],
             more: false,
         });

@@ -230,12 +230,53 @@ pub enum Request {
     Members {
         chat: String,
     },
+    Kick {
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Ban {
+        user: String,
+        /// Omitted: for good.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Unban {
+        user: String,
+    },
+    Mute {
+        user: String,
+        /// Omitted: for good.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minutes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Unmute {
+        user: String,
+    },
+    SetRole {
+        user: String,
+        role: Role,
+    },
+    Audit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    DeleteMessage {
+        chat: String,
+        msg_id: u64,
+    },
 }
 
 impl Request {
     /// Every `type` a client may send, so that an unknown one can be told
     /// apart from a known one with bad fields.
-    pub const TYPES: [&'static str; 25] = [
+    pub const TYPES: [&'static str; 33] = [
         "register",
         "login",
         "logout",
@@ -261,6 +302,14 @@ impl Request {
         "delete_group",
         "groups",
         "members",
+        "kick",
+        "ban",
+        "unban",
+        "mute",
+        "unmute",
+        "set_role",
+        "audit",
+        "delete_message",
     ];
 
     /// Whether the success reply can be large (up to the 1 MiB frame
@@ -268,7 +317,11 @@ impl Request {
     pub fn has_large_reply(&self) -> bool {
         matches!(
             self,
-            Request::History { .. } | Request::Who | Request::Groups | Request::Members { .. }
+            Request::History { .. }
+                | Request::Who
+                | Request::Groups
+                | Request::Members { .. }
+                | Request::Audit { .. }
         )
     }
 
@@ -300,6 +353,14 @@ impl Request {
             Request::DeleteGroup { .. } => "delete_group",
             Request::Groups => "groups",
             Request::Members { .. } => "members",
+            Request::Kick { .. } => "kick",
+            Request::Ban { .. } => "ban",
+            Request::Unban { .. } => "unban",
+            Request::Mute { .. } => "mute",
+            Request::Unmute { .. } => "unmute",
+            Request::SetRole { .. } => "set_role",
+            Request::Audit { .. } => "audit",
+            Request::DeleteMessage { .. } => "delete_message",
         }
     }
 }
@@ -640,6 +701,24 @@ pub struct Message {
     pub ts: i64,
     pub from: UserName,
     pub text: String,
+    /// Set in history for a message that was deleted (its text is empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// One entry of the audit log (§13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub ts: i64,
+    /// Who did it; `null` for the server's own account command line (and
+    /// for events nobody did, such as a lockout).
+    pub actor: Option<UserName>,
+    /// The request's `type` (`ban`, `login`, …).
+    pub action: String,
+    /// Whom or what it was done to: a user, or a group (`#name`).
+    pub target: Option<String>,
+    pub detail: String,
 }
 
 /// A user came online, went offline, or changed status.
@@ -773,11 +852,34 @@ pub enum ServerFrame {
         chat: ChatKey,
         members: Vec<GroupMember>,
     },
+    /// The receiver was muted until `until` (`null`: for good), or no
+    /// longer is (`until` 0).
+    Muted {
+        until: Option<i64>,
+        by: Option<UserName>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The receiver's server role changed.
+    Role {
+        role: Role,
+        by: Option<UserName>,
+    },
+    Audit {
+        id: u64,
+        entries: Vec<AuditEntry>,
+        more: bool,
+    },
+    MessageDeleted {
+        chat: ChatKey,
+        msg_id: u64,
+        by: UserName,
+    },
 }
 
 impl ServerFrame {
     /// Every `type` the server may send.
-    pub const TYPES: [&'static str; 27] = [
+    pub const TYPES: [&'static str; 31] = [
         "hello",
         "welcome",
         "ok",
@@ -805,6 +907,10 @@ impl ServerFrame {
         "member_role",
         "groups",
         "members",
+        "muted",
+        "role",
+        "audit",
+        "message_deleted",
     ];
 
     /// The `id` of the request this frame answers, if it is a reply.
@@ -815,7 +921,9 @@ impl ServerFrame {
             ServerFrame::Error(e) => e.id,
             ServerFrame::Who { id, .. } | ServerFrame::Pong { id } => Some(*id),
             ServerFrame::History(page) => Some(page.id),
-            ServerFrame::Groups { id, .. } | ServerFrame::Members { id, .. } => Some(*id),
+            ServerFrame::Groups { id, .. }
+            | ServerFrame::Members { id, .. }
+            | ServerFrame::Audit { id, .. } => Some(*id),
             _ => None,
         }
     }

@@ -115,10 +115,9 @@ impl Admin {
         for a in &accounts {
             let last = self
                 .store
-                .logins_of(a.id, 1)
+                .last_login(a.id)
                 .map_err(AdminError::Store)?
-                .first()
-                .map_or_else(|| "never".to_owned(), |(_, at, _)| format_utc(*at));
+                .map_or_else(|| "never".to_owned(), format_utc);
             let banned = match a.ban {
                 None => "no".to_owned(),
                 Some(Ban { until_ms: None }) => "permanently".to_owned(),

@@ -304,6 +304,14 @@ impl Lockout {
     }
 }
 
+impl Lockout {
+    /// Forgets an account's attempts and lock (an operator unlocking it, or
+    /// lifting a ban).
+    pub fn unlock(&mut self, account_key: &str) {
+        self.accounts.clear(&account_key.to_owned());
+    }
+}
+
 /// Registrations per address (IPv6 by /64) per hour, counted when they
 /// start, so parallel registrations cannot overshoot the limit.
 #[derive(Debug)]

@@ -87,6 +87,7 @@ fn read_page(reader: &Reader, job: HistoryJob) -> Result<Bytes, StoreError> {
             ts: m.ts,
             from,
             text: m.text,
+            deleted: m.deleted,
         });
     }
     // 200 messages of escaped text can exceed the 1 MiB frame limit: keep

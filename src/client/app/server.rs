@@ -233,6 +233,11 @@ impl App {
             | ServerFrame::MemberRole { .. }
             | ServerFrame::Groups { .. }
             | ServerFrame::Members { .. } => {}
+            // Administration (§13): shown by the admin views.
+            ServerFrame::Muted { .. }
+            | ServerFrame::Role { .. }
+            | ServerFrame::Audit { .. }
+            | ServerFrame::MessageDeleted { .. } => {}
         }
     }
 

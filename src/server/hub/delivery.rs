@@ -12,11 +12,24 @@ impl Hub {
             reason: reason.to_owned(),
         }
         .to_line();
-        let now = now_ms();
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for session in ids {
-            if let Some(row) = self.sessions.get(&session).and_then(|s| s.login_row) {
-                if let Err(e) = self.store.record_logout(row, now) {
+            // Every session is logged out in the audit log, without the
+            // presence events nobody would be there to read.
+            let logged_in = self
+                .sessions
+                .get(&session)
+                .and_then(|s| s.account.map(|a| (a, s.peer)));
+            if let Some((account, peer)) = logged_in {
+                let recorded = self.name_of(account).and_then(|name| {
+                    self.audit(
+                        Some(name.as_str()),
+                        "logout",
+                        Some((name.as_str(), Some(account))),
+                        &peer.to_string(),
+                    )
+                });
+                if let Err(e) = recorded {
                     tracing::error!(error = %e, "could not record a logout at shutdown");
                 }
             }
@@ -91,6 +104,12 @@ impl Hub {
                 Effect::Resume(resume, job) => {
                     let _ = resume.send(job);
                 }
+                Effect::CloseWith(session, fatal) => {
+                    if let Some(entry) = self.sessions.get_mut(&session) {
+                        entry.closing = true;
+                        entry.link.control.close_with(fatal);
+                    }
+                }
                 Effect::Close(session) => {
                     if let Some(entry) = self.sessions.get(&session) {
                         entry.link.control.close_after_drain();
@@ -154,6 +173,14 @@ impl Hub {
                     let _ = resume.send(None);
                 }
                 Effect::Remove(session) => gone.push(session),
+                // Already logged out in the hub's state: closing is safer
+                // than leaving them connected but logged out.
+                Effect::CloseWith(session, fatal) => {
+                    if let Some(entry) = self.sessions.get_mut(&session) {
+                        entry.closing = true;
+                        entry.link.control.close_with(fatal);
+                    }
+                }
                 _ => {}
             }
         }

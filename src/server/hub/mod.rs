@@ -11,6 +11,7 @@ mod cmd;
 pub use cmd::{needs, Needs};
 mod delivery;
 mod groups;
+mod moderation;
 mod requests;
 mod sessions;
 
@@ -27,7 +28,8 @@ use super::history::HistoryJob;
 use super::link::{SessionId, SessionLink};
 use super::outbox::PushError;
 use super::store::{
-    Account, AccountId, ChatId, HistoryDirection, PrivateChat, Store, StoreError, PUBLIC_CHAT,
+    Account, AccountId, Ban, ChatId, HistoryDirection, NewAudit, PrivateChat, Store, StoreError,
+    PUBLIC_CHAT,
 };
 use crate::protocol::{
     now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, GroupSummary, InviteIn, Message, NameKey,
@@ -179,6 +181,8 @@ enum Effect {
     Resume(Resume, Option<HistoryJob>),
     /// Close the session once its queue is written.
     Close(SessionId),
+    /// Close the session now, with this last word (a kick, a ban).
+    CloseWith(SessionId, Bytes),
     /// Forget a session whose connection is gone, after it has been given
     /// everything queued for it before (a last reply, a fatal error).
     Remove(SessionId),
@@ -200,6 +204,8 @@ impl Effect {
 /// Why a request failed.
 enum Failure {
     Refused(ErrorCode, String),
+    /// Refused with more than a code and a message (`muted` with `until`).
+    Frame(ErrorFrame),
     Store(StoreError),
 }
 
@@ -217,7 +223,6 @@ struct SessionEntry {
     link: SessionLink,
     peer: SocketAddr,
     account: Option<AccountId>,
-    login_row: Option<i64>,
     /// When it logged in, in hub sequence numbers: broadcasts recorded
     /// before that are not for it.
     attached_seq: u64,
@@ -283,19 +288,17 @@ pub struct Hub {
     groups: groups::Groups,
     /// The server role of each online account.
     roles: HashMap<AccountId, Role>,
+    /// The mute of each online account, if it has one.
+    mutes: HashMap<AccountId, Option<Ban>>,
 }
 
 impl Hub {
     pub fn new(store: Box<dyn Store>, config: &ServerConfig) -> Result<Hub, StoreError> {
-        let now = now_ms();
-        let closed = store.close_dangling_logins(now)?;
-        if closed > 0 {
-            tracing::info!(closed, "closed login records left open by an unclean stop");
-        }
         let groups = groups::Groups::load(store.as_ref())?;
         Ok(Hub {
             groups,
             roles: HashMap::new(),
+            mutes: HashMap::new(),
             store,
             sessions: HashMap::new(),
             online: HashMap::new(),
@@ -522,7 +525,6 @@ impl Hub {
                         link,
                         peer,
                         account: None,
-                        login_row: None,
                         attached_seq: 0,
                         closing: false,
                         needs_wake: false,
@@ -669,6 +671,10 @@ impl Hub {
     fn fail(&mut self, session: SessionId, id: Option<u64>, failure: Failure) {
         match failure {
             Failure::Refused(code, message) => self.reply_error(session, id, code, &message),
+            Failure::Frame(mut frame) => {
+                frame.id = id;
+                self.send(session, &ServerFrame::Error(frame));
+            }
             Failure::Store(e) => {
                 tracing::error!(error = %e, "storage error");
                 self.reply_error(

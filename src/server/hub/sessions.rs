@@ -71,17 +71,20 @@ impl Hub {
                 ),
             );
         }
-        let login_row = self
-            .store
-            .record_login(account.id, &peer.to_string(), now_ms())?;
+        self.audit(
+            Some(&account.name),
+            "login",
+            Some((&account.name, Some(account.id))),
+            &peer.to_string(),
+        )?;
         self.seq += 1;
         if let Some(s) = self.sessions.get_mut(&session) {
             s.account = Some(account.id);
-            s.login_row = Some(login_row);
             s.attached_seq = self.seq;
         }
         self.names.insert(account.id, name.clone());
         self.roles.insert(account.id, account.role);
+        self.mutes.insert(account.id, account.mute);
         self.attached_in_batch.push(session);
         let first = !self.online.contains_key(&account.id);
         self.online
@@ -117,7 +120,7 @@ impl Hub {
         let Some(account) = entry.account.take() else {
             return Ok(());
         };
-        let login_row = entry.login_row.take();
+        let peer = entry.peer;
         let mut last = false;
         if let Some(online) = self.online.get_mut(&account) {
             online.sessions.retain(|s| *s != session);
@@ -125,6 +128,7 @@ impl Hub {
         }
         if last {
             self.roles.remove(&account);
+            self.mutes.remove(&account);
             if let Some(gone) = self.online.remove(&account) {
                 let presence = ServerFrame::Presence(Presence {
                     user: gone.name,
@@ -140,9 +144,34 @@ impl Hub {
                 self.offline_in_batch.push((presence, self.seq, session));
             }
         }
-        if let Some(row) = login_row {
-            self.store.record_logout(row, now_ms())?;
-        }
+        let name = self.name_of(account)?;
+        self.audit(
+            Some(name.as_str()),
+            "logout",
+            Some((name.as_str(), Some(account))),
+            &peer.to_string(),
+        )?;
+        Ok(())
+    }
+
+    /// Appends to the audit log, the one record of who did what.
+    pub(super) fn audit(
+        &mut self,
+        actor: Option<&str>,
+        action: &str,
+        target: Option<(&str, Option<AccountId>)>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.store.record_audit(
+            &NewAudit {
+                actor,
+                action,
+                target: target.map(|t| t.0),
+                target_account: target.and_then(|t| t.1),
+                detail,
+            },
+            now_ms(),
+        )?;
         Ok(())
     }
 
@@ -234,7 +263,10 @@ impl Hub {
             groups,
             invites,
             public_last_read: public_read,
-            muted_until: None,
+            muted_until: account
+                .mute
+                .filter(|m| m.until_ms.is_none_or(|t| t > now_ms()))
+                .map(|m| m.until_ms),
         })
     }
 
@@ -305,6 +337,17 @@ impl Hub {
             Err(e) => return Err(e.into()),
         };
         tracing::info!(user = %name, "registered");
+        let address = self
+            .sessions
+            .get(&session)
+            .map(|s| s.peer.to_string())
+            .unwrap_or_default();
+        self.audit(
+            Some(name.as_str()),
+            "register",
+            Some((name.as_str(), Some(account.id))),
+            &address,
+        )?;
         self.attach(session, id, &account)
     }
 
@@ -368,6 +411,7 @@ impl Hub {
                 }
                 Some(a) => {
                     self.roles.insert(account, a.role);
+                    self.mutes.insert(account, a.mute);
                     None
                 }
             };
@@ -377,8 +421,9 @@ impl Hub {
         }
     }
 
-    /// Logs every session of `account` out and closes it with `fatal`.
-    fn end_sessions_of(&mut self, account: AccountId, fatal: Bytes) {
+    /// Logs every session of `account` out at once and, once the round is
+    /// committed, closes it with `fatal`.
+    pub(super) fn end_sessions_of(&mut self, account: AccountId, fatal: Bytes) {
         let sessions = self
             .online
             .get(&account)
@@ -388,11 +433,8 @@ impl Hub {
             if let Err(e) = self.detach(session) {
                 tracing::error!(error = %e, "could not record a logout");
             }
-            if let Some(entry) = self.sessions.get_mut(&session) {
-                entry.closing = true;
-                entry.link.control.close_with(fatal.clone());
-            }
+            self.out.push(Effect::CloseWith(session, fatal.clone()));
         }
-        tracing::info!(account, "sessions ended: banned or password changed");
+        tracing::info!(account, "sessions ended");
     }
 }

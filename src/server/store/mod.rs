@@ -61,9 +61,11 @@ pub struct Account {
     pub role: Role,
     pub created_ms: i64,
     pub ban: Option<Ban>,
+    /// A mute: the same shape as a ban (until a time, or for good).
+    pub mute: Option<Ban>,
 }
 
-/// A ban on an account: until a time, or for good.
+/// A ban (or a mute) on an account: until a time, or for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ban {
     pub until_ms: Option<i64>,
@@ -85,6 +87,8 @@ pub struct StoredMessage {
     pub sender_name: String,
     pub ts: i64,
     pub text: String,
+    /// Deleted by its author or a moderator: the text is empty.
+    pub deleted: bool,
 }
 
 /// A group as stored: its name as created, who may join, its topic and its
@@ -96,6 +100,29 @@ pub struct StoredGroup {
     pub kind: GroupKind,
     pub topic: String,
     pub members: Vec<(AccountId, GroupRole, u64)>,
+}
+
+/// An entry to append to the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAudit<'a> {
+    /// Who did it; `None` for the account command line or the server.
+    pub actor: Option<&'a str>,
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    /// The account the entry is about, when it is about one.
+    pub target_account: Option<AccountId>,
+    pub detail: &'a str,
+}
+
+/// One entry of the audit log as stored.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub ts: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
 }
 
 /// An invitation waiting for someone: the group, who invited, when.
@@ -315,26 +342,37 @@ pub trait Store: Send {
     /// How many of `account`'s requests wait for an answer.
     fn count_requests_from(&self, account: AccountId) -> Result<u64, StoreError>;
 
-    // ----- audit ----------------------------------------------------------
-    /// Records a login; the returned id closes it later.
-    fn record_login(
+    // ----- administration -------------------------------------------------
+
+    /// Appends to the audit log; returns the entry's `seq`.
+    fn record_audit(&self, entry: &NewAudit<'_>, ts: i64) -> Result<u64, StoreError>;
+
+    /// The newest `limit` entries below `before` (all without), newest
+    /// first, and whether older ones exist.
+    fn audit_page(
         &self,
-        account: AccountId,
-        address: &str,
-        now_ms: i64,
-    ) -> Result<i64, StoreError>;
-
-    fn record_logout(&self, login: i64, now_ms: i64) -> Result<(), StoreError>;
-
-    /// Closes logins left open by a server that did not shut down cleanly.
-    fn close_dangling_logins(&self, now_ms: i64) -> Result<usize, StoreError>;
-
-    /// The audit trail of one account, newest first: (address, login, logout).
-    fn logins_of(
-        &self,
-        account: AccountId,
+        before: Option<u64>,
         limit: u32,
-    ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
+    ) -> Result<(Vec<AuditRecord>, bool), StoreError>;
+
+    /// When `account` last logged in.
+    fn last_login(&self, account: AccountId) -> Result<Option<i64>, StoreError>;
+
+    /// Mutes an account until `until_ms`, or for good with `None` inside;
+    /// `None` lifts it.
+    fn set_mute(&self, key: &str, mute: Option<Ban>) -> Result<(), StoreError>;
+
+    /// The two people of a private chat, if `chat` is one.
+    fn private_chat_members(
+        &self,
+        chat: ChatId,
+    ) -> Result<Option<(AccountId, AccountId)>, StoreError>;
+
+    /// One message and the chat it is in.
+    fn message(&self, msg_id: u64) -> Result<Option<(ChatId, StoredMessage)>, StoreError>;
+
+    /// Empties a message and marks it deleted; history keeps its place.
+    fn delete_message(&self, msg_id: u64) -> Result<(), StoreError>;
 
     /// Marks a point that [`Store::rollback_to_savepoint`] can return to
     /// inside the open transaction.

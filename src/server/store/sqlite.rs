@@ -111,6 +111,31 @@ CREATE TABLE meta (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN muted_until_ms INTEGER;
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts        INTEGER NOT NULL,
+    actor     TEXT,
+    action    TEXT    NOT NULL,
+    target    TEXT,
+    target_id INTEGER,
+    detail    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_target ON audit (target_id, action, seq);
+INSERT INTO audit (ts, actor, action, target, target_id, detail)
+    SELECT ts, name, action, name, id, address FROM (
+        SELECT l.login_ms AS ts, a.name, 'login' AS action, a.id, l.address, l.id AS n, 0 AS k
+            FROM logins l JOIN accounts a ON a.id = l.account_id
+        UNION ALL
+        SELECT l.logout_ms, a.name, 'logout', a.id, l.address, l.id, 1
+            FROM logins l JOIN accounts a ON a.id = l.account_id
+            WHERE l.logout_ms IS NOT NULL
+    ) ORDER BY ts, n, k;
+DROP TABLE logins;
+"#,
 ];
 
 /// A handle on the database.
@@ -146,13 +171,14 @@ fn history_page(
             sender_name: r.get(2)?,
             ts: r.get(3)?,
             text: r.get(4)?,
+            deleted: r.get(5)?,
         })
     };
     let mut messages: Vec<StoredMessage> = match direction {
         HistoryDirection::Before(before) => {
             let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
             let mut stmt = conn.prepare_cached(
-                "SELECT m.id, m.sender_id, a.name, m.ts, m.text
+                "SELECT m.id, m.sender_id, a.name, m.ts, m.text, m.deleted
                  FROM messages m JOIN accounts a ON a.id = m.sender_id
                  WHERE m.chat_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
             )?;
@@ -162,7 +188,7 @@ fn history_page(
         HistoryDirection::After(after) => {
             let after = after.min(i64::MAX as u64) as i64;
             let mut stmt = conn.prepare_cached(
-                "SELECT m.id, m.sender_id, a.name, m.ts, m.text
+                "SELECT m.id, m.sender_id, a.name, m.ts, m.text, m.deleted
                  FROM messages m JOIN accounts a ON a.id = m.sender_id
                  WHERE m.chat_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3",
             )?;
@@ -325,6 +351,7 @@ impl SqliteStore {
     fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         let role: String = r.get(4)?;
         let banned: bool = r.get(6)?;
+        let muted: bool = r.get(8)?;
         Ok(Account {
             id: r.get(0)?,
             name: r.get(1)?,
@@ -334,11 +361,14 @@ impl SqliteStore {
             ban: banned.then(|| Ban {
                 until_ms: r.get(7).ok().flatten(),
             }),
+            mute: muted.then(|| Ban {
+                until_ms: r.get(9).ok().flatten(),
+            }),
         })
     }
 
     const ACCOUNT_COLUMNS: &'static str =
-        "id, name, password_hash, created_ms, role, name_key, banned, banned_until_ms";
+        "id, name, password_hash, created_ms, role, name_key, banned, banned_until_ms, muted, muted_until_ms";
 
     fn update_account(
         &self,
@@ -742,46 +772,112 @@ impl Store for SqliteStore {
         )
     }
 
-    fn record_login(
-        &self,
-        account: AccountId,
-        address: &str,
-        now_ms: i64,
-    ) -> Result<i64, StoreError> {
+    fn record_audit(&self, entry: &NewAudit<'_>, ts: i64) -> Result<u64, StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO logins (account_id, address, login_ms) VALUES (?1, ?2, ?3)",
+                "INSERT INTO audit (ts, actor, action, target, target_id, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![account, address, now_ms])?;
-        Ok(self.conn.last_insert_rowid())
+            .execute(params![
+                ts,
+                entry.actor,
+                entry.action,
+                entry.target,
+                entry.target_account,
+                entry.detail
+            ])?;
+        Ok(self.conn.last_insert_rowid().max(0) as u64)
     }
 
-    fn record_logout(&self, login: i64, now_ms: i64) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("UPDATE logins SET logout_ms = ?2 WHERE id = ?1 AND logout_ms IS NULL")?
-            .execute(params![login, now_ms])?;
+    fn audit_page(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<(Vec<AuditRecord>, bool), StoreError> {
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, ts, actor, action, target, detail FROM audit
+             WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![before, i64::from(limit) + 1], |r| {
+            Ok(AuditRecord {
+                seq: r.get::<_, i64>(0)?.max(0) as u64,
+                ts: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        let mut page: Vec<AuditRecord> = rows.collect::<Result<_, _>>()?;
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        Ok((page, more))
+    }
+
+    fn last_login(&self, account: AccountId) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT ts FROM audit WHERE target_id = ?1 AND action = 'login'
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([account], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_mute(&self, key: &str, mute: Option<Ban>) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE accounts SET muted = ?1, muted_until_ms = ?2 WHERE name_key = ?3",
+            params![mute.is_some(), mute.and_then(|m| m.until_ms), key],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchAccount);
+        }
         Ok(())
     }
 
-    fn close_dangling_logins(&self, now_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
-            "UPDATE logins SET logout_ms = ?1 WHERE logout_ms IS NULL",
-            [now_ms],
-        )?)
+    fn message(&self, msg_id: u64) -> Result<Option<(ChatId, StoredMessage)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT m.chat_id, m.id, m.sender_id, a.name, m.ts, m.text, m.deleted
+                 FROM messages m JOIN accounts a ON a.id = m.sender_id WHERE m.id = ?1",
+            )?
+            .query_row([msg_id.min(i64::MAX as u64) as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    StoredMessage {
+                        id: r.get::<_, i64>(1)?.max(0) as u64,
+                        sender: r.get(2)?,
+                        sender_name: r.get(3)?,
+                        ts: r.get(4)?,
+                        text: r.get(5)?,
+                        deleted: r.get(6)?,
+                    },
+                ))
+            })
+            .optional()?)
     }
 
-    fn logins_of(
+    fn private_chat_members(
         &self,
-        account: AccountId,
-        limit: u32,
-    ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT address, login_ms, logout_ms FROM logins WHERE account_id = ?1 ORDER BY login_ms DESC, id DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![account, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        chat: ChatId,
+    ) -> Result<Option<(AccountId, AccountId)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT user_lo, user_hi FROM chats WHERE id = ?1 AND kind = 'private'",
+            )?
+            .query_row([chat], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn delete_message(&self, msg_id: u64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE messages SET deleted = 1, text = '' WHERE id = ?1")?
+            .execute([msg_id.min(i64::MAX as u64) as i64])?;
+        Ok(())
     }
 
     fn groups(&self) -> Result<Vec<StoredGroup>, StoreError> {

@@ -8,27 +8,36 @@
 //! reaches the hub (being logged in) is [`needs`].
 
 mod accept;
+mod admin_target;
+mod audit;
+mod ban;
 mod cancel_request;
 mod create_group;
 mod decline_invite;
 mod delete_group;
+mod delete_message;
 mod end_chat;
 mod groups;
 mod history;
 mod invite;
 mod join;
+mod kick;
 mod kick_member;
 mod leave;
 mod logout;
 mod mark_read;
 mod members;
+mod mute;
 mod ping;
 mod reject;
 mod request_chat;
 mod send;
 mod set_member_role;
+mod set_role;
 mod set_status;
 mod set_topic;
+mod unban;
+mod unmute;
 mod who;
 
 use super::groups::Lookup;
@@ -53,6 +62,8 @@ pub enum Needs {
     Nothing,
     /// A logged-in session.
     Login,
+    /// A logged-in session of an admin (`forbidden` for anyone else).
+    Admin,
 }
 
 /// What `request` needs; a session answers `not_authenticated` to anything
@@ -62,6 +73,13 @@ pub fn needs(request: &Request) -> Needs {
         Request::Register { .. } | Request::Login { .. } | Request::Ping | Request::Logout => {
             Needs::Nothing
         }
+        Request::Kick { .. }
+        | Request::Ban { .. }
+        | Request::Unban { .. }
+        | Request::Mute { .. }
+        | Request::Unmute { .. }
+        | Request::SetRole { .. }
+        | Request::Audit { .. } => Needs::Admin,
         _ => Needs::Login,
     }
 }
@@ -78,6 +96,12 @@ impl Hub {
         request: Request,
     ) -> Result<Option<HistoryJob>, Failure> {
         let cx = Cx { session, me, id };
+        if needs(&request) == Needs::Admin && !self.is_admin(me) {
+            return refuse(
+                ErrorCode::Forbidden,
+                format!("only admins may \"{}\"", request.type_name()),
+            );
+        }
         let hub = self;
         let done = match request {
             Request::History {
@@ -114,6 +138,22 @@ impl Hub {
             Request::DeleteGroup { chat } => delete_group::run(hub, &cx, &chat),
             Request::Groups => groups::run(hub, &cx),
             Request::Members { chat } => members::run(hub, &cx, &chat),
+            Request::Kick { user, reason } => kick::run(hub, &cx, &user, reason),
+            Request::Ban {
+                user,
+                minutes,
+                reason,
+            } => ban::run(hub, &cx, &user, minutes, reason),
+            Request::Unban { user } => unban::run(hub, &cx, &user),
+            Request::Mute {
+                user,
+                minutes,
+                reason,
+            } => mute::run(hub, &cx, &user, minutes, reason),
+            Request::Unmute { user } => unmute::run(hub, &cx, &user),
+            Request::SetRole { user, role } => set_role::run(hub, &cx, &user, role),
+            Request::Audit { before, limit } => audit::run(hub, &cx, before, limit),
+            Request::DeleteMessage { chat, msg_id } => delete_message::run(hub, &cx, &chat, msg_id),
             Request::Register { .. } | Request::Login { .. } => refuse(
                 ErrorCode::AlreadyAuthenticated,
                 "this connection is already logged in",

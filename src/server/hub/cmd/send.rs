@@ -3,6 +3,9 @@ use super::*;
 pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, text: String) -> Result<(), Failure> {
     let Cx { session, me, id } = *cx;
     let target = hub.target(me, chat)?;
+    if matches!(target, Target::Public | Target::Group { .. }) {
+        hub.refuse_if_muted(me)?;
+    }
     let chat_id = match &target {
         Target::Public => PUBLIC_CHAT,
         Target::Group { chat, .. } => *chat,
@@ -37,6 +40,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, text: String) -> Result<()
                 ts,
                 from,
                 text,
+                deleted: false,
             });
             hub.broadcast(&message, None);
         }
@@ -47,6 +51,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, text: String) -> Result<()
                 ts,
                 from,
                 text,
+                deleted: false,
             });
             hub.tell_members(chat, &message, None);
         }
@@ -61,6 +66,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, text: String) -> Result<()
                 ts,
                 from: from.clone(),
                 text,
+                deleted: false,
             };
             hub.send_to_user(me, &ServerFrame::Message(message.clone()), None);
             message.chat = ChatKey::Private(from);

@@ -16,6 +16,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, topic: String) -> Result<(
     if !topic.is_empty() {
         checked_short_text(&topic, "topic")?;
     }
+    hub.refuse_if_muted(me)?;
     hub.store.set_topic(group, &topic)?;
     if let Some(g) = hub.groups.get_mut(group) {
         g.topic = topic.clone();

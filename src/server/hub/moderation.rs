@@ -1,0 +1,214 @@
+//! What an admin does to an account — kick, ban, mute, role — whether it
+//! comes from an admin's session (§13) or from the account command line
+//! through the admin socket (`actor` is then `None`, and events say
+//! `"by":null`). Every action is recorded in the audit log.
+
+use super::*;
+
+/// Who acts: an admin's account, or the server's own command line.
+pub(super) type Actor = Option<AccountId>;
+
+impl Hub {
+    pub(super) fn actor_name(&mut self, actor: Actor) -> Result<Option<UserName>, StoreError> {
+        actor.map(|a| self.name_of(a)).transpose()
+    }
+
+    fn audit_action(
+        &mut self,
+        actor: Actor,
+        action: &str,
+        target: &Account,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let actor = self.actor_name(actor)?;
+        self.audit(
+            actor.as_ref().map(|n| n.as_str()),
+            action,
+            Some((&target.name, Some(target.id))),
+            detail,
+        )
+    }
+
+    /// Ends every session of `target` with a fatal `kicked` error.
+    pub(super) fn kick_account(
+        &mut self,
+        actor: Actor,
+        target: &Account,
+        reason: Option<String>,
+    ) -> Result<(), Failure> {
+        let by = self.actor_name(actor)?;
+        let mut fatal = ErrorFrame::new(None, ErrorCode::Kicked, kicked_message(&by, &reason));
+        fatal.by = by;
+        fatal.reason = reason.clone();
+        self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
+        self.audit_action(actor, "kick", target, reason.as_deref().unwrap_or(""))?;
+        Ok(())
+    }
+
+    /// Bans `target` for `minutes` (for good without), ending its sessions
+    /// with a fatal `banned` error; returns when the ban ends.
+    pub(super) fn ban_account(
+        &mut self,
+        actor: Actor,
+        target: &Account,
+        minutes: Option<u64>,
+        reason: Option<String>,
+    ) -> Result<Option<i64>, Failure> {
+        let until = minutes.map(until_after);
+        self.store
+            .set_ban(&NameKey::of(&target.name), Some(Ban { until_ms: until }))?;
+        let by = self.actor_name(actor)?;
+        let mut fatal =
+            ErrorFrame::new(None, ErrorCode::Banned, banned_message(&by, &reason, until));
+        fatal.until = Some(until);
+        fatal.by = by;
+        fatal.reason = reason.clone();
+        self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
+        let detail = detail_with_until(reason.as_deref(), until);
+        self.audit_action(actor, "ban", target, &detail)?;
+        Ok(until)
+    }
+
+    /// Lifts a ban, and any login lockout of the account with it.
+    pub(super) fn unban_account(&mut self, actor: Actor, target: &Account) -> Result<(), Failure> {
+        self.store.set_ban(&NameKey::of(&target.name), None)?;
+        self.lockout.unlock(&NameKey::of(&target.name));
+        self.audit_action(actor, "unban", target, "")?;
+        Ok(())
+    }
+
+    /// Mutes `target` in `#public` and groups; its sessions are told.
+    pub(super) fn mute_account(
+        &mut self,
+        actor: Actor,
+        target: &Account,
+        minutes: Option<u64>,
+        reason: Option<String>,
+    ) -> Result<Option<i64>, Failure> {
+        let until = minutes.map(until_after);
+        let mute = Some(Ban { until_ms: until });
+        self.store.set_mute(&NameKey::of(&target.name), mute)?;
+        if self.online.contains_key(&target.id) {
+            self.mutes.insert(target.id, mute);
+        }
+        let by = self.actor_name(actor)?;
+        self.send_to_user(
+            target.id,
+            &ServerFrame::Muted {
+                until,
+                by,
+                reason: reason.clone(),
+            },
+            None,
+        );
+        let detail = detail_with_until(reason.as_deref(), until);
+        self.audit_action(actor, "mute", target, &detail)?;
+        Ok(until)
+    }
+
+    /// Lifts a mute; the account's sessions get `muted` with `until` 0.
+    pub(super) fn unmute_account(&mut self, actor: Actor, target: &Account) -> Result<(), Failure> {
+        self.store.set_mute(&NameKey::of(&target.name), None)?;
+        if self.online.contains_key(&target.id) {
+            self.mutes.insert(target.id, None);
+        }
+        let by = self.actor_name(actor)?;
+        self.send_to_user(
+            target.id,
+            &ServerFrame::Muted {
+                until: Some(0),
+                by,
+                reason: None,
+            },
+            None,
+        );
+        self.audit_action(actor, "unmute", target, "")?;
+        Ok(())
+    }
+
+    /// Gives `target` a server role; its sessions get `role` (nothing
+    /// happens when it has that role already).
+    pub(super) fn set_account_role(
+        &mut self,
+        actor: Actor,
+        target: &Account,
+        role: Role,
+    ) -> Result<(), Failure> {
+        if target.role == role {
+            return Ok(());
+        }
+        self.store.set_role(&NameKey::of(&target.name), role)?;
+        if self.online.contains_key(&target.id) {
+            self.roles.insert(target.id, role);
+        }
+        let by = self.actor_name(actor)?;
+        self.send_to_user(target.id, &ServerFrame::Role { role, by }, None);
+        self.audit_action(actor, "set_role", target, role.as_str())?;
+        Ok(())
+    }
+
+    /// When `me` is muted in `#public` and groups, the `muted` error.
+    pub(super) fn refuse_if_muted(&self, me: AccountId) -> Result<(), Failure> {
+        let Some(Some(mute)) = self.mutes.get(&me) else {
+            return Ok(());
+        };
+        if mute.until_ms.is_some_and(|t| t <= now_ms()) {
+            return Ok(());
+        }
+        let mut e = ErrorFrame::new(
+            None,
+            ErrorCode::Muted,
+            match mute.until_ms {
+                Some(_) => "you are muted in the public room and groups for now",
+                None => "you are muted in the public room and groups",
+            },
+        );
+        e.until = Some(mute.until_ms);
+        Err(Failure::Frame(e))
+    }
+}
+
+/// `minutes` from now, as a `ts` (saturating: a huge number is "very long",
+/// never an overflow).
+fn until_after(minutes: u64) -> i64 {
+    let ms = i64::try_from(minutes)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(60_000);
+    now_ms().saturating_add(ms)
+}
+
+fn detail_with_until(reason: Option<&str>, until: Option<i64>) -> String {
+    let how_long = match until {
+        Some(t) => format!("until {t}"),
+        None => "for good".to_owned(),
+    };
+    match reason {
+        Some(r) if !r.is_empty() => format!("{how_long}: {r}"),
+        _ => how_long,
+    }
+}
+
+fn kicked_message(by: &Option<UserName>, reason: &Option<String>) -> String {
+    let who = by
+        .as_ref()
+        .map_or("the server's operator".to_owned(), |n| n.to_string());
+    match reason {
+        Some(r) => format!("disconnected by {who}: {r}"),
+        None => format!("disconnected by {who}"),
+    }
+}
+
+fn banned_message(by: &Option<UserName>, reason: &Option<String>, until: Option<i64>) -> String {
+    let who = by
+        .as_ref()
+        .map_or("the server's operator".to_owned(), |n| n.to_string());
+    let how_long = if until.is_some() {
+        "for now"
+    } else {
+        "for good"
+    };
+    match reason {
+        Some(r) => format!("banned {how_long} by {who}: {r}"),
+        None => format!("banned {how_long} by {who}"),
+    }
+}
