@@ -205,7 +205,7 @@ impl Effect {
 enum Failure {
     Refused(ErrorCode, String),
     /// Refused with more than a code and a message (`muted` with `until`).
-    Frame(ErrorFrame),
+    Frame(Box<ErrorFrame>),
     Store(StoreError),
 }
 
@@ -673,7 +673,7 @@ impl Hub {
             Failure::Refused(code, message) => self.reply_error(session, id, code, &message),
             Failure::Frame(mut frame) => {
                 frame.id = id;
-                self.send(session, &ServerFrame::Error(frame));
+                self.send(session, &ServerFrame::Error(*frame));
             }
             Failure::Store(e) => {
                 tracing::error!(error = %e, "storage error");

@@ -164,7 +164,7 @@ impl Hub {
             },
         );
         e.until = Some(mute.until_ms);
-        Err(Failure::Frame(e))
+        Err(Failure::Frame(Box::new(e)))
     }
 }
 
