@@ -182,7 +182,7 @@ fn help_overlay() {
     press(&mut app, KeyCode::Up);
     assert_ne!(screen(&app), text, "↑ scrolls back at once");
     press(&mut app, KeyCode::Esc);
-    assert!(!app.show_help);
+    assert!(!app.help.visible);
 }
 
 #[test]

@@ -59,7 +59,7 @@ impl App {
     }
 
     pub(super) fn on_paste(&mut self, text: &str) {
-        if self.trust_prompt.is_some() {
+        if self.trust.is_open() {
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -86,8 +86,8 @@ impl App {
         );
         names.extend(self.inbox.incoming.iter().map(|r| r.from.to_string()));
         names.extend(self.inbox.outgoing.iter().map(|r| r.to.to_string()));
-        names.sort_by_key(|n| n.to_ascii_lowercase());
-        names.dedup_by_key(|n| n.to_ascii_lowercase());
+        names.sort_by_key(|n| NameKey::of(n));
+        names.dedup_by_key(|n| NameKey::of(n));
         names
     }
 
@@ -110,14 +110,14 @@ impl App {
                 .collect();
             (word.clone(), cands)
         } else {
-            let bare = word.trim_start_matches('@').to_ascii_lowercase();
+            let bare = NameKey::of(word.trim_start_matches('@'));
             if bare.is_empty() {
                 return;
             }
             let cands = self
                 .known_names()
                 .into_iter()
-                .filter(|n| n.to_ascii_lowercase().starts_with(&bare))
+                .filter(|n| NameKey::of(n).starts_with(bare.as_str()))
                 .collect();
             (word.clone(), cands)
         };

@@ -2,7 +2,7 @@
 
 use crate::protocol::{
     ChatKey, ErrorCode, ErrorFrame, HistoryPage, Message, OkReply, OnlineUser, Presence, Request,
-    RequestIn, RequestOut, ServerFrame, UserName, Welcome,
+    ServerFrame, UserName, Welcome,
 };
 
 use super::*;
@@ -141,21 +141,7 @@ impl App {
                 }
             }
             ServerFrame::ChatRequest { from, ts } => {
-                if !self
-                    .inbox
-                    .incoming
-                    .iter()
-                    .any(|r| r.from.key() == from.key())
-                {
-                    if self.inbox.incoming.len() < MAX_INBOX {
-                        self.inbox.incoming.push(RequestIn {
-                            from: from.clone(),
-                            ts,
-                        });
-                    } else {
-                        self.inbox.overflow = self.inbox.overflow.saturating_add(1);
-                    }
-                }
+                self.inbox.add_incoming(from.clone(), ts);
                 self.info(format!("{from} asks for a private chat: see the Inbox tab"));
                 if self.settings.bell && self.active != self.inbox_tab() {
                     out.push(Command::Bell);
@@ -175,7 +161,7 @@ impl App {
                 self.info(format!("private chat with {user} is open"));
             }
             ServerFrame::ChatRejected { user } => {
-                self.inbox.outgoing.retain(|r| r.to.key() != user.key());
+                self.inbox.remove_outgoing(&user.key());
                 self.focus_on_open.remove(&user.key());
                 self.info(format!("{user} declined your chat request"));
             }
@@ -237,31 +223,28 @@ impl App {
     }
 
     pub(super) fn add_outgoing(&mut self, to: UserName, ts: i64) {
-        if self.private_index(to.as_str()).is_none()
-            && self.inbox.outgoing.len() < MAX_INBOX
-            && !self.inbox.outgoing.iter().any(|r| r.to.key() == to.key())
-        {
-            self.inbox.outgoing.push(RequestOut { to, ts });
+        if self.private_index(to.as_str()).is_none() {
+            self.inbox.add_outgoing(to, ts);
         }
     }
 
     pub(super) fn remove_requests(&mut self, user: &UserName) {
-        self.inbox.incoming.retain(|r| r.from.key() != user.key());
-        self.inbox.outgoing.retain(|r| r.to.key() != user.key());
-        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
-        self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
+        self.inbox.remove_user(&user.key());
     }
 
+    /// Closes tab `i` (never the public room's); the public room is shown
+    /// if it was the tab shown.
     pub(super) fn close_tab(&mut self, i: usize) {
-        if i == 0 || i >= self.chats.len() {
+        if self.chats.get(i).is_none_or(|c| c.key == ChatKey::Public) {
             return;
         }
         let was_active = self.active == i;
         self.chats.remove(i);
-        self.reindex();
         if was_active {
-            self.active = 0;
-            self.chats[0].scroll = None;
+            self.active = self.public_index().unwrap_or(0);
+            if let Some(c) = self.chats.get_mut(self.active) {
+                c.scroll = None;
+            }
         } else if self.active > i {
             self.active -= 1;
         }
@@ -272,11 +255,7 @@ impl App {
         if let Some(i) = self.chat_index(&key) {
             return i;
         }
-        let inbox_was_active = self.active == self.inbox_tab();
         let i = self.push_chat(key);
-        if inbox_was_active {
-            self.active = self.inbox_tab();
-        }
         self.load_initial(i, out);
         i
     }
@@ -324,9 +303,7 @@ impl App {
 
     pub(super) fn set_online(&mut self, online: Vec<OnlineUser>) {
         self.online = online.into_iter().map(|u| (u.user.key(), u)).collect();
-        if self.people.selected >= self.online.len() {
-            self.people.selected = self.online.len().saturating_sub(1);
-        }
+        self.people.clamp(self.online.len());
         for c in &mut self.chats {
             if let Some(p) = c.key.partner() {
                 c.partner_online = self.online.contains_key(&p.key());
@@ -338,13 +315,12 @@ impl App {
         let same_user = self.me.as_ref().is_some_and(|m| m.key() == w.user.key());
         let resync = self.welcomed && same_user;
         if !resync {
-            let drafts_kept = self.chats[0].draft.clone();
-            self.chats = vec![ChatState::new(ChatKey::Public)];
-            self.chats[0].draft = drafts_kept;
-            self.reindex();
+            let draft_kept = self
+                .public_index()
+                .map_or_else(new_draft, |i| self.chats[i].draft.clone());
+            self.chats = public_only(draft_kept);
             self.active = 0;
-            self.inbox.incoming.clear();
-            self.inbox.outgoing.clear();
+            self.inbox.clear();
             self.pending.clear();
             self.command_text.clear();
         }
@@ -371,7 +347,7 @@ impl App {
         requests_out.truncate(MAX_INBOX);
         self.inbox.incoming = requests_in;
         self.inbox.outgoing = requests_out;
-        self.clamp_inbox();
+        self.inbox.clamp();
         for s in &w.chats {
             if self.chat_index(&s.chat).is_none() {
                 self.push_chat(s.chat.clone());
@@ -390,7 +366,8 @@ impl App {
                 };
             }
         }
-        let public = &mut self.chats[0];
+        let p = self.public_index().unwrap_or(0);
+        let public = &mut self.chats[p];
         public.unread = w.public_unread;
         public.attention = if w.public_unread > 0 {
             Attention::Activity
@@ -402,7 +379,7 @@ impl App {
         }
         if !resync {
             if let Some(motd) = self.motd.clone() {
-                self.chats[0].log.push_system(self.now_ms, motd);
+                self.chats[p].log.push_system(self.now_ms, motd);
             }
         }
         for i in 0..self.chats.len() {
@@ -436,17 +413,11 @@ impl App {
                 }
             }
             Pending::Accept(name) | Pending::Reject(name) => {
-                self.inbox
-                    .incoming
-                    .retain(|r| !r.from.as_str().eq_ignore_ascii_case(&name));
-                self.clamp_inbox();
+                self.inbox.remove_incoming(&NameKey::of(&name));
             }
             Pending::Cancel(name) => {
-                self.inbox
-                    .outgoing
-                    .retain(|r| !r.to.as_str().eq_ignore_ascii_case(&name));
+                self.inbox.remove_outgoing(&NameKey::of(&name));
                 self.focus_on_open.remove(&NameKey::of(&name));
-                self.clamp_inbox();
             }
             // Confirmed: the pending line becomes the message (the
             // `message` event that also comes is then a duplicate).
@@ -475,19 +446,15 @@ impl App {
         }
     }
 
-    pub(super) fn clamp_inbox(&mut self) {
-        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
-        self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
-    }
-
     pub(super) fn on_error(&mut self, e: ErrorFrame) {
+        // A refused command comes back into the input it was typed in,
+        // unless something new is being typed there: never glued onto it.
         if let Some((tab, text)) = e.id.and_then(|id| self.command_text.remove(&id)) {
-            let n = self.chats.len();
-            let ta = match self.chats.get_mut(tab) {
-                Some(c) => &mut c.draft,
-                None => &mut self.inbox.draft,
+            let ta = match tab {
+                Tab::Chat(id) => self.chats.find_id(&id).map(|i| &mut self.chats[i].draft),
+                Tab::Inbox => Some(&mut self.inbox.draft),
             };
-            if tab <= n && ta.is_empty() {
+            if let Some(ta) = ta.filter(|ta| ta.is_empty()) {
                 set_draft(ta, &text);
             }
         }
@@ -537,9 +504,7 @@ impl App {
                 .map(|u| u.status),
             false => self.online.remove(&key).map(|u| u.status),
         };
-        if self.people.selected >= self.online.len() {
-            self.people.selected = self.online.len().saturating_sub(1);
-        }
+        self.people.clamp(self.online.len());
         if let Some(i) = self.private_index(p.user.as_str()) {
             self.chats[i].partner_online = p.online;
         }
@@ -555,13 +520,16 @@ impl App {
             }
             _ => return,
         };
-        self.chats[0].log.push_system(self.now_ms, line);
-        let from = if self.chats[0].scroll.is_some() {
+        let Some(p) = self.public_index() else {
+            return;
+        };
+        self.chats[p].log.push_system(self.now_ms, line);
+        let from = if self.chats[p].scroll.is_some() {
             TrimFrom::Newest
         } else {
             TrimFrom::Oldest
         };
-        self.trim_chat(0, from);
+        self.trim_chat(p, from);
     }
 
     /// A message from the live stream (`live`) or a history page. Returns
@@ -610,7 +578,7 @@ impl App {
         let in_view = self.screen == Screen::Chat
             && self.active == i
             && self.chats[i].scroll.is_none()
-            && !self.show_help;
+            && !self.help.visible;
         if in_view {
             return Some(i);
         }
@@ -644,11 +612,11 @@ impl App {
         let Some(i) = self.chat_index(&page.chat) else {
             return;
         };
-        let wanted = chat_key_lower(&page.chat);
+        let wanted = ChatId::from(&page.chat);
         let messages: Vec<Message> = page
             .messages
             .into_iter()
-            .filter(|m| chat_key_lower(&m.chat) == wanted)
+            .filter(|m| ChatId::from(&m.chat) == wanted)
             .collect();
         // The next catch-up page starts after this page's newest message,
         // not after the log's: live messages may already sit beyond the gap.
@@ -662,9 +630,9 @@ impl App {
             HistoryDir::Initial => {
                 self.chats[i].more_older = page.more;
                 self.trim_chat(i, TrimFrom::Oldest);
-                if i == 0 {
+                if self.chats[i].key == ChatKey::Public {
                     if let Some(k) = self.public_unread_hint.take() {
-                        self.place_public_marker(k);
+                        self.place_public_marker(i, k);
                     }
                 }
                 let chat = &mut self.chats[i];
@@ -708,9 +676,9 @@ impl App {
 
     /// `welcome` gives the public room's unread count but not its marker:
     /// place it before the `k`-th newest message from someone else.
-    pub(super) fn place_public_marker(&mut self, k: u64) {
+    pub(super) fn place_public_marker(&mut self, i: usize, k: u64) {
         let me = self.me.clone();
-        let chat = &mut self.chats[0];
+        let chat = &mut self.chats[i];
         if k == 0 {
             chat.last_read = chat.last_read.max(chat.log.newest_id());
             return;

@@ -57,7 +57,7 @@ impl App {
                     return false;
                 }
             },
-            SlashCommand::Help => self.show_help = true,
+            SlashCommand::Help => self.help.open(),
             SlashCommand::Quit => {
                 self.quit = true;
                 out.push(Command::Quit);
@@ -74,7 +74,7 @@ impl App {
         if self
             .me
             .as_ref()
-            .is_some_and(|m| m.as_str().eq_ignore_ascii_case(name))
+            .is_some_and(|m| m.key() == NameKey::of(name))
         {
             self.error("that is you: pick someone else");
             return;

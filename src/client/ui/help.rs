@@ -84,6 +84,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let max_scroll = (text.len() as u16).saturating_sub(inner_h);
     Paragraph::new(text)
         .block(block)
-        .scroll((app.help_scroll.min(max_scroll), 0))
+        .scroll((app.help.scroll.min(max_scroll), 0))
         .render(popup, buf);
 }

@@ -50,12 +50,12 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
             }
             input::render(app, a.input, buf);
             status::render(app, a.status, buf);
-            if app.show_help {
+            if app.help.visible {
                 help::render(app, area, buf);
             }
         }
     }
-    if let Some(prompt) = &app.trust_prompt {
+    if let Some(prompt) = &app.trust.prompt {
         trust::render(app, prompt, area, buf);
     }
 }

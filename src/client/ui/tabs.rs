@@ -39,7 +39,7 @@ pub fn tab_labels(app: &App) -> Vec<(String, TabLook)> {
             (label, look)
         })
         .collect();
-    let waiting = app.inbox.incoming.len();
+    let waiting = app.inbox.waiting();
     let label = if waiting > 0 {
         format!("Inbox [{waiting}]")
     } else {
