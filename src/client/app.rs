@@ -13,7 +13,10 @@ use std::time::Duration;
 use ratatui::layout::Rect;
 use ratatui_textarea::{CursorMove, TextArea};
 
-use crate::protocol::{ChatKey, ClientFrame, NameKey, OnlineUser, Request, Role, Status, UserName};
+use crate::protocol::{
+    ChatKey, ClientFrame, GroupKind, GroupMember, GroupRole, NameKey, OnlineUser, Request, Role,
+    Status, UserName,
+};
 
 use super::chat::{ChatLog, TrimFrom};
 use super::chats::{ChatId, Chats};
@@ -25,9 +28,10 @@ use super::time;
 use super::trust::TlsInfo;
 use super::ui::layout;
 use super::view::{Anchor, ChatView, Geometry};
-use super::views::{HelpView, InboxView, PeopleView, TrustView};
+use super::views::{DirectoryView, HelpView, InboxView, PeopleView, TrustView};
 
 mod errors;
+mod groups;
 mod input;
 mod keyboard;
 mod server;
@@ -118,6 +122,43 @@ pub struct ChatState {
     pub outbox: Vec<(u64, String)>,
     pub draft: TextArea<'static>,
     pub partner_online: bool,
+    /// What a group tab knows of its group.
+    pub group: Option<GroupState>,
+    /// Why this tab is no longer a live chat (removed from the group, the
+    /// group deleted). It stays readable, with its draft, until the user
+    /// closes it.
+    pub closed: Option<String>,
+}
+
+/// A group as its tab knows it.
+#[derive(Debug, Clone, Default)]
+pub struct GroupState {
+    pub kind: GroupKind,
+    /// Already cleaned for display; empty when there is none.
+    pub topic: String,
+    /// The user's own role.
+    pub role: GroupRole,
+    /// Members by name key, with presence.
+    pub members: BTreeMap<NameKey, GroupMember>,
+    /// `members` is the server's list (from `group_joined` or `members`),
+    /// kept current by events since; false after a login, until asked.
+    pub members_known: bool,
+    /// A `members` request is under way.
+    pub members_asked: bool,
+}
+
+impl GroupState {
+    /// Members in the order the panel lists them: owner, mods, members,
+    /// each by name.
+    pub fn sorted_members(&self) -> Vec<&GroupMember> {
+        let mut list: Vec<&GroupMember> = self.members.values().collect();
+        list.sort_by(|a, b| {
+            b.role
+                .cmp(&a.role)
+                .then_with(|| a.user.key().cmp(&b.user.key()))
+        });
+        list
+    }
 }
 
 impl ChatState {
@@ -138,15 +179,27 @@ impl ChatState {
             outbox: Vec::new(),
             draft: new_draft(),
             partner_online: false,
+            group: None,
+            closed: None,
         }
     }
 
-    /// The tab label without counts: `# public` or `@Name`.
+    /// The tab label without counts: `# public`, `@Name` or `#group`; a
+    /// closed tab is marked `✕`.
     pub fn label(&self) -> String {
-        match &self.key {
+        let mut label = match &self.key {
             ChatKey::Public => "# public".to_owned(),
             other => other.to_string(),
+        };
+        if self.closed.is_some() {
+            label.push_str(" ✕");
         }
+        label
+    }
+
+    /// Whether messages can be sent and read here now.
+    pub fn is_live(&self) -> bool {
+        self.closed.is_none()
     }
 }
 
@@ -195,6 +248,31 @@ enum Pending {
         anchor: Option<u64>,
     },
     SetStatus(Status),
+    CreateGroup(ChatKey),
+    Join(ChatKey),
+    Leave(ChatKey),
+    Invite {
+        chat: ChatKey,
+        user: String,
+    },
+    DeclineInvite(ChatKey),
+    Kick {
+        chat: ChatKey,
+        user: String,
+    },
+    SetTopic(ChatKey),
+    SetRole {
+        chat: ChatKey,
+        user: String,
+        role: GroupRole,
+    },
+    DeleteGroup(ChatKey),
+    Groups,
+    /// `shown`: asked with /members, so the answer is announced.
+    Members {
+        chat: ChatKey,
+        shown: bool,
+    },
     RequestChat(String),
     Accept(String),
     Reject(String),
@@ -238,6 +316,8 @@ pub struct App {
     pub online: BTreeMap<NameKey, OnlineUser>,
     pub people: PeopleView,
     pub help: HelpView,
+    /// The directory of groups (`/groups`).
+    pub directory: DirectoryView,
     pub notice: Option<Notice>,
     pub motd: Option<String>,
     pub theme: Theme,
@@ -257,7 +337,7 @@ pub struct App {
     /// with when it was asked for: accepting, or a request that opens at
     /// once because the other side had asked too. A request answered much
     /// later only highlights its tab rather than pulling the user away.
-    focus_on_open: HashMap<NameKey, i64>,
+    focus_on_open: HashMap<ChatId, i64>,
     input_history: Vec<String>,
     history_pos: Option<usize>,
     history_stash: Vec<String>,
@@ -374,6 +454,7 @@ impl App {
             online: BTreeMap::new(),
             people: PeopleView::default(),
             help: HelpView::default(),
+            directory: DirectoryView::default(),
             notice: None,
             motd: None,
             theme,
@@ -599,7 +680,15 @@ impl App {
         if self.screen != Screen::Chat || !self.online_now() || self.active >= self.chats.len() {
             return;
         }
+        self.members_wanted(out);
         let i = self.active;
+        if !self.chats[i].is_live() {
+            // Closed: nothing more to load or mark; it is read as it is.
+            let chat = &mut self.chats[i];
+            chat.unread = 0;
+            chat.attention = Attention::None;
+            return;
+        }
         let (rows_at_top, at_bottom) = {
             let chat = &self.chats[i];
             let view = self.chat_view(i);

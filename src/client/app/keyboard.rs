@@ -82,6 +82,14 @@ impl App {
             self.help.on_key(action, lines, self.size.1);
             return;
         }
+        if self.directory.visible {
+            if action == Action::Help {
+                self.help.open();
+            } else if let Outcome::Do(a) = self.directory.on_key(action) {
+                self.on_directory_action(a, out);
+            }
+            return;
+        }
         match action {
             Action::Help => {
                 self.help.open();
@@ -115,7 +123,7 @@ impl App {
             _ => {}
         }
         if self.people.visible {
-            let len = self.online.len();
+            let len = self.people_len();
             match self.people.on_key(action, len, self.draft_is_empty()) {
                 Outcome::Ignored => {}
                 Outcome::Consumed => return,
@@ -170,9 +178,12 @@ impl App {
     pub(super) fn on_people_action(&mut self, a: PeopleAction, out: &mut Vec<Command>) {
         match a {
             PeopleAction::Chat(idx) => {
-                if let Some(u) = self.online.values().nth(idx) {
-                    let name = u.user.to_string();
-                    self.cmd_chat(&name, out);
+                if let Some(name) = self.people_name(idx) {
+                    if self.is_me(&name) {
+                        self.error("that is you: pick someone else");
+                    } else {
+                        self.cmd_chat(name.as_str(), out);
+                    }
                 }
             }
         }
@@ -184,6 +195,12 @@ impl App {
             InboxAction::Accept(name) => self.cmd_accept(name.as_str(), out),
             InboxAction::Reject(name) => self.cmd_reject(name.as_str(), out),
             InboxAction::Cancel(name) => self.cmd_cancel(name.as_str(), out),
+            InboxAction::Join(chat) | InboxAction::Decline(chat) if !self.online_now() => {
+                let _ = chat;
+                self.error("not connected: try again once the status bar says connected");
+            }
+            InboxAction::Join(chat) => self.cmd_join(chat, out),
+            InboxAction::Decline(chat) => self.cmd_decline(chat, out),
             InboxAction::Explain(text) => self.error(text),
         }
     }
@@ -243,6 +260,8 @@ impl App {
             chat.marker_after = (chat.unread > 0).then_some(chat.last_read);
             chat.scroll = None;
         }
+        let n = self.people_len();
+        self.people.clamp(n);
         if to == self.inbox_tab() {
             self.inbox.clamp();
         }
@@ -255,7 +274,7 @@ impl App {
         let level = |t: usize| -> Attention {
             match self.chats.get(t) {
                 Some(c) => c.attention,
-                None if !self.inbox.incoming.is_empty() => Attention::Highlight,
+                None if self.inbox.waiting() > 0 => Attention::Highlight,
                 None => Attention::None,
             }
         };
@@ -271,7 +290,11 @@ impl App {
     }
 
     pub(super) fn on_mouse(&mut self, m: MouseEvent, out: &mut Vec<Command>) {
-        if self.screen != Screen::Chat || self.help.visible || self.trust.is_open() {
+        if self.screen != Screen::Chat
+            || self.help.visible
+            || self.directory.visible
+            || self.trust.is_open()
+        {
             return;
         }
         let area = Rect::new(0, 0, self.size.0, self.size.1);
@@ -291,7 +314,7 @@ impl App {
                     if m.column >= p.x && m.row > p.y && m.row < p.y + p.height {
                         let idx = usize::from(m.row - p.y - 1);
                         let idx = idx + crate::client::ui::people::first_shown(self, p);
-                        if let Some(a) = self.people.click(idx, self.online.len()) {
+                        if let Some(a) = self.people.click(idx, self.people_len()) {
                             self.on_people_action(a, out);
                         }
                     }

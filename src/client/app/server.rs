@@ -152,7 +152,7 @@ impl App {
                 self.remove_requests(&user);
                 let i = self.open_chat(chat, out);
                 self.chats[i].partner_online = self.online.contains_key(&user.key());
-                let asked = self.focus_on_open.remove(&user.key());
+                let asked = self.focus_on_open.remove(&ChatId::Private(user.key()));
                 if asked.is_some_and(|t| self.now_ms.saturating_sub(t) <= FOCUS_WINDOW_MS) {
                     self.switch_tab(i);
                 } else if i != self.active {
@@ -162,7 +162,7 @@ impl App {
             }
             ServerFrame::ChatRejected { user } => {
                 self.inbox.remove_outgoing(&user.key());
-                self.focus_on_open.remove(&user.key());
+                self.focus_on_open.remove(&ChatId::Private(user.key()));
                 self.info(format!("{user} declined your chat request"));
             }
             ServerFrame::ChatRequestRemoved { user } => self.remove_requests(&user),
@@ -207,9 +207,7 @@ impl App {
                     clean_line(&reason)
                 ));
             }
-            // Group frames: only a server offering `groups` sends them, and
-            // only after this client asked for a group.
-            ServerFrame::GroupJoined { .. }
+            frame @ (ServerFrame::GroupJoined { .. }
             | ServerFrame::MemberJoined { .. }
             | ServerFrame::GroupLeft { .. }
             | ServerFrame::MemberLeft { .. }
@@ -218,7 +216,7 @@ impl App {
             | ServerFrame::GroupTopic { .. }
             | ServerFrame::MemberRole { .. }
             | ServerFrame::Groups { .. }
-            | ServerFrame::Members { .. } => {}
+            | ServerFrame::Members { .. }) => self.on_group_frame(frame, out),
         }
     }
 
@@ -303,7 +301,8 @@ impl App {
 
     pub(super) fn set_online(&mut self, online: Vec<OnlineUser>) {
         self.online = online.into_iter().map(|u| (u.user.key(), u)).collect();
-        self.people.clamp(self.online.len());
+        let n = self.people_len();
+        self.people.clamp(n);
         for c in &mut self.chats {
             if let Some(p) = c.key.partner() {
                 c.partner_online = self.online.contains_key(&p.key());
@@ -366,15 +365,24 @@ impl App {
                 };
             }
         }
+        self.welcome_groups(w.groups, w.invites);
         let p = self.public_index().unwrap_or(0);
         let public = &mut self.chats[p];
         public.unread = w.public_unread;
+        // The marker itself (§15); from an older server, only the count.
+        let marker_known = w.public_last_read > 0;
+        public.last_read = public.last_read.max(w.public_last_read);
         public.attention = if w.public_unread > 0 {
             Attention::Activity
         } else {
             Attention::None
         };
-        if public.log.is_empty() {
+        if marker_known {
+            self.public_unread_hint = None;
+            if self.active == p && public.unread > 0 && public.marker_after.is_none() {
+                public.marker_after = Some(public.last_read);
+            }
+        } else if public.log.is_empty() {
             self.public_unread_hint = Some(w.public_unread);
         }
         if !resync {
@@ -383,6 +391,9 @@ impl App {
             }
         }
         for i in 0..self.chats.len() {
+            if !self.chats[i].is_live() {
+                continue;
+            }
             self.chats[i].catch_up_pages = 0;
             match self.chats[i].log.newest_id() {
                 0 => self.load_initial(i, out),
@@ -417,7 +428,8 @@ impl App {
             }
             Pending::Cancel(name) => {
                 self.inbox.remove_outgoing(&NameKey::of(&name));
-                self.focus_on_open.remove(&NameKey::of(&name));
+                self.focus_on_open
+                    .remove(&ChatId::Private(NameKey::of(&name)));
             }
             // Confirmed: the pending line becomes the message (the
             // `message` event that also comes is then a duplicate).
@@ -442,6 +454,22 @@ impl App {
                     }
                 }
             }
+            Pending::Join(chat) | Pending::DeclineInvite(chat) => {
+                self.inbox.remove_invite(&chat);
+            }
+            Pending::Invite { chat, user } => {
+                self.info(format!("{user} is invited to {chat}"));
+            }
+            Pending::SetRole { chat, user, role } => {
+                self.info(format!("{user} is {} of {chat}", role.as_str()));
+            }
+            Pending::CreateGroup(_)
+            | Pending::Leave(_)
+            | Pending::Kick { .. }
+            | Pending::SetTopic(_)
+            | Pending::DeleteGroup(_)
+            | Pending::Groups
+            | Pending::Members { .. } => {}
             Pending::History { .. } | Pending::EndChat(_) | Pending::Who => {}
         }
     }
@@ -479,8 +507,29 @@ impl App {
                     self.error(format!("could not load history: {msg}"));
                 }
             }
+            Some(
+                Pending::CreateGroup(chat) | Pending::Join(chat) | Pending::DeclineInvite(chat),
+            ) => {
+                self.focus_on_open.remove(&ChatId::from(&chat));
+                // An invitation that no longer works is not kept.
+                if matches!(e.code, ErrorCode::NoRequest | ErrorCode::NoSuchChat) {
+                    self.inbox.remove_invite(&chat);
+                }
+                self.error(msg);
+            }
+            Some(Pending::Members { chat, .. }) => {
+                if let Some(g) = self
+                    .chat_index(&chat)
+                    .and_then(|i| self.chats[i].group.as_mut())
+                {
+                    g.members_asked = false;
+                    g.members_known = true;
+                }
+                self.error(format!("could not list the members: {msg}"));
+            }
             Some(Pending::RequestChat(name) | Pending::Accept(name)) => {
-                self.focus_on_open.remove(&NameKey::of(&name));
+                self.focus_on_open
+                    .remove(&ChatId::Private(NameKey::of(&name)));
                 self.error(msg);
             }
             _ => self.error(msg),
@@ -504,7 +553,9 @@ impl App {
                 .map(|u| u.status),
             false => self.online.remove(&key).map(|u| u.status),
         };
-        self.people.clamp(self.online.len());
+        self.group_presence(&p.user, p.online, p.status);
+        let n = self.people_len();
+        self.people.clamp(n);
         if let Some(i) = self.private_index(p.user.as_str()) {
             self.chats[i].partner_online = p.online;
         }

@@ -1,24 +1,30 @@
-//! The inbox tab: chat requests for you, and yours waiting for an answer.
+//! The inbox tab: chat requests and group invitations for you, and your
+//! requests waiting for an answer.
 //!
 //! The view owns the lists, the selection and the inbox's own input line,
 //! and decides what `a`, `r`, `c`, ↑ and ↓ mean; the app sends the frames.
+//! An invitation takes the same keys as a request: `a` joins the group,
+//! `r` declines.
 
 use ratatui_textarea::TextArea;
 
 use super::Outcome;
+use crate::client::chats::ChatId;
 use crate::client::keys::{Action, Edit};
-use crate::protocol::{NameKey, RequestIn, RequestOut, UserName};
+use crate::protocol::{ChatKey, InviteIn, NameKey, RequestIn, RequestOut, UserName};
 
-/// Most requests listed in each half of the inbox.
+/// Most requests listed in each part of the inbox.
 pub const MAX_INBOX: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct InboxView {
     pub incoming: Vec<RequestIn>,
+    /// Invitations to groups.
+    pub invites: Vec<InviteIn>,
     pub outgoing: Vec<RequestOut>,
-    /// Index into incoming followed by outgoing.
+    /// Index into incoming, then invites, then outgoing.
     pub selected: usize,
-    /// Requests not listed because a half of the inbox was full.
+    /// Requests not listed because a part of the inbox was full.
     pub overflow: u64,
     pub draft: TextArea<'static>,
 }
@@ -29,6 +35,10 @@ pub enum InboxAction {
     Accept(UserName),
     Reject(UserName),
     Cancel(UserName),
+    /// Join the group of an invitation.
+    Join(ChatKey),
+    /// Decline an invitation.
+    Decline(ChatKey),
     /// The key does not fit the selected line: say so.
     Explain(&'static str),
 }
@@ -37,6 +47,7 @@ impl InboxView {
     pub fn new(draft: TextArea<'static>) -> InboxView {
         InboxView {
             incoming: Vec::new(),
+            invites: Vec::new(),
             outgoing: Vec::new(),
             selected: 0,
             overflow: 0,
@@ -46,16 +57,17 @@ impl InboxView {
 
     /// Lines that can be selected.
     pub fn total(&self) -> usize {
-        self.incoming.len() + self.outgoing.len()
+        self.incoming.len() + self.invites.len() + self.outgoing.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.total() == 0
     }
 
-    /// Requests that wait for the user's answer (the tab's count).
+    /// Requests and invitations that wait for the user's answer (the
+    /// tab's count).
     pub fn waiting(&self) -> usize {
-        self.incoming.len()
+        self.incoming.len() + self.invites.len()
     }
 
     /// Keeps the selection on a line that exists.
@@ -66,7 +78,31 @@ impl InboxView {
     /// Forgets every request (another user logged in).
     pub fn clear(&mut self) {
         self.incoming.clear();
+        self.invites.clear();
         self.outgoing.clear();
+        self.clamp();
+    }
+
+    /// An invitation; a second one to the same group replaces the first.
+    pub fn add_invite(&mut self, invite: InviteIn) {
+        let id = ChatId::from(&invite.chat);
+        if let Some(old) = self
+            .invites
+            .iter_mut()
+            .find(|i| ChatId::from(&i.chat) == id)
+        {
+            *old = invite;
+        } else if self.invites.len() < MAX_INBOX {
+            self.invites.push(invite);
+        } else {
+            self.overflow = self.overflow.saturating_add(1);
+        }
+    }
+
+    /// The invitation to this group is gone (joined, declined, withdrawn).
+    pub fn remove_invite(&mut self, chat: &ChatKey) {
+        let id = ChatId::from(chat);
+        self.invites.retain(|i| ChatId::from(&i.chat) != id);
         self.clamp();
     }
 
@@ -124,13 +160,20 @@ impl InboxView {
             Action::Edit(Edit::Insert(c @ ('a' | 'r' | 'c'))) => {
                 let sel = self.selected;
                 let n_in = self.incoming.len();
+                let n_inv = n_in + self.invites.len();
                 Outcome::Do(match c {
                     'a' if sel < n_in => InboxAction::Accept(self.incoming[sel].from.clone()),
                     'r' if sel < n_in => InboxAction::Reject(self.incoming[sel].from.clone()),
-                    'c' if sel >= n_in && sel < total => {
-                        InboxAction::Cancel(self.outgoing[sel - n_in].to.clone())
+                    'a' if sel < n_inv => InboxAction::Join(self.invites[sel - n_in].chat.clone()),
+                    'r' if sel < n_inv => {
+                        InboxAction::Decline(self.invites[sel - n_in].chat.clone())
                     }
-                    'a' | 'r' => InboxAction::Explain("select an incoming request first (↑/↓)"),
+                    'c' if sel >= n_inv && sel < total => {
+                        InboxAction::Cancel(self.outgoing[sel - n_inv].to.clone())
+                    }
+                    'a' | 'r' => InboxAction::Explain(
+                        "select a request or an invitation for you first (↑/↓)",
+                    ),
                     _ => InboxAction::Explain("select one of your own requests first (↑/↓)"),
                 })
             }

@@ -4,11 +4,13 @@
 //! tab — it hands back as an action for `App::update`, still the one
 //! entry point, to carry out.
 
+pub mod directory;
 pub mod help;
 pub mod inbox;
 pub mod people;
 pub mod trust;
 
+pub use directory::{DirectoryAction, DirectoryView};
 pub use help::HelpView;
 pub use inbox::{InboxAction, InboxView};
 pub use people::{PeopleAction, PeopleView};
