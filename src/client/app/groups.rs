@@ -362,6 +362,7 @@ impl App {
                         );
                     }
                 }
+                let chat = self.chats[i].key.clone();
                 self.group_line(i, format!("{user} joined {chat}"));
             }
             ServerFrame::MemberLeft {
@@ -378,6 +379,7 @@ impl App {
                 }
                 let n = self.people_len();
                 self.people.clamp(n);
+                let chat = &self.chats[i].key;
                 let line = match by {
                     Some(by) => format!(
                         "{user} was removed by {by}{}",
@@ -552,6 +554,10 @@ impl App {
     /// Removed from a group: by leaving, being kicked, or its deletion.
     fn on_group_left(&mut self, chat: ChatKey, by: Option<UserName>, reason: Option<String>) {
         self.focus_on_open.remove(&ChatId::from(&chat));
+        // Named as its tab spells it.
+        let chat = self
+            .chat_index(&chat)
+            .map_or(chat, |i| self.chats[i].key.clone());
         let deleted = reason.as_deref() == Some("deleted");
         let by_me = by.as_ref().is_none_or(|b| self.is_me(b));
         let why = match (&by, deleted) {
