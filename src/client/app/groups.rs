@@ -592,10 +592,12 @@ impl App {
             i,
             format!("{why}. This tab stays readable; /leave closes it."),
         );
+        // The tab's own line says it stays readable; the notice says who
+        // and why, loudly when it was someone else.
         if by_me {
             self.info(why);
         } else {
-            self.error(format!("{why} — the tab stays readable, with your draft"));
+            self.error(why);
         }
     }
 

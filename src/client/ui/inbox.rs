@@ -90,9 +90,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         line(&mut y, &text, s.dim);
     }
     line(&mut y, "", s.base);
-    line(
-        &mut y,
-        "  ↑/↓ select   a accept   r reject   c cancel",
-        s.dim,
-    );
+    let keys = if inbox.invites.is_empty() {
+        "  ↑/↓ select   a accept   r reject   c cancel"
+    } else {
+        "  ↑/↓ select   a accept/join   r reject/decline   c cancel"
+    };
+    line(&mut y, keys, s.dim);
 }

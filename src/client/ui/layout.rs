@@ -52,9 +52,10 @@ pub fn notice_rows(app: &App, width: u16) -> Vec<String> {
         .map(|&(a, b)| n.text[a..b].to_owned())
         .collect();
     if ranges.len() > max {
+        // The last row shows as much of the rest as fits, and says it is cut.
+        let rest = n.text[ranges[max - 1].0..].replace('\n', " ");
         if let Some(last) = rows.last_mut() {
-            let cut = crate::client::wrap::elide(&format!("{last}  "), w);
-            *last = cut;
+            *last = crate::client::wrap::elide(&format!("{rest} "), w);
         }
     }
     if rows.is_empty() {

@@ -122,7 +122,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let hint_y = inner.y + inner.height.saturating_sub(1);
     if usize::from(inner.height) > len.saturating_add(1) {
         let hint = if group.is_some() {
-            " ★ owner + mod · Enter: chat"
+            " ★ owner  + mod"
         } else {
             " ↑↓ Enter: chat"
         };

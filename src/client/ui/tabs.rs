@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use crate::client::app::{App, Attention};
-use crate::client::wrap::width;
+use crate::client::wrap::{elide, width};
 
 /// How a tab is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,12 +88,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         };
         let cell = Rect::new(area.x + x0, area.y, x1 - x0, 1);
         buf.set_style(cell, style);
-        buf.set_stringn(
-            area.x + x0 + 1,
-            area.y,
-            label,
-            usize::from((x1 - x0).saturating_sub(1)),
-            style,
-        );
+        // A tab cut by the edge says so.
+        let room = usize::from((x1 - x0).saturating_sub(1));
+        buf.set_stringn(area.x + x0 + 1, area.y, elide(label, room), room, style);
     }
 }
