@@ -628,14 +628,14 @@ fn chat_ended_closes_the_tab() {
 fn help_opens_with_question_mark_only_when_the_input_is_empty() {
     let mut app = logged_in("alice", json!({}));
     type_str(&mut app, "?");
-    assert!(app.show_help);
+    assert!(app.help.visible);
     press(&mut app, KeyCode::Esc);
-    assert!(!app.show_help);
+    assert!(!app.help.visible);
     type_str(&mut app, "why?");
-    assert!(!app.show_help);
+    assert!(!app.help.visible);
     assert_eq!(draft(&app), "why?");
     press(&mut app, KeyCode::F(1));
-    assert!(app.show_help);
+    assert!(app.help.visible);
 }
 
 #[test]

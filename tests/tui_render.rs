@@ -182,7 +182,7 @@ fn help_overlay() {
     press(&mut app, KeyCode::Up);
     assert_ne!(screen(&app), text, "↑ scrolls back at once");
     press(&mut app, KeyCode::Esc);
-    assert!(!app.show_help);
+    assert!(!app.help.visible);
 }
 
 #[test]
@@ -345,4 +345,176 @@ fn a_second_line_that_imitates_a_message_shows_as_a_continuation() {
     let cell = &term.backend().buffer()[(4, (first + 1) as u16)];
     assert_eq!(cell.symbol(), "│");
     assert_eq!(cell.style().fg, app.theme.styles.dim.fg);
+}
+
+/// Alice in `#rust-dev` (after a private chat with Bob), with a topic,
+/// messages and a member event.
+fn group_tab() -> tchat::client::App {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"Carol","status":"busy"}],
+               "chats":[{"chat":"@Bob","user":"Bob","online":false,"unread":0,"last_read":0}],
+               "groups":[{"chat":"#rust-dev","kind":"open","role":"member","unread":0,"last_read":0,
+                          "topic":"Rust 2024: async closures, the new edition, and what the borrow checker thinks of our code"}]}),
+    );
+    alt(&mut app, '3');
+    frame(
+        &mut app,
+        &json!({"type":"members","id":0,"chat":"#rust-dev","members":[]}).to_string(),
+    );
+    let msgs = [
+        msg_json("#rust-dev", 60, T0, "Carol", "welcome, everyone"),
+        msg_json(
+            "#rust-dev",
+            61,
+            T0 + MIN,
+            "Bob",
+            "alice: did the build pass?",
+        ),
+        msg_json("#rust-dev", 62, T0 + 2 * MIN, "alice", "it did"),
+    ];
+    for m in &msgs {
+        frame(&mut app, m);
+    }
+    frame(
+        &mut app,
+        &json!({"type":"member_joined","chat":"#rust-dev","user":"Dave","role":"member"})
+            .to_string(),
+    );
+    frame(
+        &mut app,
+        &msg_json("#public", 63, T0 + 3 * MIN, "Carol", "psst"),
+    );
+    app
+}
+
+#[test]
+fn group_tab_with_topic() {
+    let app = group_tab();
+    let text = screen(&app);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("#rust-dev"), "{text}");
+    assert!(
+        lines[1].contains("Rust 2024") && lines[1].ends_with('…'),
+        "elided: {text}"
+    );
+    insta::assert_snapshot!("group_tab", text);
+    // The topic is quiet text, not a message.
+    let term = render(&app);
+    let (x, y) = find(&app, "Rust 2024").unwrap();
+    assert_eq!(
+        term.backend().buffer()[(x, y)].fg,
+        app.theme.styles.dim.fg.unwrap()
+    );
+}
+
+#[test]
+fn group_member_panel() {
+    let mut app = group_tab();
+    let members = json!([
+        {"user":"Carol","role":"owner","online":true,"status":"busy"},
+        {"user":"Bob","role":"mod","online":false,"status":"available"},
+        {"user":"alice","role":"member","online":true,"status":"available"},
+        {"user":"Dave","role":"member","online":true,"status":"away"}
+    ]);
+    type_str(&mut app, "/members");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"members","id":id,"chat":"#rust-dev","members":members}).to_string(),
+    );
+    insta::assert_snapshot!("group_members", screen(&app));
+}
+
+fn with_directory() -> tchat::client::App {
+    let mut app = group_tab();
+    type_str(&mut app, "/groups");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"groups","id":id,"more":0,"groups":[
+            {"chat":"#go","kind":"open","topic":"Gophers \u{1b}[31mwelcome","members":4},
+            {"chat":"#rust-dev","kind":"open","topic":"Rust 2024: async closures, the new edition, and what the borrow checker thinks","members":12},
+            {"chat":"#ops","kind":"invite","topic":"","members":1},
+            {"chat":"#zig","kind":"open","topic":"comptime all the things","members":2}
+        ]})
+        .to_string(),
+    );
+    press(&mut app, KeyCode::Down);
+    app
+}
+
+#[test]
+fn group_directory() {
+    let app = with_directory();
+    let text = screen(&app);
+    assert!(!text.contains('\u{1b}'), "{text}");
+    insta::assert_snapshot!("group_directory", text);
+}
+
+#[test]
+fn group_invitation_in_the_inbox() {
+    let mut app = logged_in(
+        "alice",
+        json!({"requests_in":[{"from":"Carol","ts":T0 + 50 * MIN}],
+               "invites":[{"chat":"#rust-dev","from":"Dave","ts":T0 + 30 * MIN}]}),
+    );
+    alt(&mut app, '2');
+    press(&mut app, KeyCode::Down);
+    insta::assert_snapshot!("inbox_with_invitation", screen(&app));
+}
+
+/// Every group screen at 40×12 and 59×20: what must be read is there,
+/// and a cut is marked with `…`.
+#[test]
+fn group_screens_at_narrow_sizes_elide_visibly() {
+    for (w, h) in [(40, 12), (59, 20)] {
+        let mut app = group_tab();
+        app.update(Event::Resize(w, h));
+        let text = screen(&app);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].starts_with(" Rust 2024") && lines[1].ends_with('…'),
+            "{w}×{h}:\n{text}"
+        );
+        assert!(text.contains("it did"), "{w}×{h}:\n{text}");
+
+        let mut dir = with_directory();
+        dir.update(Event::Resize(w, h));
+        let text = screen(&dir);
+        assert!(text.contains("> #rust-dev"), "{w}×{h}:\n{text}");
+        assert!(text.contains('…'), "{w}×{h}:\n{text}");
+
+        let mut members = group_tab();
+        members.update(Event::Resize(w, h));
+        press(&mut members, KeyCode::F(2));
+        let text = screen(&members);
+        if w >= 45 {
+            assert!(text.contains("Members"), "{w}×{h}:\n{text}");
+        }
+
+        // A kick with a long reason: the notice wraps, the tab says why.
+        let mut kicked = group_tab();
+        kicked.update(Event::Resize(w, h));
+        type_str(&mut kicked, "my draft");
+        frame(
+            &mut kicked,
+            &json!({"type":"group_left","chat":"#rust-dev","by":"Carol",
+                    "reason":"repeatedly posting off-topic links after being asked to stop"})
+            .to_string(),
+        );
+        let text = screen(&kicked);
+        assert!(text.contains("closed: Carol removed"), "{w}×{h}:\n{text}");
+        assert!(text.contains("my draft"), "{w}×{h}:\n{text}");
+        let notice_rows = text
+            .lines()
+            .filter(|l| l.contains("Carol removed you"))
+            .count();
+        assert!(notice_rows >= 1, "{w}×{h}:\n{text}");
+        if w == 40 {
+            insta::assert_snapshot!("group_kicked_40x12", text);
+        }
+    }
 }

@@ -65,7 +65,7 @@ fn untrusted(app: &mut tchat::client::App, u: Untrusted) -> Vec<Command> {
 fn yes_trusts_the_certificate_and_connects_again() {
     let mut app = logging_in();
     assert!(untrusted(&mut app, unknown()).is_empty());
-    assert_eq!(app.trust_prompt, Some(unknown()));
+    assert_eq!(app.trust.prompt, Some(unknown()));
     assert!(!app.login.busy);
     assert!(matches!(app.conn, ConnState::Offline(_)));
 
@@ -73,7 +73,7 @@ fn yes_trusts_the_certificate_and_connects_again() {
     assert!(type_str(&mut app, "xq").is_empty());
     app.update(Event::Paste("yes".into()));
     assert_eq!(app.login.user_text(), "alice");
-    assert!(app.trust_prompt.is_some());
+    assert!(app.trust.prompt.is_some());
 
     let cmds = type_str(&mut app, "y");
     assert_eq!(
@@ -83,7 +83,7 @@ fn yes_trusts_the_certificate_and_connects_again() {
             fingerprint: print(0x10),
         }]
     );
-    assert_eq!(app.trust_prompt, None);
+    assert_eq!(app.trust.prompt, None);
     assert_eq!(app.conn, ConnState::Connecting);
     assert!(app.login.busy);
 
@@ -106,7 +106,7 @@ fn no_or_escape_stays_disconnected() {
         untrusted(&mut app, unknown());
         let cmds = press(&mut app, key);
         assert!(cmds.is_empty(), "{cmds:?}");
-        assert_eq!(app.trust_prompt, None);
+        assert_eq!(app.trust.prompt, None);
         assert!(matches!(app.conn, ConnState::Offline(_)));
         assert!(!app.login.busy);
         let err = app.login.error.clone().unwrap_or_default();
@@ -123,7 +123,7 @@ fn a_changed_certificate_has_no_yes() {
     untrusted(&mut app, changed());
     assert!(type_str(&mut app, "yY").is_empty());
     assert!(press(&mut app, KeyCode::Enter).is_empty());
-    assert_eq!(app.trust_prompt, None, "Enter closes the warning");
+    assert_eq!(app.trust.prompt, None, "Enter closes the warning");
     let err = app.login.error.clone().unwrap_or_default();
     assert!(err.contains("changed"), "{err}");
     assert!(matches!(app.conn, ConnState::Offline(_)));
@@ -159,9 +159,9 @@ fn a_pin_mismatch_shows_both_fingerprints_and_has_no_yes() {
     assert!(text.contains("SHA256:00:07:0E"), "{text}");
     assert!(text.contains("SHA256:10:17:1E"), "{text}");
     assert!(type_str(&mut app, "y").is_empty());
-    assert!(app.trust_prompt.is_some());
+    assert!(app.trust.prompt.is_some());
     assert!(press(&mut app, KeyCode::Esc).is_empty());
-    assert_eq!(app.trust_prompt, None);
+    assert_eq!(app.trust.prompt, None);
     let err = app.login.error.clone().unwrap_or_default();
     assert!(err.contains("--trust-fingerprint"), "{err}");
 }

@@ -14,21 +14,24 @@ use ratatui::layout::Rect;
 use ratatui_textarea::{CursorMove, TextArea};
 
 use crate::protocol::{
-    ChatKey, ClientFrame, NameKey, OnlineUser, Request, RequestIn, RequestOut, Role, Status,
-    UserName,
+    ChatKey, ClientFrame, GroupKind, GroupMember, GroupRole, NameKey, OnlineUser, Request, Role,
+    Status, UserName,
 };
 
 use super::chat::{ChatLog, TrimFrom};
+use super::chats::{ChatId, Chats};
 use super::event::{Command, Event};
 use super::keys::Edit;
 use super::login::LoginForm;
 use super::theme::{Theme, ThemeSet};
 use super::time;
-use super::trust::{TlsInfo, Untrusted};
+use super::trust::TlsInfo;
 use super::ui::layout;
 use super::view::{Anchor, ChatView, Geometry};
+use super::views::{DirectoryView, HelpView, InboxView, PeopleView, TrustView};
 
 mod errors;
+mod groups;
 mod input;
 mod keyboard;
 mod server;
@@ -54,8 +57,7 @@ pub const MAX_PAGES_PER_ACTION: u32 = 3;
 /// page by page: the newest page is loaded instead, and the rest is there
 /// to scroll to.
 pub const MAX_CATCH_UP_PAGES: u32 = 5;
-/// Most requests listed in each half of the inbox.
-pub const MAX_INBOX: usize = 500;
+pub use super::views::inbox::MAX_INBOX;
 
 /// Which screen is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +122,43 @@ pub struct ChatState {
     pub outbox: Vec<(u64, String)>,
     pub draft: TextArea<'static>,
     pub partner_online: bool,
+    /// What a group tab knows of its group.
+    pub group: Option<GroupState>,
+    /// Why this tab is no longer a live chat (removed from the group, the
+    /// group deleted). It stays readable, with its draft, until the user
+    /// closes it.
+    pub closed: Option<String>,
+}
+
+/// A group as its tab knows it.
+#[derive(Debug, Clone, Default)]
+pub struct GroupState {
+    pub kind: GroupKind,
+    /// Already cleaned for display; empty when there is none.
+    pub topic: String,
+    /// The user's own role.
+    pub role: GroupRole,
+    /// Members by name key, with presence.
+    pub members: BTreeMap<NameKey, GroupMember>,
+    /// `members` is the server's list (from `group_joined` or `members`),
+    /// kept current by events since; false after a login, until asked.
+    pub members_known: bool,
+    /// A `members` request is under way.
+    pub members_asked: bool,
+}
+
+impl GroupState {
+    /// Members in the order the panel lists them: owner, mods, members,
+    /// each by name.
+    pub fn sorted_members(&self) -> Vec<&GroupMember> {
+        let mut list: Vec<&GroupMember> = self.members.values().collect();
+        list.sort_by(|a, b| {
+            b.role
+                .cmp(&a.role)
+                .then_with(|| a.user.key().cmp(&b.user.key()))
+        });
+        list
+    }
 }
 
 impl ChatState {
@@ -140,35 +179,37 @@ impl ChatState {
             outbox: Vec::new(),
             draft: new_draft(),
             partner_online: false,
+            group: None,
+            closed: None,
         }
     }
 
-    /// The tab label without counts: `# public` or `@Name`.
+    /// The tab label without counts: `# public`, `@Name` or `#group`; a
+    /// closed tab is marked `✕`.
     pub fn label(&self) -> String {
-        match &self.key {
+        let mut label = match &self.key {
             ChatKey::Public => "# public".to_owned(),
             other => other.to_string(),
+        };
+        if self.closed.is_some() {
+            label.push_str(" ✕");
         }
+        label
+    }
+
+    /// Whether messages can be sent and read here now.
+    pub fn is_live(&self) -> bool {
+        self.closed.is_none()
     }
 }
 
-/// Pending chat requests, both ways.
-#[derive(Debug, Clone)]
-pub struct Inbox {
-    pub incoming: Vec<RequestIn>,
-    pub outgoing: Vec<RequestOut>,
-    /// Index into incoming followed by outgoing.
-    pub selected: usize,
-    /// Requests not listed because a half of the inbox was full.
-    pub overflow: u64,
-    pub draft: TextArea<'static>,
-}
-
-/// The people panel (F2).
-#[derive(Debug, Clone, Default)]
-pub struct People {
-    pub visible: bool,
-    pub selected: usize,
+/// A tab: a chat, or the inbox after the last chat. Requests remember the
+/// tab they were made from by identity, since tabs move as others open
+/// and close.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Tab {
+    Chat(ChatId),
+    Inbox,
 }
 
 /// Settings that come from config and flags.
@@ -207,6 +248,31 @@ enum Pending {
         anchor: Option<u64>,
     },
     SetStatus(Status),
+    CreateGroup(ChatKey),
+    Join(ChatKey),
+    Leave(ChatKey),
+    Invite {
+        chat: ChatKey,
+        user: String,
+    },
+    DeclineInvite(ChatKey),
+    Kick {
+        chat: ChatKey,
+        user: String,
+    },
+    SetTopic(ChatKey),
+    SetRole {
+        chat: ChatKey,
+        user: String,
+        role: GroupRole,
+    },
+    DeleteGroup(ChatKey),
+    Groups,
+    /// `shown`: asked with /members, so the answer is announced.
+    Members {
+        chat: ChatKey,
+        shown: bool,
+    },
     RequestChat(String),
     Accept(String),
     Reject(String),
@@ -237,18 +303,21 @@ pub struct App {
     pub tls: Option<TlsInfo>,
     /// A refused certificate waiting for the user: the trust question or
     /// the CHANGED warning, drawn over the screen.
-    pub trust_prompt: Option<Untrusted>,
+    pub trust: TrustView,
     pub rtt: Option<Duration>,
     pub status: Status,
-    /// Tab 0 is `# public`; the inbox is the tab after the last chat.
-    pub chats: Vec<ChatState>,
+    /// The chat tabs in order (`#public`, private chats, groups); the
+    /// inbox is the tab after the last chat.
+    pub chats: Chats,
+    /// The index of the tab shown.
     pub active: usize,
-    pub inbox: Inbox,
-    /// Online users by lower-case name, so sorted case-insensitively.
+    pub inbox: InboxView,
+    /// Online users by name key, so sorted case-insensitively.
     pub online: BTreeMap<NameKey, OnlineUser>,
-    pub people: People,
-    pub show_help: bool,
-    pub help_scroll: u16,
+    pub people: PeopleView,
+    pub help: HelpView,
+    /// The directory of groups (`/groups`).
+    pub directory: DirectoryView,
     pub notice: Option<Notice>,
     pub motd: Option<String>,
     pub theme: Theme,
@@ -260,17 +329,15 @@ pub struct App {
     /// The terminal size.
     pub size: (u16, u16),
     quit: bool,
-    /// Lower-cased chat key → index into `chats`.
-    chat_ix: HashMap<String, usize>,
     /// Older pages that may still be fetched before the next user action.
     history_budget: u32,
     next_id: u64,
     pending: HashMap<u64, Pending>,
-    /// Lower-cased names whose chat tab should get the focus when it opens,
+    /// Names whose chat tab should get the focus when it opens,
     /// with when it was asked for: accepting, or a request that opens at
     /// once because the other side had asked too. A request answered much
     /// later only highlights its tab rather than pulling the user away.
-    focus_on_open: HashMap<NameKey, i64>,
+    focus_on_open: HashMap<ChatId, i64>,
     input_history: Vec<String>,
     history_pos: Option<usize>,
     history_stash: Vec<String>,
@@ -279,7 +346,7 @@ pub struct App {
     submitting: Option<String>,
     /// Command lines by request id: put back in the input if the server
     /// refuses the request.
-    command_text: HashMap<u64, (usize, String)>,
+    command_text: HashMap<u64, (Tab, String)>,
     /// `public_unread` from the last welcome, placed once the page arrives.
     public_unread_hint: Option<u64>,
 }
@@ -378,22 +445,16 @@ impl App {
             role: Role::User,
             conn: ConnState::Offline(None),
             tls: None,
-            trust_prompt: None,
+            trust: TrustView::default(),
             rtt: None,
             status: Status::Available,
-            chats: vec![ChatState::new(ChatKey::Public)],
+            chats: public_only(new_draft()),
             active: 0,
-            inbox: Inbox {
-                incoming: Vec::new(),
-                outgoing: Vec::new(),
-                selected: 0,
-                overflow: 0,
-                draft: new_draft(),
-            },
+            inbox: InboxView::new(new_draft()),
             online: BTreeMap::new(),
-            people: People::default(),
-            show_help: false,
-            help_scroll: 0,
+            people: PeopleView::default(),
+            help: HelpView::default(),
+            directory: DirectoryView::default(),
             notice: None,
             motd: None,
             theme,
@@ -402,7 +463,6 @@ impl App {
             now_ms: 0,
             size: (80, 24),
             quit: false,
-            chat_ix: HashMap::from([(chat_key_lower(&ChatKey::Public), 0)]),
             history_budget: MAX_PAGES_PER_ACTION,
             next_id: 1,
             pending: HashMap::new(),
@@ -421,11 +481,8 @@ impl App {
     /// while the inbox shows requests with their age. `None` means the
     /// client may sleep until the next event.
     pub fn tick_interval(&self) -> Option<std::time::Duration> {
-        let inbox = &self.inbox;
-        (self.screen == Screen::Chat
-            && self.active == self.inbox_tab()
-            && !(inbox.incoming.is_empty() && inbox.outgoing.is_empty()))
-        .then_some(std::time::Duration::from_secs(30))
+        (self.screen == Screen::Chat && self.active == self.inbox_tab() && !self.inbox.is_empty())
+            .then_some(std::time::Duration::from_secs(30))
     }
 
     /// Whether `/quit` or Ctrl-C was seen.
@@ -472,30 +529,44 @@ impl App {
     }
 
     fn chat_index(&self, key: &ChatKey) -> Option<usize> {
-        self.chat_ix.get(&chat_key_lower(key)).copied()
+        self.chats.find(key)
     }
 
     fn private_index(&self, name: &str) -> Option<usize> {
-        self.chat_ix
-            .get(&format!("@{}", name.to_ascii_lowercase()))
-            .copied()
+        self.chats.find_id(&ChatId::Private(NameKey::of(name)))
     }
 
-    /// Rebuilds `chat_ix` after tabs were removed or replaced.
-    fn reindex(&mut self) {
-        self.chat_ix = self
-            .chats
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (chat_key_lower(&c.key), i))
-            .collect();
+    /// The public room's tab.
+    pub fn public_index(&self) -> Option<usize> {
+        self.chats.find_id(&ChatId::Public)
     }
 
-    /// Adds a tab at the end; returns its index.
+    /// The tab at index `i`, by identity.
+    pub fn tab_at(&self, i: usize) -> Tab {
+        match self.chats.get(i) {
+            Some(c) => Tab::Chat(ChatId::from(&c.key)),
+            None => Tab::Inbox,
+        }
+    }
+
+    /// The index of a tab, if it is still there.
+    pub fn tab_index(&self, tab: &Tab) -> Option<usize> {
+        match tab {
+            Tab::Chat(id) => self.chats.find_id(id),
+            Tab::Inbox => Some(self.inbox_tab()),
+        }
+    }
+
+    /// Adds a tab in its place among the others; returns its index. The
+    /// tab shown stays the one shown.
     fn push_chat(&mut self, key: ChatKey) -> usize {
-        let i = self.chats.len();
-        self.chat_ix.insert(chat_key_lower(&key), i);
-        self.chats.push(ChatState::new(key));
+        if let Some(i) = self.chats.find(&key) {
+            return i;
+        }
+        let i = self.chats.insert(ChatState::new(key));
+        if self.active >= i {
+            self.active += 1;
+        }
         i
     }
 
@@ -554,7 +625,8 @@ impl App {
             let id = self.new_id();
             self.pending.insert(id, p);
             if let Some(text) = &self.submitting {
-                self.command_text.insert(id, (self.active, text.clone()));
+                let tab = self.tab_at(self.active);
+                self.command_text.insert(id, (tab, text.clone()));
             }
             id
         });
@@ -608,7 +680,15 @@ impl App {
         if self.screen != Screen::Chat || !self.online_now() || self.active >= self.chats.len() {
             return;
         }
+        self.members_wanted(out);
         let i = self.active;
+        if !self.chats[i].is_live() {
+            // Closed: nothing more to load or mark; it is read as it is.
+            let chat = &mut self.chats[i];
+            chat.unread = 0;
+            chat.attention = Attention::None;
+            return;
+        }
         let (rows_at_top, at_bottom) = {
             let chat = &self.chats[i];
             let view = self.chat_view(i);
@@ -653,7 +733,7 @@ impl App {
         }
         let chat = &self.chats[i];
         let newest = chat.log.newest_id();
-        if at_bottom && !self.show_help {
+        if at_bottom && !self.help.visible {
             if newest > chat.last_read {
                 let key = chat.key.to_string();
                 self.request(
@@ -673,6 +753,11 @@ impl App {
     }
 }
 
-fn chat_key_lower(key: &ChatKey) -> String {
-    key.to_string().to_ascii_lowercase()
+/// A fresh tab list: the public room with this draft.
+fn public_only(draft: TextArea<'static>) -> Chats {
+    let mut chats = Chats::default();
+    let mut public = ChatState::new(ChatKey::Public);
+    public.draft = draft;
+    chats.insert(public);
+    chats
 }

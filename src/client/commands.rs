@@ -1,6 +1,6 @@
 //! Slash commands typed in the input line.
 
-use crate::protocol::Status;
+use crate::protocol::{ChatKey, GroupKind, GroupRole, Status};
 
 /// A parsed `/command`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,11 +16,38 @@ pub enum SlashCommand {
     Theme(String),
     Help,
     Quit,
+    /// Create a group (`kind` as typed; the server's default is open).
+    Create {
+        chat: ChatKey,
+        kind: Option<GroupKind>,
+        topic: Option<String>,
+    },
+    Join(ChatKey),
+    /// Leave the group of the current tab (or close its tab once closed).
+    Leave,
+    Invite(String),
+    Kick {
+        user: String,
+        reason: Option<String>,
+    },
+    /// Set the current group's topic; empty clears it.
+    Topic(String),
+    Role {
+        user: String,
+        role: GroupRole,
+    },
+    /// Delete the current group: only with its name typed again, since it
+    /// deletes every message for everyone.
+    DeleteGroup(Option<ChatKey>),
+    /// The directory of groups.
+    Groups,
+    /// Refresh and show the current group's members.
+    Members,
 }
 
 /// Every command with its argument and a one-line description, for `/help`,
 /// the help overlay and Tab completion.
-pub const COMMANDS: [(&str, &str, &str); 10] = [
+pub const COMMANDS: [(&str, &str, &str); 20] = [
     (
         "/chat",
         "NAME",
@@ -32,10 +59,65 @@ pub const COMMANDS: [(&str, &str, &str); 10] = [
     ("/end", "", "end the private chat in this tab"),
     ("/who", "", "list who is online"),
     ("/status", "available|away|busy", "set your status"),
+    (
+        "/create",
+        "#name [open|invite] [topic]",
+        "create a group (open: anyone may join)",
+    ),
+    ("/join", "#name", "join a group"),
+    (
+        "/leave",
+        "",
+        "leave the group in this tab (or close its tab)",
+    ),
+    ("/invite", "NAME", "invite NAME to the group in this tab"),
+    ("/kick", "NAME [reason]", "remove NAME from the group"),
+    ("/topic", "[text]", "set the group's topic; empty clears it"),
+    (
+        "/role",
+        "NAME owner|mod|member",
+        "change NAME's role in the group",
+    ),
+    (
+        "/delete-group",
+        "#name",
+        "delete this tab's group and its messages for everyone",
+    ),
+    ("/groups", "", "the directory of groups: Enter joins"),
+    ("/members", "", "the group's members (also F2)"),
     ("/theme", "NAME", "switch the colour theme"),
     ("/help", "", "show keys and commands"),
     ("/quit", "", "leave tchat"),
 ];
+
+/// What follows the first `n` words of `line`, trimmed (`None` if nothing).
+fn rest_after(line: &str, n: usize) -> Option<String> {
+    let mut rest = line.trim_start();
+    for _ in 0..n {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    let rest = rest.trim_end();
+    (!rest.is_empty()).then(|| rest.to_owned())
+}
+
+/// A group's name as typed after a command: `#name`, never `#public`.
+fn group_arg(cmd: &str, arg: Option<&str>, usage: &str) -> Result<ChatKey, String> {
+    let Some(arg) = arg else {
+        return Err(format!("usage: {cmd} {usage}"));
+    };
+    if !arg.starts_with('#') {
+        return Err(format!(
+            "group names start with #: {cmd} #{}",
+            arg.trim_start_matches('@')
+        ));
+    }
+    match ChatKey::parse(arg) {
+        Some(ChatKey::Public) => Err("#public is the public room, not a group".to_owned()),
+        Some(key @ ChatKey::Group(_)) => Ok(key),
+        _ => Err("a group name is 1–32 letters, digits, _ or -, starting with a letter".to_owned()),
+    }
+}
 
 /// Parses a line that starts with `/`. The error is shown to the user.
 pub fn parse(line: &str) -> Result<SlashCommand, String> {
@@ -73,6 +155,46 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         },
         "/help" => no_arg(SlashCommand::Help),
         "/quit" | "/exit" => no_arg(SlashCommand::Quit),
+        "/create" => {
+            let chat = group_arg("/create", arg, "#name [open|invite] [topic]")?;
+            let kind = extra.and_then(|k| GroupKind::parse(&k.to_ascii_lowercase()));
+            let topic = rest_after(line, if kind.is_some() { 3 } else { 2 });
+            Ok(SlashCommand::Create { chat, kind, topic })
+        }
+        "/join" => match extra {
+            None => group_arg("/join", arg, "#name").map(SlashCommand::Join),
+            Some(_) => Err("usage: /join #name".to_owned()),
+        },
+        "/leave" | "/part" => no_arg(SlashCommand::Leave),
+        "/invite" => need_name("/invite").map(SlashCommand::Invite),
+        "/kick" => match arg {
+            Some(a) => Ok(SlashCommand::Kick {
+                user: a.trim_start_matches('@').to_owned(),
+                reason: rest_after(line, 2),
+            }),
+            None => Err("usage: /kick NAME [reason]".to_owned()),
+        },
+        "/topic" => Ok(SlashCommand::Topic(rest_after(line, 1).unwrap_or_default())),
+        "/role" => match (
+            arg,
+            extra.and_then(|r| GroupRole::parse(&r.to_ascii_lowercase())),
+            parts.next(),
+        ) {
+            (Some(a), Some(role), None) => Ok(SlashCommand::Role {
+                user: a.trim_start_matches('@').to_owned(),
+                role,
+            }),
+            _ => Err("usage: /role NAME owner|mod|member".to_owned()),
+        },
+        "/delete-group" => match (arg, extra) {
+            (None, _) => Ok(SlashCommand::DeleteGroup(None)),
+            (Some(_), None) => {
+                group_arg("/delete-group", arg, "#name").map(|c| SlashCommand::DeleteGroup(Some(c)))
+            }
+            _ => Err("usage: /delete-group #name".to_owned()),
+        },
+        "/groups" => no_arg(SlashCommand::Groups),
+        "/members" | "/names" => no_arg(SlashCommand::Members),
         _ => Err(format!("unknown command {name} (F1 lists them)")),
     }
 }
@@ -95,6 +217,45 @@ mod tests {
             Ok(SlashCommand::Theme("light".into()))
         );
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
+    }
+
+    #[test]
+    fn parses_group_commands() {
+        let rust = ChatKey::parse("#Rust").unwrap();
+        assert_eq!(
+            parse("/create #Rust invite  a  topic "),
+            Ok(SlashCommand::Create {
+                chat: rust.clone(),
+                kind: Some(GroupKind::Invite),
+                topic: Some("a  topic".into())
+            })
+        );
+        assert_eq!(
+            parse("/create #Rust all about rust"),
+            Ok(SlashCommand::Create {
+                chat: rust.clone(),
+                kind: None,
+                topic: Some("all about rust".into())
+            })
+        );
+        assert_eq!(parse("/join #Rust"), Ok(SlashCommand::Join(rust)));
+        assert_eq!(
+            parse("/kick bob for spam"),
+            Ok(SlashCommand::Kick {
+                user: "bob".into(),
+                reason: Some("for spam".into())
+            })
+        );
+        assert_eq!(parse("/topic"), Ok(SlashCommand::Topic(String::new())));
+        assert!(parse("/create rust").unwrap_err().contains("#rust"));
+        assert!(parse("/create #public")
+            .unwrap_err()
+            .contains("public room"));
+        assert!(parse("/join #9")
+            .unwrap_err()
+            .contains("starting with a letter"));
+        assert!(parse("/role bob king").unwrap_err().contains("usage"));
+        assert!(parse("/leave now").unwrap_err().contains("no argument"));
     }
 
     #[test]

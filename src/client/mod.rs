@@ -8,6 +8,7 @@
 pub mod address;
 pub mod app;
 pub mod chat;
+pub mod chats;
 pub mod commands;
 pub mod config;
 pub mod event;
@@ -22,6 +23,7 @@ pub mod time;
 pub mod trust;
 pub mod ui;
 pub mod view;
+pub mod views;
 pub mod wrap;
 
 use ratatui::backend::Backend;

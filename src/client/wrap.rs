@@ -85,6 +85,28 @@ fn wrap_line(line: &str, base: usize, rows: &mut Vec<(usize, usize)>, first: usi
     rows.push((base + start, base + line.len()));
 }
 
+/// `text` cut to at most `cells` cells, ending in `…` when it was cut, so
+/// that a cut is never silent.
+pub fn elide(text: &str, cells: usize) -> String {
+    if width(text) <= cells {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for g in text.graphemes(true) {
+        let w = grapheme_width(g);
+        if used + w + 1 > cells {
+            break;
+        }
+        used += w;
+        out.push_str(g);
+    }
+    if cells > 0 {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +116,15 @@ mod tests {
             .into_iter()
             .map(|(a, b)| &text[a..b])
             .collect()
+    }
+
+    #[test]
+    fn elide_marks_the_cut() {
+        assert_eq!(elide("short", 10), "short");
+        assert_eq!(elide("a longer text", 8), "a longe…");
+        assert_eq!(elide("日本語テキスト", 6), "日本…");
+        assert_eq!(width(&elide("日本語テキスト", 6)), 5);
+        assert_eq!(elide("abc", 0), "");
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub fn error_text(e: &ErrorFrame, now_ms: i64) -> String {
         ErrorCode::AlreadyRequested => "you already asked them; it waits in their inbox".to_owned(),
         ErrorCode::NoRequest => "there is no such pending request".to_owned(),
         ErrorCode::NotOpen => "that private chat is not open".to_owned(),
+        ErrorCode::NoSuchChat => "no such group (or it is invite-only)".to_owned(),
+        ErrorCode::NotMember => format!("not a member ({server_msg})"),
+        ErrorCode::AlreadyMember => format!("already a member ({server_msg})"),
+        ErrorCode::Forbidden => format!("not allowed: {server_msg}"),
         _ => format!("{}: {server_msg}", e.code),
     }
 }

@@ -59,7 +59,7 @@ impl App {
     }
 
     pub(super) fn on_paste(&mut self, text: &str) {
-        if self.trust_prompt.is_some() {
+        if self.trust.is_open() {
             return;
         }
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -86,8 +86,33 @@ impl App {
         );
         names.extend(self.inbox.incoming.iter().map(|r| r.from.to_string()));
         names.extend(self.inbox.outgoing.iter().map(|r| r.to.to_string()));
-        names.sort_by_key(|n| n.to_ascii_lowercase());
-        names.dedup_by_key(|n| n.to_ascii_lowercase());
+        names.sort_by_key(|n| NameKey::of(n));
+        names.dedup_by_key(|n| NameKey::of(n));
+        names
+    }
+
+    /// Group names Tab can complete after `#`: the user's groups, the
+    /// directory's, and invitations.
+    pub(super) fn known_groups(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .chats
+            .iter()
+            .filter_map(|c| c.key.group().map(|g| g.to_string()))
+            .collect();
+        names.extend(
+            self.directory
+                .groups
+                .iter()
+                .filter_map(|g| g.chat.group().map(|n| n.to_string())),
+        );
+        names.extend(
+            self.inbox
+                .invites
+                .iter()
+                .filter_map(|i| i.chat.group().map(|n| n.to_string())),
+        );
+        names.sort_by_key(|n| NameKey::of(n));
+        names.dedup_by_key(|n| NameKey::of(n));
         names
     }
 
@@ -109,22 +134,30 @@ impl App {
                 .filter(|c| c.starts_with(&word.to_ascii_lowercase()))
                 .collect();
             (word.clone(), cands)
+        } else if let Some(group) = word.strip_prefix('#') {
+            let bare = NameKey::of(group);
+            let cands = self
+                .known_groups()
+                .into_iter()
+                .filter(|n| NameKey::of(n).starts_with(bare.as_str()))
+                .collect();
+            (word.clone(), cands)
         } else {
-            let bare = word.trim_start_matches('@').to_ascii_lowercase();
+            let bare = NameKey::of(word.trim_start_matches('@'));
             if bare.is_empty() {
                 return;
             }
             let cands = self
                 .known_names()
                 .into_iter()
-                .filter(|n| n.to_ascii_lowercase().starts_with(&bare))
+                .filter(|n| NameKey::of(n).starts_with(bare.as_str()))
                 .collect();
             (word.clone(), cands)
         };
-        let at = if !is_command && prefix.starts_with('@') {
-            "@"
-        } else {
-            ""
+        let at = match prefix.chars().next() {
+            Some('@') if !is_command => "@",
+            Some('#') if !is_command => "#",
+            _ => "",
         };
         let replacement = match candidates.len() {
             0 => {
@@ -132,7 +165,7 @@ impl App {
                 return;
             }
             1 => {
-                let suffix = if is_command {
+                let suffix = if is_command || at == "#" {
                     " "
                 } else if row == 0 && start == 0 && at.is_empty() {
                     ": "
@@ -144,7 +177,7 @@ impl App {
             _ => {
                 let lcp = longest_common_prefix(&candidates);
                 self.info(candidates.join("  "));
-                if lcp.chars().count() <= prefix.trim_start_matches('@').chars().count() {
+                if lcp.chars().count() <= prefix.trim_start_matches(['@', '#']).chars().count() {
                     return;
                 }
                 format!("{at}{lcp}")
@@ -183,6 +216,12 @@ impl App {
             self.error("the inbox takes no messages: switch to a chat (Ctrl-N) or use /chat NAME");
             return;
         };
+        if let Some(why) = self.active_chat().and_then(|c| c.closed.clone()) {
+            self.error(format!(
+                "not sent: {why}; your text stays in the input (/leave closes the tab)"
+            ));
+            return;
+        }
         if !self.online_now() {
             self.error("not connected: your message is kept in the input line");
             return;

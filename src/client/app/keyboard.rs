@@ -9,6 +9,7 @@ use crate::client::event::Command;
 use crate::client::keys::{self, Action, Edit};
 use crate::client::login::Field;
 use crate::client::ui::layout;
+use crate::client::views::{InboxAction, Outcome, PeopleAction};
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
@@ -20,7 +21,7 @@ impl App {
             out.push(Command::Quit);
             return;
         }
-        if self.trust_prompt.is_some() {
+        if self.trust.is_open() {
             self.on_trust_key(action, out);
             return;
         }
@@ -76,33 +77,26 @@ impl App {
     }
 
     pub(super) fn on_chat_key(&mut self, action: Action, out: &mut Vec<Command>) {
-        if self.show_help {
-            match action {
-                Action::Escape | Action::Help | Action::Edit(Edit::Insert('q')) => {
-                    self.show_help = false;
-                    self.help_scroll = 0;
-                }
-                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-                Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
-                Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
-                Action::PageDown => self.help_scroll = self.help_scroll.saturating_add(10),
-                Action::Home => self.help_scroll = 0,
-                Action::End => self.help_scroll = u16::MAX,
-                _ => {}
+        if self.help.visible {
+            let lines = crate::client::ui::help::line_count();
+            self.help.on_key(action, lines, self.size.1);
+            return;
+        }
+        if self.directory.visible {
+            if action == Action::Help {
+                self.help.open();
+            } else if let Outcome::Do(a) = self.directory.on_key(action) {
+                self.on_directory_action(a, out);
             }
-            // Never scroll past the last page, so ↑ works at once.
-            let inner = self.size.1.saturating_sub(4);
-            let max = (crate::client::ui::help::line_count() as u16).saturating_sub(inner);
-            self.help_scroll = self.help_scroll.min(max);
             return;
         }
         match action {
             Action::Help => {
-                self.show_help = true;
+                self.help.open();
                 return;
             }
             Action::TogglePeople => {
-                self.people.visible = !self.people.visible;
+                self.people.toggle();
                 return;
             }
             Action::GotoTab(n) => {
@@ -129,38 +123,29 @@ impl App {
             _ => {}
         }
         if self.people.visible {
-            match action {
-                Action::Up => {
-                    self.people.selected = self.people.selected.saturating_sub(1);
+            let len = self.people_len();
+            match self.people.on_key(action, len, self.draft_is_empty()) {
+                Outcome::Ignored => {}
+                Outcome::Consumed => return,
+                Outcome::Do(a) => {
+                    self.on_people_action(a, out);
                     return;
                 }
-                Action::Down => {
-                    if self.people.selected + 1 < self.online.len() {
-                        self.people.selected += 1;
-                    }
-                    return;
-                }
-                Action::Escape => {
-                    self.people.visible = false;
-                    return;
-                }
-                Action::Submit if self.draft_is_empty() => {
-                    if let Some(u) = self.online.values().nth(self.people.selected) {
-                        let name = u.user.to_string();
-                        self.people.visible = false;
-                        self.cmd_chat(&name, out);
-                    }
-                    return;
-                }
-                _ => {}
             }
         }
         let empty = self.draft_is_empty();
-        if self.active == self.inbox_tab() && empty && self.on_inbox_key(action, out) {
-            return;
+        if self.active == self.inbox_tab() && empty {
+            match self.inbox.on_key(action) {
+                Outcome::Ignored => {}
+                Outcome::Consumed => return,
+                Outcome::Do(a) => {
+                    self.on_inbox_action(a, out);
+                    return;
+                }
+            }
         }
         match action {
-            Action::Edit(Edit::Insert('?')) if empty => self.show_help = true,
+            Action::Edit(Edit::Insert('?')) if empty => self.help.open(),
             Action::PageUp => self.scroll_up(self.page()),
             Action::PageDown => self.scroll_down(self.page()),
             Action::ScrollTop => self.scroll_top(),
@@ -189,42 +174,34 @@ impl App {
         }
     }
 
-    /// Inbox keys when the draft is empty; returns whether the key was used.
-    pub(super) fn on_inbox_key(&mut self, action: Action, out: &mut Vec<Command>) -> bool {
-        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
-        match action {
-            Action::Up => {
-                self.inbox.selected = self.inbox.selected.saturating_sub(1);
-                true
-            }
-            Action::Down => {
-                if self.inbox.selected + 1 < total {
-                    self.inbox.selected += 1;
-                }
-                true
-            }
-            Action::Edit(Edit::Insert(c @ ('a' | 'r' | 'c'))) => {
-                let sel = self.inbox.selected;
-                let n_in = self.inbox.incoming.len();
-                match c {
-                    'a' | 'r' if sel < n_in => {
-                        let name = self.inbox.incoming[sel].from.to_string();
-                        if c == 'a' {
-                            self.cmd_accept(&name, out);
-                        } else {
-                            self.cmd_reject(&name, out);
-                        }
+    /// What the people panel asked for.
+    pub(super) fn on_people_action(&mut self, a: PeopleAction, out: &mut Vec<Command>) {
+        match a {
+            PeopleAction::Chat(idx) => {
+                if let Some(name) = self.people_name(idx) {
+                    if self.is_me(&name) {
+                        self.error("that is you: pick someone else");
+                    } else {
+                        self.cmd_chat(name.as_str(), out);
                     }
-                    'c' if sel >= n_in && sel < total => {
-                        let name = self.inbox.outgoing[sel - n_in].to.to_string();
-                        self.cmd_cancel(&name, out);
-                    }
-                    'a' | 'r' => self.error("select an incoming request first (↑/↓)"),
-                    _ => self.error("select one of your own requests first (↑/↓)"),
                 }
-                true
             }
-            _ => false,
+        }
+    }
+
+    /// What a key in the inbox asked for.
+    pub(super) fn on_inbox_action(&mut self, a: InboxAction, out: &mut Vec<Command>) {
+        match a {
+            InboxAction::Accept(name) => self.cmd_accept(name.as_str(), out),
+            InboxAction::Reject(name) => self.cmd_reject(name.as_str(), out),
+            InboxAction::Cancel(name) => self.cmd_cancel(name.as_str(), out),
+            InboxAction::Join(chat) | InboxAction::Decline(chat) if !self.online_now() => {
+                let _ = chat;
+                self.error("not connected: try again once the status bar says connected");
+            }
+            InboxAction::Join(chat) => self.cmd_join(chat, out),
+            InboxAction::Decline(chat) => self.cmd_decline(chat, out),
+            InboxAction::Explain(text) => self.error(text),
         }
     }
 
@@ -283,9 +260,10 @@ impl App {
             chat.marker_after = (chat.unread > 0).then_some(chat.last_read);
             chat.scroll = None;
         }
+        let n = self.people_len();
+        self.people.clamp(n);
         if to == self.inbox_tab() {
-            let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
-            self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
+            self.inbox.clamp();
         }
     }
 
@@ -296,7 +274,7 @@ impl App {
         let level = |t: usize| -> Attention {
             match self.chats.get(t) {
                 Some(c) => c.attention,
-                None if !self.inbox.incoming.is_empty() => Attention::Highlight,
+                None if self.inbox.waiting() > 0 => Attention::Highlight,
                 None => Attention::None,
             }
         };
@@ -312,7 +290,11 @@ impl App {
     }
 
     pub(super) fn on_mouse(&mut self, m: MouseEvent, out: &mut Vec<Command>) {
-        if self.screen != Screen::Chat || self.show_help || self.trust_prompt.is_some() {
+        if self.screen != Screen::Chat
+            || self.help.visible
+            || self.directory.visible
+            || self.trust.is_open()
+        {
             return;
         }
         let area = Rect::new(0, 0, self.size.0, self.size.1);
@@ -332,14 +314,8 @@ impl App {
                     if m.column >= p.x && m.row > p.y && m.row < p.y + p.height {
                         let idx = usize::from(m.row - p.y - 1);
                         let idx = idx + crate::client::ui::people::first_shown(self, p);
-                        if idx < self.online.len() {
-                            if self.people.selected == idx {
-                                if let Some(u) = self.online.values().nth(idx) {
-                                    let name = u.user.to_string();
-                                    self.cmd_chat(&name, out);
-                                }
-                            }
-                            self.people.selected = idx;
+                        if let Some(a) = self.people.click(idx, self.people_len()) {
+                            self.on_people_action(a, out);
                         }
                     }
                 }

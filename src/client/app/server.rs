@@ -2,7 +2,7 @@
 
 use crate::protocol::{
     ChatKey, ErrorCode, ErrorFrame, HistoryPage, Message, OkReply, OnlineUser, Presence, Request,
-    RequestIn, RequestOut, ServerFrame, UserName, Welcome,
+    ServerFrame, UserName, Welcome,
 };
 
 use super::*;
@@ -141,21 +141,7 @@ impl App {
                 }
             }
             ServerFrame::ChatRequest { from, ts } => {
-                if !self
-                    .inbox
-                    .incoming
-                    .iter()
-                    .any(|r| r.from.key() == from.key())
-                {
-                    if self.inbox.incoming.len() < MAX_INBOX {
-                        self.inbox.incoming.push(RequestIn {
-                            from: from.clone(),
-                            ts,
-                        });
-                    } else {
-                        self.inbox.overflow = self.inbox.overflow.saturating_add(1);
-                    }
-                }
+                self.inbox.add_incoming(from.clone(), ts);
                 self.info(format!("{from} asks for a private chat: see the Inbox tab"));
                 if self.settings.bell && self.active != self.inbox_tab() {
                     out.push(Command::Bell);
@@ -166,7 +152,7 @@ impl App {
                 self.remove_requests(&user);
                 let i = self.open_chat(chat, out);
                 self.chats[i].partner_online = self.online.contains_key(&user.key());
-                let asked = self.focus_on_open.remove(&user.key());
+                let asked = self.focus_on_open.remove(&ChatId::Private(user.key()));
                 if asked.is_some_and(|t| self.now_ms.saturating_sub(t) <= FOCUS_WINDOW_MS) {
                     self.switch_tab(i);
                 } else if i != self.active {
@@ -175,8 +161,8 @@ impl App {
                 self.info(format!("private chat with {user} is open"));
             }
             ServerFrame::ChatRejected { user } => {
-                self.inbox.outgoing.retain(|r| r.to.key() != user.key());
-                self.focus_on_open.remove(&user.key());
+                self.inbox.remove_outgoing(&user.key());
+                self.focus_on_open.remove(&ChatId::Private(user.key()));
                 self.info(format!("{user} declined your chat request"));
             }
             ServerFrame::ChatRequestRemoved { user } => self.remove_requests(&user),
@@ -221,9 +207,7 @@ impl App {
                     clean_line(&reason)
                 ));
             }
-            // Group frames: only a server offering `groups` sends them, and
-            // only after this client asked for a group.
-            ServerFrame::GroupJoined { .. }
+            frame @ (ServerFrame::GroupJoined { .. }
             | ServerFrame::MemberJoined { .. }
             | ServerFrame::GroupLeft { .. }
             | ServerFrame::MemberLeft { .. }
@@ -232,7 +216,7 @@ impl App {
             | ServerFrame::GroupTopic { .. }
             | ServerFrame::MemberRole { .. }
             | ServerFrame::Groups { .. }
-            | ServerFrame::Members { .. } => {}
+            | ServerFrame::Members { .. }) => self.on_group_frame(frame, out),
             // Administration (§13): shown by the admin views.
             ServerFrame::Muted { .. }
             | ServerFrame::Role { .. }
@@ -242,31 +226,28 @@ impl App {
     }
 
     pub(super) fn add_outgoing(&mut self, to: UserName, ts: i64) {
-        if self.private_index(to.as_str()).is_none()
-            && self.inbox.outgoing.len() < MAX_INBOX
-            && !self.inbox.outgoing.iter().any(|r| r.to.key() == to.key())
-        {
-            self.inbox.outgoing.push(RequestOut { to, ts });
+        if self.private_index(to.as_str()).is_none() {
+            self.inbox.add_outgoing(to, ts);
         }
     }
 
     pub(super) fn remove_requests(&mut self, user: &UserName) {
-        self.inbox.incoming.retain(|r| r.from.key() != user.key());
-        self.inbox.outgoing.retain(|r| r.to.key() != user.key());
-        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
-        self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
+        self.inbox.remove_user(&user.key());
     }
 
+    /// Closes tab `i` (never the public room's); the public room is shown
+    /// if it was the tab shown.
     pub(super) fn close_tab(&mut self, i: usize) {
-        if i == 0 || i >= self.chats.len() {
+        if self.chats.get(i).is_none_or(|c| c.key == ChatKey::Public) {
             return;
         }
         let was_active = self.active == i;
         self.chats.remove(i);
-        self.reindex();
         if was_active {
-            self.active = 0;
-            self.chats[0].scroll = None;
+            self.active = self.public_index().unwrap_or(0);
+            if let Some(c) = self.chats.get_mut(self.active) {
+                c.scroll = None;
+            }
         } else if self.active > i {
             self.active -= 1;
         }
@@ -277,11 +258,7 @@ impl App {
         if let Some(i) = self.chat_index(&key) {
             return i;
         }
-        let inbox_was_active = self.active == self.inbox_tab();
         let i = self.push_chat(key);
-        if inbox_was_active {
-            self.active = self.inbox_tab();
-        }
         self.load_initial(i, out);
         i
     }
@@ -329,9 +306,8 @@ impl App {
 
     pub(super) fn set_online(&mut self, online: Vec<OnlineUser>) {
         self.online = online.into_iter().map(|u| (u.user.key(), u)).collect();
-        if self.people.selected >= self.online.len() {
-            self.people.selected = self.online.len().saturating_sub(1);
-        }
+        let n = self.people_len();
+        self.people.clamp(n);
         for c in &mut self.chats {
             if let Some(p) = c.key.partner() {
                 c.partner_online = self.online.contains_key(&p.key());
@@ -343,13 +319,12 @@ impl App {
         let same_user = self.me.as_ref().is_some_and(|m| m.key() == w.user.key());
         let resync = self.welcomed && same_user;
         if !resync {
-            let drafts_kept = self.chats[0].draft.clone();
-            self.chats = vec![ChatState::new(ChatKey::Public)];
-            self.chats[0].draft = drafts_kept;
-            self.reindex();
+            let draft_kept = self
+                .public_index()
+                .map_or_else(new_draft, |i| self.chats[i].draft.clone());
+            self.chats = public_only(draft_kept);
             self.active = 0;
-            self.inbox.incoming.clear();
-            self.inbox.outgoing.clear();
+            self.inbox.clear();
             self.pending.clear();
             self.command_text.clear();
         }
@@ -376,7 +351,7 @@ impl App {
         requests_out.truncate(MAX_INBOX);
         self.inbox.incoming = requests_in;
         self.inbox.outgoing = requests_out;
-        self.clamp_inbox();
+        self.inbox.clamp();
         for s in &w.chats {
             if self.chat_index(&s.chat).is_none() {
                 self.push_chat(s.chat.clone());
@@ -395,22 +370,35 @@ impl App {
                 };
             }
         }
-        let public = &mut self.chats[0];
+        self.welcome_groups(w.groups, w.invites);
+        let p = self.public_index().unwrap_or(0);
+        let public = &mut self.chats[p];
         public.unread = w.public_unread;
+        // The marker itself (§15); from an older server, only the count.
+        let marker_known = w.public_last_read > 0;
+        public.last_read = public.last_read.max(w.public_last_read);
         public.attention = if w.public_unread > 0 {
             Attention::Activity
         } else {
             Attention::None
         };
-        if public.log.is_empty() {
+        if marker_known {
+            self.public_unread_hint = None;
+            if self.active == p && public.unread > 0 && public.marker_after.is_none() {
+                public.marker_after = Some(public.last_read);
+            }
+        } else if public.log.is_empty() {
             self.public_unread_hint = Some(w.public_unread);
         }
         if !resync {
             if let Some(motd) = self.motd.clone() {
-                self.chats[0].log.push_system(self.now_ms, motd);
+                self.chats[p].log.push_system(self.now_ms, motd);
             }
         }
         for i in 0..self.chats.len() {
+            if !self.chats[i].is_live() {
+                continue;
+            }
             self.chats[i].catch_up_pages = 0;
             match self.chats[i].log.newest_id() {
                 0 => self.load_initial(i, out),
@@ -441,17 +429,12 @@ impl App {
                 }
             }
             Pending::Accept(name) | Pending::Reject(name) => {
-                self.inbox
-                    .incoming
-                    .retain(|r| !r.from.as_str().eq_ignore_ascii_case(&name));
-                self.clamp_inbox();
+                self.inbox.remove_incoming(&NameKey::of(&name));
             }
             Pending::Cancel(name) => {
-                self.inbox
-                    .outgoing
-                    .retain(|r| !r.to.as_str().eq_ignore_ascii_case(&name));
-                self.focus_on_open.remove(&NameKey::of(&name));
-                self.clamp_inbox();
+                self.inbox.remove_outgoing(&NameKey::of(&name));
+                self.focus_on_open
+                    .remove(&ChatId::Private(NameKey::of(&name)));
             }
             // Confirmed: the pending line becomes the message (the
             // `message` event that also comes is then a duplicate).
@@ -476,23 +459,35 @@ impl App {
                     }
                 }
             }
+            Pending::Join(chat) | Pending::DeclineInvite(chat) => {
+                self.inbox.remove_invite(&chat);
+            }
+            Pending::Invite { chat, user } => {
+                self.info(format!("{user} is invited to {chat}"));
+            }
+            Pending::SetRole { chat, user, role } => {
+                self.info(format!("{user} is {} of {chat}", role.as_str()));
+            }
+            Pending::CreateGroup(_)
+            | Pending::Leave(_)
+            | Pending::Kick { .. }
+            | Pending::SetTopic(_)
+            | Pending::DeleteGroup(_)
+            | Pending::Groups
+            | Pending::Members { .. } => {}
             Pending::History { .. } | Pending::EndChat(_) | Pending::Who => {}
         }
     }
 
-    pub(super) fn clamp_inbox(&mut self) {
-        let total = self.inbox.incoming.len() + self.inbox.outgoing.len();
-        self.inbox.selected = self.inbox.selected.min(total.saturating_sub(1));
-    }
-
     pub(super) fn on_error(&mut self, e: ErrorFrame) {
+        // A refused command comes back into the input it was typed in,
+        // unless something new is being typed there: never glued onto it.
         if let Some((tab, text)) = e.id.and_then(|id| self.command_text.remove(&id)) {
-            let n = self.chats.len();
-            let ta = match self.chats.get_mut(tab) {
-                Some(c) => &mut c.draft,
-                None => &mut self.inbox.draft,
+            let ta = match tab {
+                Tab::Chat(id) => self.chats.find_id(&id).map(|i| &mut self.chats[i].draft),
+                Tab::Inbox => Some(&mut self.inbox.draft),
             };
-            if tab <= n && ta.is_empty() {
+            if let Some(ta) = ta.filter(|ta| ta.is_empty()) {
                 set_draft(ta, &text);
             }
         }
@@ -517,8 +512,29 @@ impl App {
                     self.error(format!("could not load history: {msg}"));
                 }
             }
+            Some(
+                Pending::CreateGroup(chat) | Pending::Join(chat) | Pending::DeclineInvite(chat),
+            ) => {
+                self.focus_on_open.remove(&ChatId::from(&chat));
+                // An invitation that no longer works is not kept.
+                if matches!(e.code, ErrorCode::NoRequest | ErrorCode::NoSuchChat) {
+                    self.inbox.remove_invite(&chat);
+                }
+                self.error(msg);
+            }
+            Some(Pending::Members { chat, .. }) => {
+                if let Some(g) = self
+                    .chat_index(&chat)
+                    .and_then(|i| self.chats[i].group.as_mut())
+                {
+                    g.members_asked = false;
+                    g.members_known = true;
+                }
+                self.error(format!("could not list the members: {msg}"));
+            }
             Some(Pending::RequestChat(name) | Pending::Accept(name)) => {
-                self.focus_on_open.remove(&NameKey::of(&name));
+                self.focus_on_open
+                    .remove(&ChatId::Private(NameKey::of(&name)));
                 self.error(msg);
             }
             _ => self.error(msg),
@@ -542,9 +558,9 @@ impl App {
                 .map(|u| u.status),
             false => self.online.remove(&key).map(|u| u.status),
         };
-        if self.people.selected >= self.online.len() {
-            self.people.selected = self.online.len().saturating_sub(1);
-        }
+        self.group_presence(&p.user, p.online, p.status);
+        let n = self.people_len();
+        self.people.clamp(n);
         if let Some(i) = self.private_index(p.user.as_str()) {
             self.chats[i].partner_online = p.online;
         }
@@ -560,13 +576,16 @@ impl App {
             }
             _ => return,
         };
-        self.chats[0].log.push_system(self.now_ms, line);
-        let from = if self.chats[0].scroll.is_some() {
+        let Some(p) = self.public_index() else {
+            return;
+        };
+        self.chats[p].log.push_system(self.now_ms, line);
+        let from = if self.chats[p].scroll.is_some() {
             TrimFrom::Newest
         } else {
             TrimFrom::Oldest
         };
-        self.trim_chat(0, from);
+        self.trim_chat(p, from);
     }
 
     /// A message from the live stream (`live`) or a history page. Returns
@@ -615,7 +634,7 @@ impl App {
         let in_view = self.screen == Screen::Chat
             && self.active == i
             && self.chats[i].scroll.is_none()
-            && !self.show_help;
+            && !self.help.visible;
         if in_view {
             return Some(i);
         }
@@ -649,11 +668,11 @@ impl App {
         let Some(i) = self.chat_index(&page.chat) else {
             return;
         };
-        let wanted = chat_key_lower(&page.chat);
+        let wanted = ChatId::from(&page.chat);
         let messages: Vec<Message> = page
             .messages
             .into_iter()
-            .filter(|m| chat_key_lower(&m.chat) == wanted)
+            .filter(|m| ChatId::from(&m.chat) == wanted)
             .collect();
         // The next catch-up page starts after this page's newest message,
         // not after the log's: live messages may already sit beyond the gap.
@@ -667,9 +686,9 @@ impl App {
             HistoryDir::Initial => {
                 self.chats[i].more_older = page.more;
                 self.trim_chat(i, TrimFrom::Oldest);
-                if i == 0 {
+                if self.chats[i].key == ChatKey::Public {
                     if let Some(k) = self.public_unread_hint.take() {
-                        self.place_public_marker(k);
+                        self.place_public_marker(i, k);
                     }
                 }
                 let chat = &mut self.chats[i];
@@ -713,9 +732,9 @@ impl App {
 
     /// `welcome` gives the public room's unread count but not its marker:
     /// place it before the `k`-th newest message from someone else.
-    pub(super) fn place_public_marker(&mut self, k: u64) {
+    pub(super) fn place_public_marker(&mut self, i: usize, k: u64) {
         let me = self.me.clone();
-        let chat = &mut self.chats[0];
+        let chat = &mut self.chats[i];
         if k == 0 {
             chat.last_read = chat.last_read.max(chat.log.newest_id());
             return;

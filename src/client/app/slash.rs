@@ -19,6 +19,16 @@ impl App {
             return false;
         }
         match cmd {
+            SlashCommand::Create { .. }
+            | SlashCommand::Join(_)
+            | SlashCommand::Leave
+            | SlashCommand::Invite(_)
+            | SlashCommand::Kick { .. }
+            | SlashCommand::Topic(_)
+            | SlashCommand::Role { .. }
+            | SlashCommand::DeleteGroup(_)
+            | SlashCommand::Groups
+            | SlashCommand::Members => return self.run_group_command(cmd, out),
             SlashCommand::Chat(name) => self.cmd_chat(&name, out),
             SlashCommand::Accept(name) => self.cmd_accept(&name, out),
             SlashCommand::Reject(name) => self.cmd_reject(&name, out),
@@ -57,7 +67,7 @@ impl App {
                     return false;
                 }
             },
-            SlashCommand::Help => self.show_help = true,
+            SlashCommand::Help => self.help.open(),
             SlashCommand::Quit => {
                 self.quit = true;
                 out.push(Command::Quit);
@@ -74,7 +84,7 @@ impl App {
         if self
             .me
             .as_ref()
-            .is_some_and(|m| m.as_str().eq_ignore_ascii_case(name))
+            .is_some_and(|m| m.key() == NameKey::of(name))
         {
             self.error("that is you: pick someone else");
             return;
@@ -83,7 +93,8 @@ impl App {
             self.error("not connected");
             return;
         }
-        self.focus_on_open.insert(NameKey::of(name), self.now_ms);
+        self.focus_on_open
+            .insert(ChatId::Private(NameKey::of(name)), self.now_ms);
         self.request(
             out,
             Request::RequestChat {
@@ -94,7 +105,8 @@ impl App {
     }
 
     pub(super) fn cmd_accept(&mut self, name: &str, out: &mut Vec<Command>) {
-        self.focus_on_open.insert(NameKey::of(name), self.now_ms);
+        self.focus_on_open
+            .insert(ChatId::Private(NameKey::of(name)), self.now_ms);
         self.request(
             out,
             Request::Accept {

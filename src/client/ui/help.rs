@@ -9,7 +9,7 @@ use crate::client::app::App;
 use crate::client::commands::COMMANDS;
 
 /// Every key, grouped.
-pub const KEYS: [(&str, &str); 27] = [
+pub const KEYS: [(&str, &str); 29] = [
     ("Alt-1 … Alt-9", "jump to tab 1 … 9"),
     ("Ctrl-N / Ctrl-P", "next / previous tab"),
     (
@@ -23,7 +23,7 @@ pub const KEYS: [(&str, &str); 27] = [
     ("Enter", "send the message or command"),
     ("Alt-Enter", "new line in the message"),
     ("↑ / ↓", "earlier / later sent lines"),
-    ("Tab", "complete a nick or a /command"),
+    ("Tab", "complete a nick, a #group or a /command"),
     ("← → Ctrl-← Ctrl-→", "move by character / word"),
     ("Ctrl-A / Ctrl-E", "start / end of line"),
     ("Alt-B / Alt-F", "word left / right"),
@@ -33,11 +33,22 @@ pub const KEYS: [(&str, &str); 27] = [
     ("Ctrl-Z / Ctrl-Y", "undo / redo in the input line"),
     ("Esc", "dismiss the notice, or jump to newest"),
     ("F2", "people panel: ↑/↓ select, Enter chat, Esc close"),
-    ("Inbox ↑ / ↓", "select a request"),
-    ("Inbox a / r", "accept / reject a request for you"),
+    (
+        "F2 in a group tab",
+        "the group's members, roles and presence",
+    ),
+    ("Inbox ↑ / ↓", "select a request or invitation"),
+    (
+        "Inbox a / r",
+        "accept / reject a request; join / decline a group",
+    ),
     ("Inbox c", "cancel one of your requests"),
     ("F1 or ?", "this help (Esc closes)"),
     ("Ctrl-R", "login form: log in / register"),
+    (
+        "/groups ↑ / ↓ Enter",
+        "pick a group in the directory and join",
+    ),
     ("Ctrl-C", "quit"),
     ("//text", "send a message starting with /"),
 ];
@@ -84,6 +95,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let max_scroll = (text.len() as u16).saturating_sub(inner_h);
     Paragraph::new(text)
         .block(block)
-        .scroll((app.help_scroll.min(max_scroll), 0))
+        .scroll((app.help.scroll.min(max_scroll), 0))
         .render(popup, buf);
 }

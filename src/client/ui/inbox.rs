@@ -1,4 +1,5 @@
-//! The inbox tab: requests for you, and yours waiting for an answer.
+//! The inbox tab: requests and group invitations for you, and yours
+//! waiting for an answer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -18,7 +19,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     };
     let inbox = &app.inbox;
-    if inbox.incoming.is_empty() && inbox.outgoing.is_empty() {
+    if inbox.is_empty() {
         line(&mut y, "", s.base);
         line(
             &mut y,
@@ -52,14 +53,30 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         };
         line(&mut y, &text, style);
     }
+    let n_in = inbox.incoming.len();
+    if !inbox.invites.is_empty() {
+        line(&mut y, "", s.base);
+        line(&mut y, "  Invitations to groups", s.title);
+    }
+    for (j, r) in inbox.invites.iter().enumerate() {
+        let sel = inbox.selected == n_in + j;
+        let text = format!(
+            "  {} {:<20} from {} {}  a join  r decline",
+            if sel { '>' } else { ' ' },
+            r.chat.to_string(),
+            r.from.as_str(),
+            time::ago(r.ts, app.now_ms),
+        );
+        line(&mut y, &text, if sel { s.selected } else { s.base });
+    }
     line(&mut y, "", s.base);
     line(&mut y, "  Your requests", s.title);
     if inbox.outgoing.is_empty() {
         line(&mut y, "    none", s.dim);
     }
-    let n_in = inbox.incoming.len();
+    let n_before = n_in + inbox.invites.len();
     for (j, r) in inbox.outgoing.iter().enumerate() {
-        let sel = inbox.selected == n_in + j;
+        let sel = inbox.selected == n_before + j;
         let text = format!(
             "  {} {:<20} sent {:<11}  c cancel",
             if sel { '>' } else { ' ' },
@@ -73,9 +90,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         line(&mut y, &text, s.dim);
     }
     line(&mut y, "", s.base);
-    line(
-        &mut y,
-        "  ↑/↓ select   a accept   r reject   c cancel",
-        s.dim,
-    );
+    let keys = if inbox.invites.is_empty() {
+        "  ↑/↓ select   a accept   r reject   c cancel"
+    } else {
+        "  ↑/↓ select   a accept/join   r reject/decline   c cancel"
+    };
+    line(&mut y, keys, s.dim);
 }

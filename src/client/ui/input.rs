@@ -24,7 +24,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let draft = app.draft();
     draft.render(field, buf);
     if draft.is_empty() && field.width > 2 {
-        let hint = if app.active_chat().is_some() {
+        let hint = if app.active_chat().is_some_and(|c| !c.is_live()) {
+            "closed · /leave closes this tab · F1 help"
+        } else if app.active_chat().is_some() {
             "type a message, Enter sends · F1 help"
         } else {
             "a accept · r reject · c cancel · /chat NAME · F1 help"

@@ -10,10 +10,15 @@ pub const PEOPLE_WIDTH: u16 = 24;
 /// The input line grows with the draft up to this many rows.
 pub const MAX_INPUT_ROWS: u16 = 5;
 
+/// Most rows a notice wraps to; beyond them it is elided with `…`.
+pub const MAX_NOTICE_ROWS: u16 = 3;
+
 /// The chat screen's areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
     pub tabs: Rect,
+    /// Under the tabs in a group tab: its topic, or why it is closed.
+    pub topic: Option<Rect>,
     /// The chat or inbox.
     pub main: Rect,
     pub people: Option<Rect>,
@@ -22,18 +27,57 @@ pub struct Areas {
     pub status: Rect,
 }
 
+/// The line under the tabs of a group tab: why it is closed (`true`), or
+/// its topic; `None` for a group without a topic and for other tabs.
+pub fn topic_line(app: &App) -> Option<(String, bool)> {
+    let chat = app.active_chat()?;
+    let group = chat.group.as_ref()?;
+    if let Some(why) = &chat.closed {
+        return Some((format!("closed: {why} · /leave closes the tab"), true));
+    }
+    (!group.topic.trim().is_empty()).then(|| (group.topic.clone(), false))
+}
+
+/// The notice's rows at this width: wrapped, at most `MAX_NOTICE_ROWS`.
+pub fn notice_rows(app: &App, width: u16) -> Vec<String> {
+    let Some(n) = &app.notice else {
+        return Vec::new();
+    };
+    let w = usize::from(width.saturating_sub(1)).max(1);
+    let ranges = crate::client::wrap::wrap(&n.text, w, w);
+    let max = usize::from(MAX_NOTICE_ROWS);
+    let mut rows: Vec<String> = ranges
+        .iter()
+        .take(max)
+        .map(|&(a, b)| n.text[a..b].to_owned())
+        .collect();
+    if ranges.len() > max {
+        // The last row shows as much of the rest as fits, and says it is cut.
+        let rest = n.text[ranges[max - 1].0..].replace('\n', " ");
+        if let Some(last) = rows.last_mut() {
+            *last = crate::client::wrap::elide(&format!("{rest} "), w);
+        }
+    }
+    if rows.is_empty() {
+        rows.push(String::new());
+    }
+    rows
+}
+
 /// Splits `area` (the whole terminal) for the chat screen.
 pub fn areas(app: &App, area: Rect) -> Areas {
     let w = area.width;
     let h = area.height;
     let input_rows = (app.draft().lines().len() as u16).clamp(1, MAX_INPUT_ROWS);
-    let notice_rows = u16::from(app.notice.is_some());
-    let fixed = 1 + notice_rows + input_rows + 1;
+    let notice_rows = notice_rows(app, w).len() as u16;
+    let topic_rows = u16::from(topic_line(app).is_some() && h >= 8);
+    let fixed = 1 + topic_rows + notice_rows + input_rows + 1;
     let main_h = h.saturating_sub(fixed);
     let row =
         |y: u16, rows: u16| Rect::new(area.x, area.y + y.min(h), w, rows.min(h.saturating_sub(y)));
     let tabs = row(0, 1);
-    let main_full = row(1, main_h);
+    let topic = (topic_rows > 0).then(|| row(1, 1));
+    let main_full = row(1 + topic_rows, main_h);
     let (main, people) = if app.people.visible && w > PEOPLE_WIDTH + 20 {
         (
             Rect::new(main_full.x, main_full.y, w - PEOPLE_WIDTH, main_full.height),
@@ -47,11 +91,13 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     } else {
         (main_full, None)
     };
-    let notice = (notice_rows > 0).then(|| row(1 + main_h, 1));
-    let input = row(1 + main_h + notice_rows, input_rows);
+    let below = 1 + topic_rows + main_h;
+    let notice = (notice_rows > 0).then(|| row(below, notice_rows));
+    let input = row(below + notice_rows, input_rows);
     let status = row(h.saturating_sub(1), 1);
     Areas {
         tabs,
+        topic,
         main,
         people,
         notice,

@@ -2,6 +2,7 @@
 //! state (the only mutation is the wrap cache inside the chat log).
 
 pub mod chat;
+pub mod directory;
 pub mod help;
 pub mod inbox;
 pub mod input;
@@ -26,6 +27,19 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
         Screen::Chat => {
             let a = layout::areas(app, area);
             tabs::render(app, a.tabs, buf);
+            if let (Some(r), Some((text, closed))) = (a.topic, layout::topic_line(app)) {
+                let s = &app.theme.styles;
+                let style = if closed { s.error } else { s.dim };
+                let text =
+                    crate::client::wrap::elide(&text, usize::from(r.width.saturating_sub(1)));
+                buf.set_stringn(
+                    r.x + 1,
+                    r.y,
+                    text,
+                    usize::from(r.width.saturating_sub(1)),
+                    style,
+                );
+            }
             if app.active < app.chats.len() {
                 chat::render(app, app.active, a.main, buf);
             } else {
@@ -40,22 +54,25 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
                 } else {
                     app.theme.styles.notice
                 };
-                buf.set_stringn(
-                    r.x + 1,
-                    r.y,
-                    &n.text,
-                    usize::from(r.width.saturating_sub(1)),
-                    style,
-                );
+                for (k, text) in layout::notice_rows(app, r.width).iter().enumerate() {
+                    let y = r.y + k as u16;
+                    if y < r.y + r.height {
+                        let w = usize::from(r.width.saturating_sub(1));
+                        buf.set_stringn(r.x + 1, y, text, w, style);
+                    }
+                }
             }
             input::render(app, a.input, buf);
             status::render(app, a.status, buf);
-            if app.show_help {
+            if app.directory.visible {
+                directory::render(app, a.main, buf);
+            }
+            if app.help.visible {
                 help::render(app, area, buf);
             }
         }
     }
-    if let Some(prompt) = &app.trust_prompt {
+    if let Some(prompt) = &app.trust.prompt {
         trust::render(app, prompt, area, buf);
     }
 }

@@ -1,18 +1,25 @@
-//! The people panel (F2): who is online, with their status.
+//! The people panel (F2): who is online, with their status — or, in a
+//! group's tab, the group's members with their roles and presence.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::widgets::{Block, Borders, Widget};
 
 use crate::client::app::App;
-use crate::protocol::Status;
+use crate::client::wrap::elide;
+use crate::protocol::{GroupRole, Status, UserName};
 
 fn block(app: &App) -> Block<'static> {
     let s = &app.theme.styles;
+    let title = match app.active_chat().and_then(|c| c.group.as_ref()) {
+        Some(g) => format!(" Members ({}) ", g.members.len()),
+        None => format!(" People ({}) ", app.online.len()),
+    };
     Block::default()
         .borders(Borders::LEFT | Borders::TOP)
         .border_style(s.border)
-        .title(format!(" People ({}) ", app.online.len()))
+        .title(title)
         .title_style(s.title)
 }
 
@@ -23,48 +30,102 @@ pub fn first_shown(app: &App, area: Rect) -> usize {
     app.people.selected.saturating_sub(rows - 1)
 }
 
+/// One row of the panel.
+struct PersonRow<'a> {
+    user: &'a UserName,
+    online: bool,
+    status: Status,
+    role: Option<GroupRole>,
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.theme.styles;
     let block = block(app);
     let inner = block.inner(area);
     block.render(area, buf);
     let first = first_shown(app, area);
-    let rows = app
-        .online
-        .values()
-        .enumerate()
-        .skip(first)
-        .take(usize::from(inner.height));
-    for (y, (i, u)) in (inner.y..).zip(rows) {
-        let status_style = match u.status {
-            Status::Available => s.available,
-            Status::Away => s.away,
-            Status::Busy => s.busy,
+    let take = usize::from(inner.height);
+    let group = app.active_chat().and_then(|c| c.group.as_ref());
+    let rows: Vec<PersonRow<'_>> = match group {
+        Some(g) => g
+            .sorted_members()
+            .into_iter()
+            .skip(first)
+            .take(take)
+            .map(|m| PersonRow {
+                user: &m.user,
+                online: m.online,
+                status: m.status,
+                role: Some(m.role),
+            })
+            .collect(),
+        None => app
+            .online
+            .values()
+            .skip(first)
+            .take(take)
+            .map(|u| PersonRow {
+                user: &u.user,
+                online: true,
+                status: u.status,
+                role: None,
+            })
+            .collect(),
+    };
+    let w = usize::from(inner.width);
+    for (y, (i, p)) in (inner.y..).zip((first..).zip(rows)) {
+        let status_style = match (p.online, p.status) {
+            (false, _) => s.dim,
+            (true, Status::Available) => s.available,
+            (true, Status::Away) => s.away,
+            (true, Status::Busy) => s.busy,
         };
-        let me = app.me.as_ref().is_some_and(|m| m.key() == u.user.key());
+        let me = app.me.as_ref().is_some_and(|m| m.key() == p.user.key());
         let selected = i == app.people.selected;
-        let name_style = if selected { s.selected } else { s.base };
-        let w = usize::from(inner.width);
-        buf.set_stringn(inner.x, y, "●", w, status_style);
-        let name = if me {
-            format!(" {} (you)", u.user)
+        let name_style: Style = if selected {
+            s.selected
+        } else if p.online {
+            s.base
         } else {
-            format!(" {}", u.user)
+            s.dim
         };
-        let (x, _) = buf.set_stringn(inner.x + 1, y, &name, w.saturating_sub(1), name_style);
-        if u.status != Status::Available {
-            let room = usize::from((inner.x + inner.width).saturating_sub(x));
-            buf.set_stringn(x, y, format!(" {}", u.status.as_str()), room, status_style);
-        }
-    }
-    let hint_y = inner.y + inner.height.saturating_sub(1);
-    if usize::from(inner.height) > app.online.len().saturating_add(1) {
         buf.set_stringn(
             inner.x,
-            hint_y,
-            " ↑↓ Enter: chat",
-            usize::from(inner.width),
-            s.dim,
+            y,
+            if p.online { "●" } else { "○" },
+            w,
+            status_style,
         );
+        let mark = match p.role {
+            Some(GroupRole::Owner) => "★",
+            Some(GroupRole::Mod) => "+",
+            _ => "",
+        };
+        let name = if me {
+            format!(" {mark}{} (you)", p.user)
+        } else {
+            format!(" {mark}{}", p.user)
+        };
+        let room = w.saturating_sub(1);
+        let (x, _) = buf.set_stringn(inner.x + 1, y, elide(&name, room), room, name_style);
+        let tail = match (p.online, p.status, p.role) {
+            (false, _, Some(_)) => " offline".to_owned(),
+            (true, st, _) if st != Status::Available => format!(" {}", st.as_str()),
+            _ => String::new(),
+        };
+        if !tail.is_empty() {
+            let room = usize::from((inner.x + inner.width).saturating_sub(x));
+            buf.set_stringn(x, y, tail, room, status_style);
+        }
+    }
+    let len = app.people_len();
+    let hint_y = inner.y + inner.height.saturating_sub(1);
+    if usize::from(inner.height) > len.saturating_add(1) {
+        let hint = if group.is_some() {
+            " ★ owner  + mod"
+        } else {
+            " ↑↓ Enter: chat"
+        };
+        buf.set_stringn(inner.x, hint_y, elide(hint, w), w, s.dim);
     }
 }

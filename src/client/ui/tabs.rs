@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use crate::client::app::{App, Attention};
-use crate::client::wrap::width;
+use crate::client::wrap::{elide, width};
 
 /// How a tab is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub fn tab_labels(app: &App) -> Vec<(String, TabLook)> {
             (label, look)
         })
         .collect();
-    let waiting = app.inbox.incoming.len();
+    let waiting = app.inbox.waiting();
     let label = if waiting > 0 {
         format!("Inbox [{waiting}]")
     } else {
@@ -88,12 +88,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         };
         let cell = Rect::new(area.x + x0, area.y, x1 - x0, 1);
         buf.set_style(cell, style);
-        buf.set_stringn(
-            area.x + x0 + 1,
-            area.y,
-            label,
-            usize::from((x1 - x0).saturating_sub(1)),
-            style,
-        );
+        // A tab cut by the edge says so.
+        let room = usize::from((x1 - x0).saturating_sub(1));
+        buf.set_stringn(area.x + x0 + 1, area.y, elide(label, room), room, style);
     }
 }
