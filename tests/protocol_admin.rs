@@ -87,7 +87,7 @@ async fn an_admin_may_not_kick_ban_mute_or_demote_another_admin() {
     let mut chief = admin(&server, "chief").await;
     boss.settle().await;
     for frame in [
-        kick_req("chief", "coup"),
+        kick_user("chief", "coup"),
         ban_req("chief", Some(60), "coup"),
         ban_req("chief", None, "coup"),
         mute_req("CHIEF", Some(10), "coup"),
@@ -112,7 +112,7 @@ async fn an_admin_naming_itself_gets_self_target() {
     // casing, set_role included whatever the role asked for.
     for name in ["boss", "BOSS"] {
         for frame in [
-            kick_req(name, "me"),
+            kick_user(name, "me"),
             ban_req(name, Some(60), "me"),
             ban_req(name, None, "me"),
             mute_req(name, Some(10), "me"),
@@ -141,7 +141,7 @@ async fn kick_closes_every_session_of_the_target_with_a_kicked_error_carrying_by
     settle_all3(&mut boss, &mut b1, &mut carol).await;
     b2.settle().await;
 
-    let ok = boss.request(kick_req("bob", "cool off")).await;
+    let ok = boss.request(kick_user("bob", "cool off")).await;
     assert_eq!(ok, json!({"type": "ok", "id": ok["id"]}));
     for session in [&mut b1, &mut b2] {
         let fatal = last_fatal(&session.expect_closed().await);
@@ -182,7 +182,7 @@ async fn a_kicked_user_may_log_in_again_at_once() {
     let server = TestServer::start().await;
     let mut boss = admin(&server, "boss").await;
     let mut bob = server.user("bob").await;
-    boss.ok(kick_req("bob", "out")).await;
+    boss.ok(kick_user("bob", "out")).await;
     bob.expect_closed().await;
     let mut again = server.session("bob").await;
     again.say("#public", "back").await;
@@ -195,7 +195,7 @@ async fn kicking_a_user_with_no_session_is_ok_and_changes_nothing() {
     let server = TestServer::start().await;
     let mut boss = admin(&server, "boss").await;
     server.account("bob").await;
-    boss.ok(kick_req("BOB", "nothing to kick")).await;
+    boss.ok(kick_user("BOB", "nothing to kick")).await;
     boss.expect_silence().await;
     server.session("bob").await.say("#public", "fine").await;
 }
@@ -208,7 +208,7 @@ async fn kick_leaves_the_kickers_other_sessions_and_other_users_alone() {
     let mut bob = server.user("bob").await;
     boss.settle().await;
     boss2.settle().await;
-    boss.ok(kick_req("bob", "bye")).await;
+    boss.ok(kick_user("bob", "bye")).await;
     bob.expect_closed().await;
     let p = boss2.expect_event("presence").await;
     assert_eq!(p["user"], "bob");
@@ -444,7 +444,7 @@ async fn set_role_admin_tells_every_session_of_the_target_and_takes_effect_at_on
     carol.expect_silence().await;
     // Reading: the session that was told it is an admin is one now.
     audit_page(&mut b1, json!({"type": "audit", "limit": 1})).await;
-    b2.ok(kick_req("carol", "new broom")).await;
+    b2.ok(kick_user("carol", "new broom")).await;
     carol.expect_closed().await;
     assert_eq!(server.welcome_of("bob").await["role"], "admin");
 }
@@ -457,7 +457,7 @@ async fn a_promoted_admin_is_protected_like_any_admin() {
     boss.ok(set_role_req("bob", "admin")).await;
     // An admin cannot demote another admin, even one it promoted.
     boss.error(set_role_req("bob", "user"), "forbidden").await;
-    boss.error(kick_req("bob", "x"), "forbidden").await;
+    boss.error(kick_user("bob", "x"), "forbidden").await;
     assert_eq!(server.welcome_of("bob").await["role"], "admin");
 }
 
@@ -595,7 +595,7 @@ async fn a_reason_over_512_bytes_or_breaking_the_text_rules_is_invalid_text() {
     ];
     for reason in bad {
         for frame in [
-            kick_req("bob", reason),
+            kick_user("bob", reason),
             ban_req("bob", Some(10), reason),
             ban_req("bob", None, reason),
             mute_req("bob", Some(10), reason),
@@ -611,7 +611,7 @@ async fn a_reason_over_512_bytes_or_breaking_the_text_rules_is_invalid_text() {
     // exactly as sent.
     let longest = format!("line\n\t{}", "é".repeat(253));
     assert_eq!(longest.len(), 512);
-    boss.ok(kick_req("bob", &longest)).await;
+    boss.ok(kick_user("bob", &longest)).await;
     let fatal = last_fatal(&bob.expect_closed().await);
     assert_eq!(fatal["reason"], longest.as_str());
 }

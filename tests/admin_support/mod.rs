@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-pub fn kick_req(user: &str, reason: &str) -> Value {
+pub fn kick_user(user: &str, reason: &str) -> Value {
     json!({"type": "kick", "user": user, "reason": reason})
 }
 
@@ -46,7 +46,7 @@ pub fn delete_req(chat: &str, msg_id: u64) -> Value {
 /// One of every §13 request, aimed at `user`.
 pub fn every_admin_request(user: &str) -> Vec<Value> {
     vec![
-        kick_req(user, "spam"),
+        kick_user(user, "spam"),
         ban_req(user, Some(60), "spam"),
         ban_req(user, None, "spam"),
         u("unban", user),
