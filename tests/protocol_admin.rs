@@ -41,7 +41,7 @@ async fn a_user_who_is_not_an_admin_gets_forbidden_for_every_admin_request() {
     }
     // Reading: the caller's role is checked first, so a non-admin learns
     // nothing about the target: not whether it exists, nor that it is
-    // oneself, nor that the fields are wrong.
+    // oneself.
     for frame in every_admin_request("nobody") {
         alice.error(frame, "forbidden").await;
     }
@@ -195,6 +195,7 @@ async fn kicking_a_user_with_no_session_is_ok_and_changes_nothing() {
     let server = TestServer::start().await;
     let mut boss = admin(&server, "boss").await;
     server.account("bob").await;
+    boss.settle().await;
     boss.ok(kick_user("BOB", "nothing to kick")).await;
     boss.expect_silence().await;
     server.session("bob").await.say("#public", "fine").await;
@@ -296,6 +297,7 @@ async fn banning_a_user_with_no_session_is_ok_and_refuses_its_next_login() {
     let server = TestServer::start().await;
     let mut boss = admin(&server, "boss").await;
     server.account("bob").await;
+    boss.settle().await;
     boss.ok(ban_req("bob", Some(30), "pre-emptive")).await;
     boss.expect_silence().await;
     let mut c = server.client().await;
@@ -385,7 +387,8 @@ async fn unban_lets_the_user_log_in_at_once() {
     let mut bob = server.user("bob").await;
     boss.ok(ban_req("bob", None, "oops")).await;
     bob.expect_closed().await;
-    boss.settle().await;
+    let p = boss.expect_event("presence").await;
+    assert_eq!((&p["user"], &p["online"]), (&json!("bob"), &json!(false)));
     let ok = boss.request(u("unban", "Bob")).await;
     assert_eq!(ok, json!({"type": "ok", "id": ok["id"]}));
     // No event for anyone: the user has no session.

@@ -269,6 +269,7 @@ async fn muting_a_user_with_no_session_is_ok_and_holds_at_its_next_login() {
     let server = TestServer::start().await;
     let mut boss = admin(&server, "boss").await;
     server.account("bob").await;
+    boss.settle().await;
     boss.ok(mute_req("bob", Some(30), "later")).await;
     boss.expect_silence().await;
     let mut bob = server.session("bob").await;
