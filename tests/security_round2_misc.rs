@@ -222,6 +222,31 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Every file under `dir` (sockets and whatever else, by any name) is
+/// 0600 and every directory 0700; returns the names found directly in it.
+fn assert_owner_only_tree(dir: &Path, when: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        names.push(entry.file_name().to_string_lossy().into_owned());
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            assert_eq!(mode(&path), 0o700, "{} {when}", path.display());
+            assert_owner_only_tree(&path, when);
+        } else {
+            assert_eq!(
+                meta.permissions().mode() & 0o7777,
+                0o600,
+                "{} {when}",
+                path.display()
+            );
+        }
+    }
+    names.sort();
+    names
+}
+
 #[tokio::test]
 async fn the_default_database_and_its_files_are_owner_only_under_umask_022() {
     let tmp = tempfile::tempdir().unwrap();
@@ -233,11 +258,26 @@ async fn the_default_database_and_its_files_are_owner_only_under_umask_022() {
     let mut alice = TestClient::connect(server.addr).await;
     alice.register("alice").await;
     alice.say("#public", "a private thought").await;
+    let mut bob = TestClient::connect(server.addr).await;
+    bob.register("bob").await;
     assert_eq!(mode(&home), 0o700, "created by the server");
     assert_eq!(mode(&data), 0o700);
     for f in files {
         assert_eq!(mode(&data.join(f)), 0o600, "{f} while serving");
     }
+    // Whatever else the server keeps next to its database (an admin
+    // socket, a pid file, ...) is owner-only too, also once the account
+    // command line has talked to the running server.
+    let found = assert_owner_only_tree(&data, "while serving");
+    for f in files {
+        assert!(found.contains(&f.to_string()), "{f} among {found:?}");
+    }
+    let ban = server_command(&home, &["user", "ban", "bob"])
+        .output()
+        .expect("tchat-server runs");
+    assert!(ban.status.success(), "{ban:?}");
+    bob.expect_closed().await;
+    assert_owner_only_tree(&data, "after the command line acted on the running server");
     alice.logout().await;
     server.stop();
 
@@ -252,6 +292,7 @@ async fn the_default_database_and_its_files_are_owner_only_under_umask_022() {
     for f in files {
         assert_eq!(mode(&data.join(f)), 0o600, "{f} after restart");
     }
+    assert_owner_only_tree(&data, "after restart");
     alice.logout().await;
     let log = server.stop();
     assert!(
