@@ -385,6 +385,7 @@ async fn unban_lets_the_user_log_in_at_once() {
     let server = TestServer::start().await;
     let mut boss = admin(&server, "boss").await;
     let mut bob = server.user("bob").await;
+    boss.settle().await;
     boss.ok(ban_req("bob", None, "oops")).await;
     bob.expect_closed().await;
     let p = boss.expect_event("presence").await;

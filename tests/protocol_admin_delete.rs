@@ -364,6 +364,7 @@ async fn delete_message_with_a_missing_or_mistyped_field_is_bad_request() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let id = alice.say_id("#public", "x").await;
+    alice.expect_message("#public").await;
     for frame in [
         json!({"type": "delete_message", "chat": "#public"}),
         json!({"type": "delete_message", "msg_id": id}),

@@ -193,8 +193,8 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
     }
 
     /// Counts one attempt starting now; the limit-th attempt locks the key
-    /// for everyone after it.
-    fn reserve(&mut self, key: &K, now: Instant) {
+    /// for everyone after it (and says so).
+    fn reserve(&mut self, key: &K, now: Instant) -> bool {
         if self.entries.len() > 100_000 {
             self.prune(now);
         }
@@ -210,7 +210,9 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         entry.started.push_back(now);
         if entry.started.len() >= limit {
             entry.locked_until = Some(now + LOCKOUT_DURATION);
+            return true;
         }
+        false
     }
 
     /// An attempt reserved at `started` succeeded: it no longer counts, and
@@ -248,6 +250,9 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptTicket {
     started: Instant,
+    /// This attempt was the one that reached a limit: if it fails, a
+    /// lockout begins.
+    locks: bool,
 }
 
 /// Counts logins per account name and per address (IPv6 by /64); after too
@@ -287,20 +292,32 @@ impl Lockout {
         if let Some(wait) = a.max(b) {
             return Err(wait);
         }
-        self.accounts.reserve(&account, now);
-        self.addresses.reserve(&address, now);
-        Ok(AttemptTicket { started: now })
+        let account_locks = self.accounts.reserve(&account, now);
+        let address_locks = self.addresses.reserve(&address, now);
+        Ok(AttemptTicket {
+            started: now,
+            locks: account_locks || address_locks,
+        })
     }
 
     /// Ends an attempt begun with [`Lockout::begin`]. A failure stays
     /// counted. A success clears the account's count (not the address's:
     /// one good password must not reset a spray across many accounts, it
     /// only stops counting itself).
-    pub fn settle(&mut self, account_key: &str, ip: IpAddr, ticket: AttemptTicket, success: bool) {
+    /// Whether a lockout begins with this failure.
+    pub fn settle(
+        &mut self,
+        account_key: &str,
+        ip: IpAddr,
+        ticket: AttemptTicket,
+        success: bool,
+    ) -> bool {
         if success {
             self.accounts.clear(&account_key.to_owned());
             self.addresses.refund(&limit_key(ip), ticket.started);
+            return false;
         }
+        ticket.locks
     }
 }
 

@@ -145,7 +145,7 @@ impl Server {
             protocol: PROTOCOL_VERSION,
             server: format!("tchat-server/{}", env!("CARGO_PKG_VERSION")),
             motd: config.motd.clone(),
-            features: vec!["groups".into()],
+            features: vec!["groups".into(), "admin".into()],
             limits: HelloLimits {
                 max_frame_bytes: MAX_CLIENT_FRAME_BYTES as u64,
                 max_text_bytes: MAX_TEXT_BYTES as u64,

@@ -288,7 +288,7 @@ impl Connection {
 
     async fn handle(&mut self, frame: ClientFrame) -> Flow {
         let ClientFrame { id, request } = frame;
-        if self.user.is_none() && needs(&request) == Needs::Login {
+        if self.user.is_none() && needs(&request) != Needs::Nothing {
             self.error(
                 id,
                 ErrorCode::NotAuthenticated,

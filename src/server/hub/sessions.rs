@@ -49,11 +49,14 @@ impl Hub {
 
     // ----- sessions -------------------------------------------------------
 
+    /// Logs `session` in as `account`. `how` is what the audit log records
+    /// for it: `login`, or `register` for a session that registered.
     pub(super) fn attach(
         &mut self,
         session: SessionId,
         id: Option<u64>,
         account: &Account,
+        how: &str,
     ) -> Result<(), Failure> {
         let name = UserName::parse(&account.name).map_err(|_| StoreError::NoSuchAccount)?;
         let peer = match self.sessions.get(&session) {
@@ -73,7 +76,7 @@ impl Hub {
         }
         self.audit(
             Some(&account.name),
-            "login",
+            how,
             Some((&account.name, Some(account.id))),
             &peer.to_string(),
         )?;
@@ -285,8 +288,23 @@ impl Hub {
             Some(account_id) if password_ok => self.store.account_by_id(account_id)?,
             _ => None,
         };
-        self.lockout.settle(key, ip, ticket, account.is_some());
+        let locked = self.lockout.settle(key, ip, ticket, account.is_some());
         let Some(account) = account else {
+            if locked {
+                // Nobody did it: the actor is null; the target is the name
+                // as asked for (it may have no account).
+                let name = self.store.account_by_key(key)?.map(|a| (a.name, a.id));
+                let (target, target_id) = match &name {
+                    Some((n, id)) => (n.as_str(), Some(*id)),
+                    None => (key, None),
+                };
+                self.audit(
+                    None,
+                    "lockout",
+                    Some((target, target_id)),
+                    &crate::server::address_key::limit_key(ip).to_string(),
+                )?;
+            }
             return refuse(ErrorCode::BadCredentials, "wrong user name or password");
         };
         if let Some(ban) = account.ban {
@@ -305,7 +323,7 @@ impl Hub {
                 return Ok(false);
             }
         }
-        self.attach(session, id, &account)?;
+        self.attach(session, id, &account, "login")?;
         Ok(true)
     }
 
@@ -337,18 +355,7 @@ impl Hub {
             Err(e) => return Err(e.into()),
         };
         tracing::info!(user = %name, "registered");
-        let address = self
-            .sessions
-            .get(&session)
-            .map(|s| s.peer.to_string())
-            .unwrap_or_default();
-        self.audit(
-            Some(name.as_str()),
-            "register",
-            Some((name.as_str(), Some(account.id))),
-            &address,
-        )?;
-        self.attach(session, id, &account)
+        self.attach(session, id, &account, "register")
     }
 
     // ----- changes made outside the server ----------------------------------

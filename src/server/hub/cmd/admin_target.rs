@@ -42,10 +42,9 @@ pub(super) fn checked_minutes(minutes: Option<u64>) -> Result<Option<u64>, Failu
     }
 }
 
-/// A reason, when given, follows the text rules and is at most 512 bytes;
-/// an empty one counts as none.
+/// A reason, when given, follows the text rules (an empty one has no
+/// visible character) and is at most 512 bytes.
 pub(super) fn checked_reason(reason: Option<String>) -> Result<Option<String>, Failure> {
-    let reason = reason.filter(|r| !r.is_empty());
     if let Some(r) = &reason {
         crate::server::hub::groups::checked_short_text(r, "reason")?;
     }

@@ -15,5 +15,13 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str) -> Result<(), Failure> {
     }
     hub.reply_ok(session, id);
     let by = hub.name_of(me)?;
+    let key = hub.group_key(group).to_string();
+    let members = hub.groups.get(group).map_or(0, |g| g.members.len());
+    hub.audit(
+        Some(by.as_str()),
+        "delete_group",
+        Some((&key, None)),
+        &format!("{members} members"),
+    )?;
     hub.delete_group_now(group, Some(by), Some("deleted".to_owned()))
 }

@@ -14,10 +14,28 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, msg_id: u64) -> Result<(),
             ),
         )
     };
-    let Some((chat_id, message)) = hub.store.message(msg_id)? else {
+    let found = hub.store.message(msg_id)?;
+    // A private chat one is not part of: forbidden, whatever `chat` says.
+    if let Some((chat_id, _)) = &found {
+        if let Some((a, b)) = hub.store.private_chat_members(*chat_id)? {
+            if me != a && me != b {
+                return refuse(
+                    ErrorCode::Forbidden,
+                    "you cannot delete messages in a private chat you are not part of",
+                );
+            }
+        }
+    }
+    // The chat named, answered as any request naming it (a missing or
+    // hidden group is `no_such_chat`).
+    let named = named_chat(hub, me, chat)?;
+    let Some((chat_id, message)) = found else {
         return no_such();
     };
-    // Where the message really is, and whether `me` is in that chat.
+    if message.deleted || named != Some(chat_id) {
+        return no_such();
+    }
+    // Where the message is.
     enum Place {
         Public,
         Group,
@@ -33,17 +51,6 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, msg_id: u64) -> Result<(),
             None => return no_such(),
         }
     };
-    if let Place::Private(a, b) = place {
-        if me != a && me != b {
-            return refuse(
-                ErrorCode::Forbidden,
-                "you cannot delete messages in a private chat you are not part of",
-            );
-        }
-    }
-    if message.deleted || named_chat(hub, me, chat)? != Some(chat_id) {
-        return no_such();
-    }
     let author = message.sender == me;
     let allowed = author
         || match place {
@@ -117,12 +124,12 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, msg_id: u64) -> Result<(),
     Ok(())
 }
 
-/// The chat `chat` names for `me`, without refusing: `None` when it names
-/// nothing `me` could be in.
+/// The chat `chat` names for `me`: `None` when it names nothing `me` could
+/// be in; `no_such_chat` for a group that is missing or hidden from `me`.
 fn named_chat(hub: &mut Hub, me: AccountId, chat: &str) -> Result<Option<ChatId>, Failure> {
     Ok(match ChatKey::parse(chat) {
         Some(ChatKey::Public) => Some(PUBLIC_CHAT),
-        Some(ChatKey::Group(name)) => hub.groups.id_of(&name.key()),
+        Some(ChatKey::Group(_)) => Some(hub.group_named(me, chat, Lookup::Other)?),
         Some(ChatKey::Private(name)) => match hub.store.account_by_key(&name.key())? {
             Some(other) if other.id != me => hub.store.private_chat(me, other.id)?.map(|c| c.id),
             _ => None,

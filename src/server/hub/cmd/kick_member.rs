@@ -42,7 +42,6 @@ pub(super) fn run(
             ),
         );
     }
-    let reason = reason.filter(|r| !r.is_empty());
     if let Some(reason) = &reason {
         checked_short_text(reason, "reason")?;
     }
