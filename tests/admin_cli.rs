@@ -1,5 +1,3 @@
-// Parked until the account command line reaches a running server (next commit).
-#![cfg(any())]
 //! §13 the account command line, `tchat-server user …` and `tchat-server
 //! audit`, run as the real binary: against a server running on the same
 //! database (changes take effect at once: sessions closed, `role` events,
@@ -248,6 +246,8 @@ async fn command_line_actions_are_audited_with_a_null_actor() {
 async fn the_audit_command_prints_the_log_newest_first_and_honours_limit() {
     let server = TestServer::start().await;
     server.account("bob").await;
+    // A login too (registering is recorded as `register`, not `login`).
+    server.welcome_of("bob").await;
     let db = server.db_path();
     cli_ok(&db, &["user", "ban", "bob"], None);
     let all = cli_ok(&db, &["audit"], None);

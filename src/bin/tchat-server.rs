@@ -80,16 +80,28 @@ const EXAMPLES: &str = "Examples:
   tchat-server user add alice --admin            create an admin (asks for a password)
   echo 'correct horse' | tchat-server user add bob
   tchat-server user list
+  tchat-server user ban erin --minutes 60        ends erin's sessions at once on a running server
+  tchat-server user unlock bob                   lifts a login lockout
+  tchat-server audit --limit 20                  the newest 20 entries of the audit log
+The user commands reach a server running on the same database through its
+admin socket (<db>.admin, owner-only) and take effect at once; with no
+server running they change the database directly.
 Logging: set RUST_LOG (e.g. RUST_LOG=debug); logs go to stderr.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Manage accounts in the database.
+    /// Manage accounts (through a running server when there is one).
     User {
         #[command(subcommand)]
         action: UserAction,
     },
     /// TLS certificates.
+    /// Print the audit log, newest first: logins, bans, role changes, …
+    Audit {
+        /// How many entries.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000), value_name = "N")]
+        limit: u32,
+    },
     Tls {
         #[command(subcommand)]
         action: TlsAction,
@@ -139,8 +151,10 @@ enum UserAction {
         #[arg(long)]
         minutes: Option<u64>,
     },
-    /// Lift a ban.
+    /// Lift a ban (and a login lockout).
     Unban { name: String },
+    /// Lift a login lockout (after too many wrong passwords).
+    Unlock { name: String },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -254,6 +268,16 @@ fn run_admin(db: PathBuf, cost: u32, action: UserAction) -> Result<()> {
             admin.unban(&name)?;
             println!("{name} may log in again");
         }
+        UserAction::Unlock { name } => {
+            if admin.unlock(&name)? {
+                println!("{name} may try to log in again");
+            } else {
+                println!(
+                    "no server is running on this database; lockouts only last while one runs, \
+                     so {name} is not locked out"
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -355,6 +379,10 @@ fn run() -> Result<()> {
     match cli.command {
         Some(Command::User { action }) => return run_admin(db, cli.bcrypt_cost, action),
         Some(Command::Tls { action }) => return run_tls(action),
+        Some(Command::Audit { limit }) => {
+            print!("{}", Admin::open(&db)?.audit(limit)?);
+            return Ok(());
+        }
         None => {}
     }
     tokio::runtime::Builder::new_multi_thread()

@@ -660,9 +660,14 @@ pub struct ErrorFrame {
     /// Present and true when the server closes the connection after this.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fatal: bool,
-    /// Who caused it (a kick or a ban by an admin).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<UserName>,
+    /// Who caused it (a kick or a ban): `Some(Some(name))` an admin,
+    /// `Some(None)` (JSON null) the server's operator; absent otherwise.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub by: Option<Option<UserName>>,
     /// Why, in the words of whoever caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -1,10 +1,13 @@
-//! Account administration straight on the database, for
-//! `tchat-server user …`: no running server or client needed.
+//! Account administration for `tchat-server user …` and `tchat-server
+//! audit`: through a server running on the database when there is one (its
+//! admin socket, so that a ban, a role or a new password takes effect at
+//! once), on the database file directly when there is none.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::store::{Ban, SqliteStore, Store, StoreError};
+use super::admin_socket::{self, AdminReply, AdminRequest};
+use super::store::{Ban, NewAudit, SqliteStore, Store, StoreError};
 use crate::protocol::{
     now_ms, validate_password, NameError, NameKey, PasswordError, Role, UserName,
 };
@@ -28,6 +31,12 @@ pub enum AdminError {
     Hash(String),
     #[error(transparent)]
     Store(StoreError),
+    #[error("--minutes must be at least 1")]
+    ZeroMinutes,
+    #[error("the running server refused: {0}")]
+    Refused(String),
+    #[error("cannot talk to the server running on this database: {0}")]
+    Socket(std::io::Error),
 }
 
 impl AdminError {
@@ -44,12 +53,14 @@ impl AdminError {
 /// Account administration on one database file.
 pub struct Admin {
     store: SqliteStore,
+    db: PathBuf,
 }
 
 impl Admin {
     pub fn open(db: &Path) -> Result<Admin, AdminError> {
         Ok(Admin {
             store: SqliteStore::open(db).map_err(AdminError::Store)?,
+            db: db.to_path_buf(),
         })
     }
 
@@ -69,40 +80,154 @@ impl Admin {
         Ok(name.into_string())
     }
 
-    /// Sets a new password; a running server ends the account's sessions
-    /// within a second.
+    /// Sets a new password; every session of the account ends.
     pub fn set_password(&self, name: &str, password: &str, cost: u32) -> Result<(), AdminError> {
         let key = self.existing_key(name)?;
         let hash = hash_password(password, cost)?;
+        let request = AdminRequest::Passwd {
+            user: name.to_owned(),
+            hash: hash.clone(),
+        };
+        if self.through_server(&request)?.is_some() {
+            return Ok(());
+        }
         self.store
             .set_password_hash(&key, &hash)
             .map_err(|e| AdminError::from_store(e, name))
     }
 
+    /// Gives an account a role; its sessions are told at once.
     pub fn set_role(&self, name: &str, role: Role) -> Result<(), AdminError> {
         let key = self.existing_key(name)?;
+        let request = AdminRequest::Role {
+            user: name.to_owned(),
+            role,
+        };
+        if self.through_server(&request)?.is_some() {
+            return Ok(());
+        }
         self.store
             .set_role(&key, role)
-            .map_err(|e| AdminError::from_store(e, name))
+            .map_err(|e| AdminError::from_store(e, name))?;
+        self.record(name, "set_role", role.as_str())
     }
 
-    /// Bans for `minutes`, or for good with `None`. A server running on
-    /// this database ends the account's sessions within a second (it looks
-    /// for changes made outside it every second).
+    /// Bans for `minutes`, or for good with `None`; every session of the
+    /// account ends at once. Returns when the ban ends.
     pub fn ban(&self, name: &str, minutes: Option<u64>) -> Result<Option<i64>, AdminError> {
         let key = self.existing_key(name)?;
-        let until_ms = minutes.map(|m| now_ms().saturating_add((m as i64).saturating_mul(60_000)));
+        if minutes == Some(0) {
+            return Err(AdminError::ZeroMinutes);
+        }
+        let request = AdminRequest::Ban {
+            user: name.to_owned(),
+            minutes,
+        };
+        if let Some(reply) = self.through_server(&request)? {
+            return Ok(reply.until);
+        }
+        let until_ms = minutes.map(|m| {
+            now_ms().saturating_add(i64::try_from(m).unwrap_or(i64::MAX).saturating_mul(60_000))
+        });
         self.store
             .set_ban(&key, Some(Ban { until_ms }))
             .map_err(|e| AdminError::from_store(e, name))?;
+        let detail = match until_ms {
+            Some(t) => format!("until {t}"),
+            None => "for good".to_owned(),
+        };
+        self.record(name, "ban", &detail)?;
         Ok(until_ms)
     }
 
+    /// Lifts a ban (and a running server's login lockout of the account).
     pub fn unban(&self, name: &str) -> Result<(), AdminError> {
         let key = self.existing_key(name)?;
+        let request = AdminRequest::Unban {
+            user: name.to_owned(),
+        };
+        if self.through_server(&request)?.is_some() {
+            return Ok(());
+        }
         self.store
             .set_ban(&key, None)
-            .map_err(|e| AdminError::from_store(e, name))
+            .map_err(|e| AdminError::from_store(e, name))?;
+        self.record(name, "unban", "")
+    }
+
+    /// Lifts a login lockout. Lockouts live in a running server's memory;
+    /// with no server running there is none. Whether a server was told.
+    pub fn unlock(&self, name: &str) -> Result<bool, AdminError> {
+        self.existing_key(name)?;
+        let request = AdminRequest::Unlock {
+            user: name.to_owned(),
+        };
+        Ok(self.through_server(&request)?.is_some())
+    }
+
+    /// The audit log, newest first: at most `limit` entries, as a table.
+    pub fn audit(&self, limit: u32) -> Result<String, AdminError> {
+        let (entries, more) = self
+            .store
+            .audit_page(None, limit.max(1))
+            .map_err(AdminError::Store)?;
+        let mut out = format!(
+            "{:>6}  {:<16}  {:<16}  {:<14}  {:<33}  {}\n",
+            "SEQ", "TIME (UTC)", "ACTOR", "ACTION", "TARGET", "DETAIL"
+        );
+        for e in &entries {
+            let _ = writeln!(
+                out,
+                "{:>6}  {:<16}  {:<16}  {:<14}  {:<33}  {}",
+                e.seq,
+                format_utc(e.ts),
+                e.actor.as_deref().unwrap_or("(command line)"),
+                e.action,
+                e.target.as_deref().unwrap_or("-"),
+                e.detail
+            );
+        }
+        if more {
+            let _ = writeln!(out, "(older entries not shown; use --limit)");
+        }
+        Ok(out)
+    }
+
+    /// Sends `request` to the server running on this database, if there
+    /// is one: `Ok(None)` when there is none (do it on the database).
+    fn through_server(&self, request: &AdminRequest) -> Result<Option<AdminReply>, AdminError> {
+        match admin_socket::ask(&self.db, request) {
+            Ok(Some(reply)) if reply.ok => Ok(Some(reply)),
+            Ok(Some(reply)) => Err(AdminError::Refused(reply.message)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(AdminError::Socket(e)),
+        }
+    }
+
+    /// Audits a change made on the database directly (actor: the command
+    /// line, recorded as nobody).
+    fn record(&self, name: &str, action: &str, detail: &str) -> Result<(), AdminError> {
+        let account = self
+            .store
+            .account_by_key(&NameKey::of(name))
+            .map_err(AdminError::Store)?;
+        let (target, target_account) = match &account {
+            Some(a) => (a.name.as_str(), Some(a.id)),
+            None => (name, None),
+        };
+        self.store
+            .record_audit(
+                &NewAudit {
+                    actor: None,
+                    action,
+                    target: Some(target),
+                    target_account,
+                    detail,
+                },
+                now_ms(),
+            )
+            .map(|_| ())
+            .map_err(AdminError::Store)
     }
 
     /// A table of every account: name, role, created, ban, last login.

@@ -3,6 +3,7 @@
 
 pub(crate) mod address_key;
 pub mod admin;
+pub mod admin_socket;
 pub(crate) mod auth;
 mod config;
 mod conn_limit;
@@ -90,6 +91,8 @@ impl ShutdownHandle {
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
     _lock: instance::InstanceLock,
+    /// The account command line's way in, and its path (removed at exit).
+    admin_socket: Option<(tokio::net::UnixListener, std::path::PathBuf)>,
     listener: TcpListener,
     shared: Arc<Shared>,
     hub_thread: std::thread::JoinHandle<()>,
@@ -121,6 +124,7 @@ impl Server {
             .map_err(|_| ServerError::HubGone)??;
         let stored_costs = store.password_hash_costs()?;
         let hub = Hub::new(Box::new(store), &config)?;
+        let admin_socket = admin_socket::bind(&config.db_path);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -157,6 +161,7 @@ impl Server {
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         Ok(Server {
             _lock: lock,
+            admin_socket,
             listener,
             shared: Arc::new(Shared {
                 config,
@@ -190,6 +195,7 @@ impl Server {
     pub async fn run(self) -> Result<(), ServerError> {
         let Server {
             _lock,
+            admin_socket,
             listener,
             shared,
             hub_thread,
@@ -198,6 +204,14 @@ impl Server {
             mut shutdown_rx,
         } = self;
         let tracker = TaskTracker::new();
+        let admin = admin_socket.map(|(listener, path)| {
+            let task = tokio::spawn(admin_socket::serve(
+                listener,
+                shared.hub.clone(),
+                tracker.clone(),
+            ));
+            (task, path)
+        });
         let connections = conn_limit::ConnectionLimit::new(
             shared.config.max_connections_per_ip,
             shared.config.limit_loopback,
@@ -271,6 +285,10 @@ impl Server {
         }
         drop(listener);
         ticker.abort();
+        if let Some((task, path)) = &admin {
+            task.abort();
+            let _ = std::fs::remove_file(path);
+        }
         if hub_died {
             tracing::error!("the hub stopped; shutting down");
             return Err(ServerError::HubGone);

@@ -104,6 +104,9 @@ impl Hub {
                 Effect::Resume(resume, job) => {
                     let _ = resume.send(job);
                 }
+                Effect::AdminDone(reply, answer) => {
+                    let _ = reply.send(answer);
+                }
                 Effect::CloseWith(session, fatal) => {
                     if let Some(entry) = self.sessions.get_mut(&session) {
                         entry.closing = true;
@@ -171,6 +174,9 @@ impl Hub {
                 // Told `internal` below; nothing to read.
                 Effect::Resume(resume, _) => {
                     let _ = resume.send(None);
+                }
+                Effect::AdminDone(reply, _) => {
+                    let _ = reply.send(AdminReply::failed_to_store());
                 }
                 Effect::Remove(session) => gone.push(session),
                 // Already logged out in the hub's state: closing is safer

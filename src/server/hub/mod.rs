@@ -22,6 +22,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use super::admin_socket::{AdminReply, AdminRequest};
 use super::auth::{AttemptTicket, Lockout, RegistrationLimit};
 use super::config::ServerConfig;
 use super::history::HistoryJob;
@@ -118,6 +119,11 @@ pub enum HubCommand {
     /// A reply the session produced itself (an error, say), routed through
     /// the hub so that it keeps its place among the session's replies.
     Reply { session: SessionId, frame: Bytes },
+    /// The account command line, through the admin socket.
+    Admin {
+        request: AdminRequest,
+        reply: oneshot::Sender<AdminReply>,
+    },
     /// Nothing to do but look whether the database was changed from
     /// outside (the account command line), so that a ban or a password
     /// change takes effect on sessions that are idle.
@@ -179,6 +185,8 @@ enum Effect {
     Done(oneshot::Sender<bool>, bool),
     /// Let a session waiting on a request go on.
     Resume(Resume, Option<HistoryJob>),
+    /// Answer the account command line.
+    AdminDone(oneshot::Sender<AdminReply>, AdminReply),
     /// Close the session once its queue is written.
     Close(SessionId),
     /// Close the session now, with this last word (a kick, a ban).
@@ -465,6 +473,10 @@ impl Hub {
             }
             // Only an upgrade: the old hash still works, try again next login.
             HubCommand::Rehash { .. } => {}
+            HubCommand::Admin { reply, .. } => {
+                self.out
+                    .push(Effect::AdminDone(reply, AdminReply::failed_to_store()));
+            }
             other => self.handle(other),
         }
     }
@@ -503,6 +515,9 @@ impl Hub {
                 }
             }
             HubCommand::Rehash { .. } => {}
+            HubCommand::Admin { reply, .. } => {
+                let _ = reply.send(AdminReply::failed_to_store());
+            }
             HubCommand::Disconnect { session } => {
                 // Presence must still go out; the audit record cannot.
                 let _ = self.detach(session);
@@ -641,6 +656,10 @@ impl Hub {
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "could not store a rehashed password"),
             },
+            HubCommand::Admin { request, reply } => {
+                let answer = self.admin_request(request);
+                self.out.push(Effect::AdminDone(reply, answer));
+            }
             HubCommand::Tick => {}
             HubCommand::Shutdown { reason, done } => {
                 self.shutdown(&reason);

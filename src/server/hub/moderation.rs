@@ -38,7 +38,7 @@ impl Hub {
     ) -> Result<(), Failure> {
         let by = self.actor_name(actor)?;
         let mut fatal = ErrorFrame::new(None, ErrorCode::Kicked, kicked_message(&by, &reason));
-        fatal.by = by;
+        fatal.by = Some(by);
         fatal.reason = reason.clone();
         self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
         self.audit_action(actor, "kick", target, reason.as_deref().unwrap_or(""))?;
@@ -61,7 +61,7 @@ impl Hub {
         let mut fatal =
             ErrorFrame::new(None, ErrorCode::Banned, banned_message(&by, &reason, until));
         fatal.until = Some(until);
-        fatal.by = by;
+        fatal.by = Some(by);
         fatal.reason = reason.clone();
         self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
         let detail = detail_with_until(reason.as_deref(), until);
@@ -165,6 +165,88 @@ impl Hub {
         );
         e.until = Some(mute.until_ms);
         Err(Failure::Frame(Box::new(e)))
+    }
+}
+
+impl Hub {
+    /// Carries out what the account command line asked for, as the
+    /// server's operator (events say `"by":null`).
+    pub(super) fn admin_request(&mut self, request: AdminRequest) -> AdminReply {
+        let user = match &request {
+            AdminRequest::Ban { user, .. }
+            | AdminRequest::Unban { user }
+            | AdminRequest::Role { user, .. }
+            | AdminRequest::Passwd { user, .. }
+            | AdminRequest::Unlock { user } => user.clone(),
+        };
+        let account = match UserName::parse(&user) {
+            Ok(name) => self.store.account_by_key(&name.key()),
+            Err(_) => Ok(None),
+        };
+        let target = match account {
+            Ok(Some(a)) => a,
+            Ok(None) => return AdminReply::refused(format!("there is no user {user}")),
+            Err(e) => {
+                tracing::error!(error = %e, "account lookup failed");
+                return AdminReply::failed_to_store();
+            }
+        };
+        let name = target.name.clone();
+        let done = match request {
+            AdminRequest::Ban {
+                minutes: Some(0), ..
+            } => return AdminReply::refused("--minutes must be at least 1"),
+            AdminRequest::Ban { minutes, .. } => self
+                .ban_account(None, &target, minutes, None)
+                .map(|until| AdminReply {
+                    ok: true,
+                    message: match until {
+                        Some(_) => format!("{name} is banned for {} minutes", minutes.unwrap_or(0)),
+                        None => format!("{name} is banned permanently"),
+                    },
+                    until,
+                }),
+            AdminRequest::Unban { .. } => self
+                .unban_account(None, &target)
+                .map(|()| AdminReply::done(format!("{name} may log in again"))),
+            AdminRequest::Role { role, .. } => self
+                .set_account_role(None, &target, role)
+                .map(|()| AdminReply::done(format!("{name} is now {}", role.as_str()))),
+            AdminRequest::Passwd { hash, .. } => self.replace_password(&target, &hash),
+            AdminRequest::Unlock { .. } => {
+                self.lockout.unlock(&NameKey::of(&name));
+                Ok(AdminReply::done(format!("{name} may try to log in again")))
+            }
+        };
+        done.unwrap_or_else(|f| match f {
+            Failure::Refused(_, message) => AdminReply::refused(message),
+            Failure::Frame(frame) => AdminReply::refused(frame.message),
+            Failure::Store(e) => {
+                tracing::error!(error = %e, "storage error");
+                AdminReply::failed_to_store()
+            }
+        })
+    }
+
+    /// A new password: every session of the account ends (they logged in
+    /// with the old one), and a login lockout is lifted.
+    fn replace_password(&mut self, target: &Account, hash: &str) -> Result<AdminReply, Failure> {
+        if !hash.starts_with("$2") {
+            return refuse(ErrorCode::BadRequest, "that is not a bcrypt hash");
+        }
+        self.store
+            .set_password_hash(&NameKey::of(&target.name), hash)?;
+        let fatal = ErrorFrame::new(
+            None,
+            ErrorCode::NotAuthenticated,
+            "the password of this account was changed; log in again",
+        );
+        self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
+        self.lockout.unlock(&NameKey::of(&target.name));
+        Ok(AdminReply::done(format!(
+            "password of {} changed",
+            target.name
+        )))
     }
 }
 
