@@ -68,6 +68,7 @@ fn app_with_history(width: u16, height: u16) -> App {
             from: nicks[(i % 5) as usize].clone(),
             text,
             deleted: false,
+            file: None,
         }))));
     }
     app
@@ -131,6 +132,7 @@ fn main() {
                 from: UserName::parse("Bob").expect("name"),
                 text: "one more".into(),
                 deleted: false,
+                file: None,
             }))));
         },
     );

@@ -1111,6 +1111,7 @@ fn hostile_numbers_from_the_server_never_panic_and_show_sanely() {
             fatal: false,
             by: None,
             reason: Some("r".repeat(10_000)),
+            offset: Some(u64::MAX),
         },
     )));
     screen(&app);

@@ -303,8 +303,20 @@ async fn passwords_never_reach_the_log_or_the_database_in_clear() {
     admin(&db, &["passwd", "alice"], "Other-Otter-5150\n");
 
     // The database, its WAL and the trace-level log.
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
+    // (Every file below the database's directory, the stored files included.)
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for path in files {
         let bytes = std::fs::read(&path).unwrap();
         for p in [secret, wrong, "Other-Otter-5150"] {
             assert!(

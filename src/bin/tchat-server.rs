@@ -70,6 +70,19 @@ struct Cli {
     #[arg(long)]
     limit_loopback: bool,
 
+    /// The largest file users may send, e.g. 100MiB, 2G or a number of
+    /// bytes (announced in `hello`).
+    #[arg(long, default_value = "100MiB", value_parser = parse_size, value_name = "SIZE")]
+    max_file_size: u64,
+
+    /// How much all of one user's posted files may take together.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size, value_name = "SIZE")]
+    file_quota: u64,
+
+    /// Where file bytes are kept [default: files/ next to the database].
+    #[arg(long, value_name = "DIR")]
+    files_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -212,6 +225,27 @@ fn run_tls(action: TlsAction) -> Result<()> {
     Ok(())
 }
 
+/// A size: a number of bytes, or with a unit (K, M, G, with or without
+/// `iB`/`B`; powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = s[digits.len()..].to_ascii_lowercase();
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 100MiB, 2G, 4096)"))?;
+    let factor: u64 = match unit.as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown unit in {s:?}: use K, M or G")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
 fn resolve_listen(listen: &str) -> Result<SocketAddr> {
     listen
         .to_socket_addrs()
@@ -291,6 +325,9 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     config.max_sessions_per_account = cli.max_sessions_per_account;
     config.max_registrations_per_ip_hour = cli.max_registrations_per_hour;
     config.limit_loopback = cli.limit_loopback;
+    config.max_file_bytes = cli.max_file_size;
+    config.file_quota_bytes = cli.file_quota;
+    config.files_dir = cli.files_dir.clone();
     if let (Some(cert), Some(key)) = (cli.tls_cert.clone(), cli.tls_key.clone()) {
         config.tls = Some(TlsFiles { cert, key });
     }

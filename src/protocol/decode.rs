@@ -212,6 +212,7 @@ mod tests {
                 from: UserName::parse("Bob").unwrap(),
                 text: "x".into(),
                 deleted: false,
+                file: None,
             }],
             more: false,
         });

@@ -271,12 +271,42 @@ pub enum Request {
         chat: String,
         msg_id: u64,
     },
+    FileOffer {
+        chat: String,
+        name: String,
+        size: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mime: Option<String>,
+        /// A caption.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    FileChunk {
+        file_id: String,
+        offset: u64,
+        data: String,
+    },
+    FileDone {
+        file_id: String,
+    },
+    FileCancel {
+        file_id: String,
+    },
+    FileGet {
+        file_id: String,
+        #[serde(default)]
+        offset: u64,
+    },
+    FileGetCancel {
+        file_id: String,
+    },
 }
 
 impl Request {
     /// Every `type` a client may send, so that an unknown one can be told
     /// apart from a known one with bad fields.
-    pub const TYPES: [&'static str; 33] = [
+    pub const TYPES: [&'static str; 39] = [
         "register",
         "login",
         "logout",
@@ -310,6 +340,12 @@ impl Request {
         "set_role",
         "audit",
         "delete_message",
+        "file_offer",
+        "file_chunk",
+        "file_done",
+        "file_cancel",
+        "file_get",
+        "file_get_cancel",
     ];
 
     /// Whether the success reply can be large (up to the 1 MiB frame
@@ -322,6 +358,7 @@ impl Request {
                 | Request::Groups
                 | Request::Members { .. }
                 | Request::Audit { .. }
+                | Request::FileGet { .. }
         )
     }
 
@@ -361,6 +398,12 @@ impl Request {
             Request::SetRole { .. } => "set_role",
             Request::Audit { .. } => "audit",
             Request::DeleteMessage { .. } => "delete_message",
+            Request::FileOffer { .. } => "file_offer",
+            Request::FileChunk { .. } => "file_chunk",
+            Request::FileDone { .. } => "file_done",
+            Request::FileCancel { .. } => "file_cancel",
+            Request::FileGet { .. } => "file_get",
+            Request::FileGetCancel { .. } => "file_get_cancel",
         }
     }
 }
@@ -671,6 +714,9 @@ pub struct ErrorFrame {
     /// Why, in the words of whoever caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With a `bad_request` about an upload: the offset the server holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 impl ErrorFrame {
@@ -684,6 +730,7 @@ impl ErrorFrame {
             fatal: false,
             by: None,
             reason: None,
+            offset: None,
         }
     }
 
@@ -709,6 +756,20 @@ pub struct Message {
     /// Set in history for a message that was deleted (its text is empty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// A file posted with this message (§14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileRef>,
+}
+
+/// A posted file as messages carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub file_id: String,
+    pub name: String,
+    pub size: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+    pub mime: String,
 }
 
 /// One entry of the audit log (§13).
@@ -880,11 +941,32 @@ pub enum ServerFrame {
         msg_id: u64,
         by: UserName,
     },
+    FileAccepted {
+        id: u64,
+        file_id: String,
+        offset: u64,
+    },
+    FileInfo {
+        id: u64,
+        file_id: String,
+        name: String,
+        size: u64,
+        sha256: String,
+        mime: String,
+    },
+    FileData {
+        file_id: String,
+        offset: u64,
+        data: String,
+    },
+    FileEnd {
+        file_id: String,
+    },
 }
 
 impl ServerFrame {
     /// Every `type` the server may send.
-    pub const TYPES: [&'static str; 31] = [
+    pub const TYPES: [&'static str; 35] = [
         "hello",
         "welcome",
         "ok",
@@ -916,6 +998,10 @@ impl ServerFrame {
         "role",
         "audit",
         "message_deleted",
+        "file_accepted",
+        "file_info",
+        "file_data",
+        "file_end",
     ];
 
     /// The `id` of the request this frame answers, if it is a reply.
@@ -928,7 +1014,9 @@ impl ServerFrame {
             ServerFrame::History(page) => Some(page.id),
             ServerFrame::Groups { id, .. }
             | ServerFrame::Members { id, .. }
-            | ServerFrame::Audit { id, .. } => Some(*id),
+            | ServerFrame::Audit { id, .. }
+            | ServerFrame::FileAccepted { id, .. }
+            | ServerFrame::FileInfo { id, .. } => Some(*id),
             _ => None,
         }
     }

@@ -70,3 +70,10 @@ pub const MAX_GROUP_MEMBERS: usize = 10_000;
 /// Group invitations that may wait for one user: so that nobody can grow
 /// another user's `welcome` without bound (as for chat requests).
 pub const MAX_PENDING_INVITES: usize = 200;
+
+/// Largest decoded chunk of a file, either way (§14).
+pub const FILE_CHUNK_BYTES: usize = 32 * 1024;
+/// Longest file name, in bytes.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// How long an interrupted upload may be resumed.
+pub const UPLOAD_RESUME_WINDOW: Duration = Duration::from_secs(24 * 3600);

@@ -8,6 +8,11 @@ use crate::protocol::{IDLE_TIMEOUT, LOGIN_TIMEOUT, RATE_PER_SEC};
 
 /// The default `--listen` address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+/// The default largest file (100 MiB).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 100 << 20;
+/// The default per-user total of posted files (1 GiB).
+pub const DEFAULT_FILE_QUOTA_BYTES: u64 = 1 << 30;
+
 /// The default bcrypt cost for new password hashes.
 pub const DEFAULT_BCRYPT_COST: u32 = 12;
 
@@ -53,9 +58,26 @@ pub struct ServerConfig {
     /// Apply the per-address limits to loopback too. Off by default: on a
     /// shared host every local client comes from 127.0.0.1.
     pub limit_loopback: bool,
+    /// The largest file that may be sent (§14's `max_file_bytes`).
+    pub max_file_bytes: u64,
+    /// The bytes one user's posted files may take in all.
+    pub file_quota_bytes: u64,
+    /// Where file bytes live; `None`: `files/` next to the database.
+    pub files_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
+    /// Where file bytes live.
+    pub fn files_dir(&self) -> PathBuf {
+        match &self.files_dir {
+            Some(dir) => dir.clone(),
+            None => self
+                .db_path
+                .parent()
+                .map_or_else(|| PathBuf::from("files"), |p| p.join("files")),
+        }
+    }
+
     /// Whether per-address limits apply to connections from `ip`.
     pub fn limits_apply_to(&self, ip: std::net::IpAddr) -> bool {
         self.limit_loopback || !super::address_key::limit_key(ip).is_loopback()
@@ -77,6 +99,9 @@ impl ServerConfig {
             max_sessions_per_account: 8,
             max_registrations_per_ip_hour: 10,
             limit_loopback: false,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            file_quota_bytes: DEFAULT_FILE_QUOTA_BYTES,
+            files_dir: None,
             tls: None,
         }
     }

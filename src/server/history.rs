@@ -88,6 +88,7 @@ fn read_page(reader: &Reader, job: HistoryJob) -> Result<Bytes, StoreError> {
             from,
             text: m.text,
             deleted: m.deleted,
+            file: m.file,
         });
     }
     // 200 messages of escaped text can exceed the 1 MiB frame limit: keep

@@ -17,6 +17,7 @@ mod link;
 mod outbox;
 mod session;
 pub mod store;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +65,11 @@ pub enum ServerError {
     Lock(#[from] instance::LockError),
     #[error("cannot set up TLS")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("cannot use {} for files", dir.display())]
+    Files {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Asks a running server to shut down gracefully.
@@ -123,7 +129,15 @@ impl Server {
             .await
             .map_err(|_| ServerError::HubGone)??;
         let stored_costs = store.password_hash_costs()?;
-        let hub = Hub::new(Box::new(store), &config)?;
+        let files_dir = config.files_dir();
+        let files =
+            std::sync::Arc::new(transfer::FileStore::open(&files_dir).map_err(|source| {
+                ServerError::Files {
+                    dir: files_dir.clone(),
+                    source,
+                }
+            })?);
+        let hub = Hub::new(Box::new(store), &config, files.clone())?;
         let admin_socket = admin_socket::bind(&config.db_path);
         let listener =
             TcpListener::bind(config.listen)
@@ -149,12 +163,12 @@ impl Server {
             protocol: PROTOCOL_VERSION,
             server: format!("tchat-server/{}", env!("CARGO_PKG_VERSION")),
             motd: config.motd.clone(),
-            features: vec!["groups".into(), "admin".into()],
+            features: vec!["groups".into(), "admin".into(), "files".into()],
             limits: HelloLimits {
                 max_frame_bytes: MAX_CLIENT_FRAME_BYTES as u64,
                 max_text_bytes: MAX_TEXT_BYTES as u64,
-                max_file_bytes: None,
-                file_chunk_bytes: None,
+                max_file_bytes: Some(config.max_file_bytes),
+                file_chunk_bytes: Some(crate::protocol::FILE_CHUNK_BYTES as u64),
             },
         })
         .to_line();
@@ -170,6 +184,7 @@ impl Server {
                 hello,
                 tls,
                 history: history::HistoryReader::new(&db_path),
+                files,
             }),
             hub_thread,
             hub_stopped,

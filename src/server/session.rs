@@ -20,14 +20,16 @@ use super::auth::PasswordHasher;
 use super::config::ServerConfig;
 use super::history::HistoryReader;
 use super::hub::{needs, HubCommand, LoginLookup, Needs, RegisterCheck};
+use super::hub::{DownloadJob, Job};
 use super::io::{unfinished_frame, write_frames, LineReader, ReadSource, MAX_FRAMES_PER_WRITE};
 use super::limits::{RateLimiter, Verdict};
 use super::link::{SessionControl, SessionId, SessionLink};
 use super::outbox::{not_reading_frame, Outbox, OutboxReceiver, PushError};
 use super::store::AccountId;
+use super::transfer::{read_chunk, FileStore};
 use crate::protocol::{
     decode_client_frame, validate_password, validate_text, ClientFrame, ErrorCode, ErrorFrame,
-    LineError, Password, Request, ServerFrame, UserName, MAX_CLIENT_FRAME_BYTES,
+    LineError, Password, Request, ServerFrame, UserName, FILE_CHUNK_BYTES, MAX_CLIENT_FRAME_BYTES,
     MAX_SERVER_FRAME_BYTES,
 };
 
@@ -42,6 +44,8 @@ pub struct Shared {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Reads history pages beside the hub.
     pub history: HistoryReader,
+    /// File bytes on disk (uploads and downloads pass here, not the hub).
+    pub files: Arc<FileStore>,
 }
 
 /// Largest write the writer assembles from queued frames.
@@ -120,6 +124,7 @@ async fn run<R, W>(
         outbox,
         control,
         user: None,
+        downloads: Arc::default(),
     };
     conn.read_loop(read).await;
     let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
@@ -145,7 +150,21 @@ struct Connection {
     control: Arc<SessionControl>,
     /// Set once logged in.
     user: Option<UserName>,
+    /// Downloads under way: file_id -> the generation allowed to send. A
+    /// replaced or cancelled download's task finds its generation gone.
+    downloads: Arc<std::sync::Mutex<Downloads>>,
 }
+
+/// The downloads of one connection.
+#[derive(Debug, Default)]
+struct Downloads {
+    current: std::collections::HashMap<String, u64>,
+    next: u64,
+}
+
+/// A download waits for its connection's queue to hold at most this much
+/// before it adds a chunk: paced by the reader, one chunk or so in memory.
+const DOWNLOAD_ROOM: usize = 256 * 1024;
 
 impl Connection {
     async fn read_loop<R: ReadSource>(&mut self, read: R) {
@@ -216,7 +235,17 @@ impl Connection {
             let paced = decoded
                 .as_ref()
                 .is_ok_and(|f| matches!(f.request, Request::History { .. }));
-            match limiter.check(std::time::Instant::now(), !paced) {
+            // File chunks are paced by the disk and the 8-chunk window
+            // instead of the frame rate (§14).
+            let chunk = decoded
+                .as_ref()
+                .is_ok_and(|f| matches!(f.request, Request::FileChunk { .. }));
+            let verdict = if chunk {
+                Verdict::Allow
+            } else {
+                limiter.check(std::time::Instant::now(), !paced)
+            };
+            match verdict {
                 Verdict::Allow => {}
                 Verdict::Limited { retry_after_ms } => {
                     let id = decoded.as_ref().ok().and_then(|f| f.id);
@@ -340,6 +369,26 @@ impl Connection {
                 // The hub answers and logs out; nothing after this is read.
                 Flow::Close
             }
+            Request::FileChunk {
+                file_id,
+                offset,
+                data,
+            } => self.file_chunk(id, &file_id, offset, &data).await,
+            Request::FileDone { file_id } => self.file_done(id, file_id).await,
+            Request::FileGet { .. } if id.is_none() => {
+                self.error(None, ErrorCode::BadRequest, "file_get must carry an id")
+                    .await;
+                Flow::Continue
+            }
+            Request::FileGetCancel { file_id } => {
+                if let Ok(mut d) = self.downloads.lock() {
+                    d.current.remove(&file_id);
+                }
+                if let Some(id) = id {
+                    self.reply(ServerFrame::ok(id)).await;
+                }
+                Flow::Continue
+            }
             request if request.has_large_reply() => self.forward_and_wait(id, request).await,
             request => self.forward(id, request).await,
         }
@@ -380,8 +429,13 @@ impl Connection {
                 Err(_) => return Flow::Close,
             },
         };
-        let Some(job) = job else {
-            return Flow::Continue;
+        let job = match job {
+            None => return Flow::Continue,
+            Some(Job::Download(download)) => {
+                self.start_download(download);
+                return Flow::Continue;
+            }
+            Some(Job::History(job)) => job,
         };
         let id = job.id;
         let page = tokio::select! {
@@ -401,6 +455,210 @@ impl Connection {
             }
         }
         Flow::Continue
+    }
+
+    /// The upload `file_id` if it is this session's user's.
+    fn own_upload(&self, file_id: &str) -> Option<crate::server::transfer::Upload> {
+        let me = self.user.as_ref()?.key();
+        self.shared.files.upload(file_id).filter(|u| u.owner == me)
+    }
+
+    async fn refuse_with_offset(&self, id: Option<u64>, held: u64, message: String) {
+        let mut frame = ErrorFrame::new(id, ErrorCode::BadRequest, message);
+        frame.offset = Some(held);
+        self.reply(ServerFrame::Error(frame)).await;
+    }
+
+    /// `file_chunk`: appended to the upload at exactly the offset held,
+    /// on the blocking pool; the next frame is read only once it is on
+    /// disk, so a fast sender is paced by the disk, not buffered.
+    async fn file_chunk(&self, id: Option<u64>, file_id: &str, offset: u64, data: &str) -> Flow {
+        use base64::Engine as _;
+        let Some(upload) = self.own_upload(file_id) else {
+            self.error(id, ErrorCode::NoSuchFile, "there is no such upload")
+                .await;
+            return Flow::Continue;
+        };
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
+            self.error(id, ErrorCode::BadRequest, "\"data\" is not standard base64")
+                .await;
+            return Flow::Continue;
+        };
+        if bytes.len() > FILE_CHUNK_BYTES {
+            self.error(
+                id,
+                ErrorCode::BadRequest,
+                format!("a chunk is at most {FILE_CHUNK_BYTES} bytes"),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        let files = self.shared.files.clone();
+        let held = files.received(file_id);
+        if offset.saturating_add(bytes.len() as u64) > upload.size {
+            self.refuse_with_offset(id, held, format!("the file has only {} bytes", upload.size))
+                .await;
+            return Flow::Continue;
+        }
+        let name = file_id.to_owned();
+        let written =
+            tokio::task::spawn_blocking(move || files.append(&name, offset, &bytes)).await;
+        match written {
+            Ok(Ok(Ok(_))) => {
+                if let Some(id) = id {
+                    self.reply(ServerFrame::ok(id)).await;
+                }
+            }
+            Ok(Ok(Err(held))) => {
+                self.refuse_with_offset(
+                    id,
+                    held,
+                    format!("the server holds {held} bytes; send from there"),
+                )
+                .await;
+            }
+            _ => {
+                self.error(
+                    id,
+                    ErrorCode::Internal,
+                    "the server could not store that chunk; try again",
+                )
+                .await;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// `file_done`: the size and SHA-256 are checked and the bytes made
+    /// durable here; the hub then checks the chat again and posts it.
+    async fn file_done(&self, id: Option<u64>, file_id: String) -> Flow {
+        let Some(upload) = self.own_upload(&file_id) else {
+            // Not under way here: the hub says `no_such_file`.
+            return self.forward(id, Request::FileDone { file_id }).await;
+        };
+        let files = self.shared.files.clone();
+        let held = files.received(&file_id);
+        if held != upload.size {
+            self.refuse_with_offset(
+                id,
+                held,
+                format!("the server holds {held} of {} bytes", upload.size),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        let name = file_id.clone();
+        let sha = upload.sha256.clone();
+        let finished = tokio::task::spawn_blocking(move || files.finish(&name, &sha)).await;
+        match finished {
+            Ok(Ok(true)) => self.forward(id, Request::FileDone { file_id }).await,
+            Ok(Ok(false)) => {
+                // The bytes are not the file offered: discard the upload.
+                self.shared.files.forget(&file_id);
+                self.forward(None, Request::FileCancel { file_id }).await;
+                self.error(
+                    id,
+                    ErrorCode::ChecksumMismatch,
+                    "the bytes do not have the SHA-256 offered; the upload is discarded",
+                )
+                .await;
+                Flow::Continue
+            }
+            _ => {
+                self.error(
+                    id,
+                    ErrorCode::Internal,
+                    "the server could not store the file; try again",
+                )
+                .await;
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Answers a `file_get` with `file_info` and streams the bytes in
+    /// `file_data` frames, each added only when the connection's queue has
+    /// room (a slow reader slows the download, never closes the session);
+    /// other events go in between.
+    fn start_download(&self, job: DownloadJob) {
+        let Ok(mut downloads) = self.downloads.lock() else {
+            return;
+        };
+        downloads.next += 1;
+        let generation = downloads.next;
+        downloads.current.insert(job.file_id.clone(), generation);
+        self.queue_reply(
+            ServerFrame::FileInfo {
+                id: job.id,
+                file_id: job.file_id.clone(),
+                name: job.name.clone(),
+                size: job.size,
+                sha256: job.sha256.clone(),
+                mime: job.mime.clone(),
+            }
+            .to_line(),
+        );
+        drop(downloads);
+        let registry = self.downloads.clone();
+        let outbox = self.outbox.clone();
+        let control = self.control.clone();
+        tokio::spawn(async move {
+            let stop = control.stopped().clone();
+            let mut offset = job.offset;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = outbox.wait_until_at_most(DOWNLOAD_ROOM) => {}
+                }
+                let path = job.path.clone();
+                let chunk = if offset < job.size {
+                    let at = offset;
+                    match tokio::task::spawn_blocking(move || {
+                        read_chunk(&path, at, FILE_CHUNK_BYTES)
+                    })
+                    .await
+                    {
+                        Ok(Ok(bytes)) if !bytes.is_empty() => Some(bytes),
+                        other => {
+                            tracing::error!(file = %job.file_id, ?other, "cannot read a stored file");
+                            return;
+                        }
+                    }
+                } else {
+                    None
+                };
+                let Ok(mut downloads) = registry.lock() else {
+                    return;
+                };
+                if downloads.current.get(&job.file_id) != Some(&generation) {
+                    return;
+                }
+                let frame = match &chunk {
+                    Some(bytes) => {
+                        use base64::Engine as _;
+                        ServerFrame::FileData {
+                            file_id: job.file_id.clone(),
+                            offset,
+                            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+                        }
+                    }
+                    None => {
+                        downloads.current.remove(&job.file_id);
+                        ServerFrame::FileEnd {
+                            file_id: job.file_id.clone(),
+                        }
+                    }
+                };
+                if outbox.push(frame.to_line()).is_err() {
+                    control.close_with(not_reading_frame());
+                    return;
+                }
+                match chunk {
+                    Some(bytes) => offset += bytes.len() as u64,
+                    None => return,
+                }
+            }
+        });
     }
 
     /// Queues a reply straight to the writer; a peer whose queue is full

@@ -222,6 +222,11 @@ impl App {
             | ServerFrame::Role { .. }
             | ServerFrame::Audit { .. }
             | ServerFrame::MessageDeleted { .. } => {}
+            // File transfer (§14): the client sends no file requests yet.
+            ServerFrame::FileAccepted { .. }
+            | ServerFrame::FileInfo { .. }
+            | ServerFrame::FileData { .. }
+            | ServerFrame::FileEnd { .. } => {}
         }
     }
 

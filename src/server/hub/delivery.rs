@@ -107,6 +107,20 @@ impl Hub {
                 Effect::AdminDone(reply, answer) => {
                     let _ = reply.send(answer);
                 }
+                Effect::UploadSettled {
+                    file_id,
+                    sha256,
+                    posted,
+                } => {
+                    self.files.settled(&sha256);
+                    if posted {
+                        self.files.forget(&file_id);
+                    }
+                }
+                Effect::RemoveBlobIfUnused(sha256) => {
+                    let in_use = self.store.sha_in_use(&sha256).unwrap_or(true);
+                    self.files.remove_if_unused(&sha256, in_use);
+                }
                 Effect::CloseWith(session, fatal) => {
                     if let Some(entry) = self.sessions.get_mut(&session) {
                         entry.closing = true;
@@ -178,6 +192,7 @@ impl Hub {
                 Effect::AdminDone(reply, _) => {
                     let _ = reply.send(AdminReply::failed_to_store());
                 }
+                Effect::UploadSettled { sha256, .. } => self.files.settled(&sha256),
                 Effect::Remove(session) => gone.push(session),
                 // Already logged out in the hub's state: closing is safer
                 // than leaving them connected but logged out.

@@ -396,7 +396,11 @@ impl Hub {
         by: Option<UserName>,
         reason: Option<String>,
     ) -> Result<(), Failure> {
+        let files = self.store.files_of_chat(id)?;
         let invitees = self.store.delete_group(id)?;
+        for sha256 in files {
+            self.out.push(Effect::RemoveBlobIfUnused(sha256));
+        }
         let chat = self.group_key(id);
         if by.is_some() {
             self.tell_members(

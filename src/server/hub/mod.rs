@@ -12,6 +12,7 @@ pub use cmd::{needs, Needs};
 mod delivery;
 mod groups;
 mod moderation;
+mod post;
 mod requests;
 mod sessions;
 
@@ -26,6 +27,28 @@ use super::admin_socket::{AdminReply, AdminRequest};
 use super::auth::{AttemptTicket, Lockout, RegistrationLimit};
 use super::config::ServerConfig;
 use super::history::HistoryJob;
+use super::transfer::FileStore;
+
+/// Work a session does itself once the hub has checked a request: read a
+/// history page, or stream a file.
+#[derive(Debug)]
+pub enum Job {
+    History(HistoryJob),
+    Download(DownloadJob),
+}
+
+/// A download the hub has allowed: what to send from where.
+#[derive(Debug, Clone)]
+pub struct DownloadJob {
+    pub id: u64,
+    pub file_id: String,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub mime: String,
+    pub offset: u64,
+    pub path: std::path::PathBuf,
+}
 use super::link::{SessionId, SessionLink};
 use super::outbox::PushError;
 use super::store::{
@@ -137,7 +160,7 @@ pub enum HubCommand {
 
 /// Tells a session waiting on a request that it may go on, with the
 /// history page it has to read, if any.
-pub type Resume = oneshot::Sender<Option<HistoryJob>>;
+pub type Resume = oneshot::Sender<Option<Job>>;
 
 /// The answer to [`HubCommand::RegisterCheck`].
 pub enum RegisterCheck {
@@ -184,9 +207,19 @@ enum Effect {
     /// Answer a session waiting on a login or registration.
     Done(oneshot::Sender<bool>, bool),
     /// Let a session waiting on a request go on.
-    Resume(Resume, Option<HistoryJob>),
+    Resume(Resume, Option<Job>),
     /// Answer the account command line.
     AdminDone(oneshot::Sender<AdminReply>, AdminReply),
+    /// An upload's content is no longer in flight; if it was posted, its
+    /// partial copy goes.
+    UploadSettled {
+        file_id: String,
+        sha256: String,
+        posted: bool,
+    },
+    /// A message or group with this content was deleted: remove the bytes
+    /// if nothing refers to them any more.
+    RemoveBlobIfUnused(String),
     /// Close the session once its queue is written.
     Close(SessionId),
     /// Close the session now, with this last word (a kick, a ban).
@@ -207,6 +240,33 @@ impl Effect {
             _ => 0,
         }
     }
+}
+
+/// Uploads interrupted less than a day ago take chunks again; older ones
+/// are forgotten with their bytes.
+fn restore_uploads(store: &dyn Store, files: &FileStore) -> Result<(), StoreError> {
+    let since = now_ms().saturating_sub(crate::protocol::UPLOAD_RESUME_WINDOW.as_millis() as i64);
+    for f in store.unfinished_uploads()? {
+        if f.created_ms >= since {
+            let Some(owner) = store.account_by_id(f.uploader)? else {
+                store.drop_upload(&f.file_id)?;
+                continue;
+            };
+            files.begin(
+                &f.file_id,
+                super::transfer::Upload {
+                    owner: NameKey::of(&owner.name),
+                    size: f.size,
+                    sha256: f.sha256,
+                },
+            );
+        } else {
+            store.drop_upload(&f.file_id)?;
+        }
+    }
+    let referenced = store.referenced_blobs()?.into_iter().collect();
+    files.sweep(&referenced);
+    Ok(())
 }
 
 /// Why a request failed.
@@ -298,15 +358,30 @@ pub struct Hub {
     roles: HashMap<AccountId, Role>,
     /// The mute of each online account, if it has one.
     mutes: HashMap<AccountId, Option<Ban>>,
+    /// File bytes on disk.
+    files: std::sync::Arc<FileStore>,
+    max_file_bytes: u64,
+    file_quota_bytes: u64,
+    /// Rounds since the last sweep of unreferenced files.
+    rounds_since_sweep: u64,
 }
 
 impl Hub {
-    pub fn new(store: Box<dyn Store>, config: &ServerConfig) -> Result<Hub, StoreError> {
+    pub fn new(
+        store: Box<dyn Store>,
+        config: &ServerConfig,
+        files: std::sync::Arc<FileStore>,
+    ) -> Result<Hub, StoreError> {
+        restore_uploads(store.as_ref(), &files)?;
         let groups = groups::Groups::load(store.as_ref())?;
         Ok(Hub {
             groups,
             roles: HashMap::new(),
             mutes: HashMap::new(),
+            files,
+            max_file_bytes: config.max_file_bytes,
+            file_quota_bytes: config.file_quota_bytes,
+            rounds_since_sweep: 0,
             store,
             sessions: HashMap::new(),
             online: HashMap::new(),
@@ -660,7 +735,17 @@ impl Hub {
                 let answer = self.admin_request(request);
                 self.out.push(Effect::AdminDone(reply, answer));
             }
-            HubCommand::Tick => {}
+            HubCommand::Tick => {
+                // About every ten minutes: forget expired uploads and bytes
+                // nothing refers to.
+                self.rounds_since_sweep += 1;
+                if self.rounds_since_sweep >= 600 {
+                    self.rounds_since_sweep = 0;
+                    if let Err(e) = restore_uploads(self.store.as_ref(), &self.files) {
+                        tracing::warn!(error = %e, "could not sweep old uploads");
+                    }
+                }
+            }
             HubCommand::Shutdown { reason, done } => {
                 self.shutdown(&reason);
                 let _ = done.send(());

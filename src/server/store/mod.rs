@@ -11,7 +11,7 @@ mod sqlite;
 
 pub use sqlite::{Reader, SqliteStore};
 
-use crate::protocol::{GroupKind, GroupRole, Role};
+use crate::protocol::{FileRef, GroupKind, GroupRole, Role};
 
 /// The chat id of `#public`.
 pub const PUBLIC_CHAT: ChatId = 1;
@@ -89,6 +89,38 @@ pub struct StoredMessage {
     pub text: String,
     /// Deleted by its author or a moderator: the text is empty.
     pub deleted: bool,
+    /// The file posted with it, if any (none once deleted).
+    pub file: Option<FileRef>,
+}
+
+/// A file upload to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewFile<'a> {
+    pub file_id: &'a str,
+    pub uploader: AccountId,
+    pub chat: ChatId,
+    pub name: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+    pub mime: &'a str,
+    pub caption: Option<&'a str>,
+}
+
+/// A file as stored: an upload under way (`msg_id` none) or a posting.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub file_id: String,
+    pub uploader: AccountId,
+    pub chat: ChatId,
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub mime: String,
+    pub caption: Option<String>,
+    pub created_ms: i64,
+    pub msg_id: Option<u64>,
+    /// Its message was deleted (the file with it).
+    pub message_deleted: bool,
 }
 
 /// A group as stored: its name as created, who may join, its topic and its
@@ -373,6 +405,50 @@ pub trait Store: Send {
 
     /// Empties a message and marks it deleted; history keeps its place.
     fn delete_message(&self, msg_id: u64) -> Result<(), StoreError>;
+
+    // ----- files ------------------------------------------------------------
+
+    /// Records an upload under way (its bytes are on disk, not here).
+    fn create_upload(&self, file: &NewFile<'_>, now_ms: i64) -> Result<(), StoreError>;
+
+    fn file(&self, file_id: &str) -> Result<Option<StoredFile>, StoreError>;
+
+    /// An upload under way by `uploader` of the same file into the same
+    /// chat, begun at or after `since_ms`: the one to resume.
+    fn resumable_upload(
+        &self,
+        uploader: AccountId,
+        chat: ChatId,
+        name: &str,
+        size: u64,
+        sha256: &str,
+        since_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// The upload is posted as message `msg_id`.
+    fn finish_upload(&self, file_id: &str, msg_id: u64) -> Result<(), StoreError>;
+
+    /// Forgets an upload that was not posted.
+    fn drop_upload(&self, file_id: &str) -> Result<(), StoreError>;
+
+    /// The bytes `uploader`'s postings and uploads under way count against
+    /// its quota.
+    fn quota_used(&self, uploader: AccountId) -> Result<u64, StoreError>;
+
+    /// Whether a message still refers to this content.
+    fn sha_in_use(&self, sha256: &str) -> Result<bool, StoreError>;
+
+    /// Every content a message refers to.
+    fn referenced_blobs(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Every upload that was not posted.
+    fn unfinished_uploads(&self) -> Result<Vec<StoredFile>, StoreError>;
+
+    /// The content posted with message `msg_id`, if any.
+    fn file_sha_of_message(&self, msg_id: u64) -> Result<Option<String>, StoreError>;
+
+    /// The contents posted in `chat` (before deleting it).
+    fn files_of_chat(&self, chat: ChatId) -> Result<Vec<String>, StoreError>;
 
     /// Marks a point that [`Store::rollback_to_savepoint`] can return to
     /// inside the open transaction.

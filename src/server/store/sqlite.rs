@@ -136,6 +136,24 @@ INSERT INTO audit (ts, actor, action, target, target_id, detail)
     ) ORDER BY ts, n, k;
 DROP TABLE logins;
 "#,
+    r#"
+CREATE TABLE files (
+    file_id    TEXT    PRIMARY KEY,
+    uploader   INTEGER NOT NULL,
+    chat_id    INTEGER NOT NULL,
+    name       TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    sha256     TEXT    NOT NULL,
+    mime       TEXT    NOT NULL,
+    caption    TEXT,
+    created_ms INTEGER NOT NULL,
+    msg_id     INTEGER
+) WITHOUT ROWID;
+CREATE INDEX files_by_uploader ON files (uploader);
+CREATE INDEX files_by_sha ON files (sha256);
+CREATE INDEX files_by_msg ON files (msg_id);
+CREATE INDEX files_by_chat ON files (chat_id);
+"#,
 ];
 
 /// A handle on the database.
@@ -172,14 +190,26 @@ fn history_page(
             ts: r.get(3)?,
             text: r.get(4)?,
             deleted: r.get(5)?,
+            file: match r.get::<_, Option<String>>(6)? {
+                Some(file_id) => Some(FileRef {
+                    file_id,
+                    name: r.get(7)?,
+                    size: r.get::<_, i64>(8)?.max(0) as u64,
+                    sha256: r.get(9)?,
+                    mime: r.get(10)?,
+                }),
+                None => None,
+            },
         })
     };
     let mut messages: Vec<StoredMessage> = match direction {
         HistoryDirection::Before(before) => {
             let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
             let mut stmt = conn.prepare_cached(
-                "SELECT m.id, m.sender_id, a.name, m.ts, m.text, m.deleted
+                "SELECT m.id, m.sender_id, a.name, m.ts, m.text, m.deleted,
+                        f.file_id, f.name, f.size, f.sha256, f.mime
                  FROM messages m JOIN accounts a ON a.id = m.sender_id
+                 LEFT JOIN files f ON f.msg_id = m.id AND m.deleted = 0
                  WHERE m.chat_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![chat, before, fetch], row)?;
@@ -188,8 +218,10 @@ fn history_page(
         HistoryDirection::After(after) => {
             let after = after.min(i64::MAX as u64) as i64;
             let mut stmt = conn.prepare_cached(
-                "SELECT m.id, m.sender_id, a.name, m.ts, m.text, m.deleted
+                "SELECT m.id, m.sender_id, a.name, m.ts, m.text, m.deleted,
+                        f.file_id, f.name, f.size, f.sha256, f.mime
                  FROM messages m JOIN accounts a ON a.id = m.sender_id
+                 LEFT JOIN files f ON f.msg_id = m.id AND m.deleted = 0
                  WHERE m.chat_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![chat, after, fetch], row)?;
@@ -202,6 +234,22 @@ fn history_page(
         messages.reverse();
     }
     Ok((messages, more))
+}
+
+fn stored_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFile> {
+    Ok(StoredFile {
+        file_id: r.get(0)?,
+        uploader: r.get(1)?,
+        chat: r.get(2)?,
+        name: r.get(3)?,
+        size: r.get::<_, i64>(4)?.max(0) as u64,
+        sha256: r.get(5)?,
+        mime: r.get(6)?,
+        caption: r.get(7)?,
+        created_ms: r.get(8)?,
+        msg_id: r.get::<_, Option<i64>>(9)?.map(|m| m.max(0) as u64),
+        message_deleted: r.get(10)?,
+    })
 }
 
 /// A connection that only reads, so that history pages are served beside
@@ -854,6 +902,7 @@ impl Store for SqliteStore {
                         ts: r.get(4)?,
                         text: r.get(5)?,
                         deleted: r.get(6)?,
+                        file: None,
                     },
                 ))
             })
@@ -964,6 +1013,7 @@ impl Store for SqliteStore {
             "DELETE FROM read_markers WHERE chat_id = ?1",
             "DELETE FROM chat_members WHERE chat_id = ?1",
             "DELETE FROM group_invites WHERE chat_id = ?1",
+            "DELETE FROM files WHERE chat_id = ?1",
             "DELETE FROM chats WHERE id = ?1 AND kind = 'group'",
         ] {
             self.conn.prepare_cached(sql)?.execute([chat])?;
@@ -1069,6 +1119,139 @@ impl Store for SqliteStore {
             account,
         )?;
         Ok((page, total))
+    }
+
+    fn create_upload(&self, f: &NewFile<'_>, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO files (file_id, uploader, chat_id, name, size, sha256, mime, caption, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                f.file_id,
+                f.uploader,
+                f.chat,
+                f.name,
+                f.size.min(i64::MAX as u64) as i64,
+                f.sha256,
+                f.mime,
+                f.caption,
+                now_ms
+            ])?;
+        Ok(())
+    }
+
+    fn file(&self, file_id: &str) -> Result<Option<StoredFile>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT f.file_id, f.uploader, f.chat_id, f.name, f.size, f.sha256, f.mime,
+                        f.caption, f.created_ms, f.msg_id, coalesce(m.deleted, 0)
+                 FROM files f LEFT JOIN messages m ON m.id = f.msg_id WHERE f.file_id = ?1",
+            )?
+            .query_row([file_id], stored_file)
+            .optional()?)
+    }
+
+    fn resumable_upload(
+        &self,
+        uploader: AccountId,
+        chat: ChatId,
+        name: &str,
+        size: u64,
+        sha256: &str,
+        since_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT file_id FROM files WHERE uploader = ?1 AND chat_id = ?2 AND name = ?3
+                 AND size = ?4 AND sha256 = ?5 AND msg_id IS NULL AND created_ms >= ?6
+                 ORDER BY created_ms DESC LIMIT 1",
+            )?
+            .query_row(
+                params![
+                    uploader,
+                    chat,
+                    name,
+                    size.min(i64::MAX as u64) as i64,
+                    sha256,
+                    since_ms
+                ],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn finish_upload(&self, file_id: &str, msg_id: u64) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE files SET msg_id = ?2 WHERE file_id = ?1")?
+            .execute(params![file_id, msg_id as i64])?;
+        Ok(())
+    }
+
+    fn drop_upload(&self, file_id: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM files WHERE file_id = ?1 AND msg_id IS NULL")?
+            .execute([file_id])?;
+        Ok(())
+    }
+
+    fn quota_used(&self, uploader: AccountId) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(f.size), 0) FROM files f LEFT JOIN messages m ON m.id = f.msg_id
+                 WHERE f.uploader = ?1 AND (f.msg_id IS NULL OR m.deleted = 0)",
+            )?
+            .query_row([uploader], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn sha_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM files f JOIN messages m ON m.id = f.msg_id
+                 WHERE f.sha256 = ?1 AND m.deleted = 0",
+            )?
+            .query_row([sha256], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    fn referenced_blobs(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT f.sha256 FROM files f JOIN messages m ON m.id = f.msg_id
+             WHERE m.deleted = 0",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn unfinished_uploads(&self) -> Result<Vec<StoredFile>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.file_id, f.uploader, f.chat_id, f.name, f.size, f.sha256, f.mime,
+                    f.caption, f.created_ms, f.msg_id, 0
+             FROM files f WHERE f.msg_id IS NULL",
+        )?;
+        let rows = stmt.query_map([], stored_file)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn file_sha_of_message(&self, msg_id: u64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT sha256 FROM files WHERE msg_id = ?1")?
+            .query_row([msg_id.min(i64::MAX as u64) as i64], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn files_of_chat(&self, chat: ChatId) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT sha256 FROM files WHERE chat_id = ?1")?;
+        let rows = stmt.query_map([chat], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn savepoint(&self) -> Result<(), StoreError> {

@@ -71,7 +71,11 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, chat: &str, msg_id: u64) -> Result<(),
             "you may delete only your own messages here",
         );
     }
+    let file = hub.store.file_sha_of_message(msg_id)?;
     hub.store.delete_message(msg_id)?;
+    if let Some(sha256) = file {
+        hub.out.push(Effect::RemoveBlobIfUnused(sha256));
+    }
     hub.reply_ok(session, id);
     let by = hub.name_of(me)?;
     match place {

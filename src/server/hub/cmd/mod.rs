@@ -17,6 +17,10 @@ mod decline_invite;
 mod delete_group;
 mod delete_message;
 mod end_chat;
+mod file_cancel;
+mod file_done;
+mod file_get;
+mod file_offer;
 mod groups;
 mod history;
 mod invite;
@@ -94,7 +98,7 @@ impl Hub {
         me: AccountId,
         id: Option<u64>,
         request: Request,
-    ) -> Result<Option<HistoryJob>, Failure> {
+    ) -> Result<Option<Job>, Failure> {
         let cx = Cx { session, me, id };
         if needs(&request) == Needs::Admin && !self.is_admin(me) {
             return refuse(
@@ -109,7 +113,13 @@ impl Hub {
                 before,
                 after,
                 limit,
-            } => return history::run(hub, &cx, &chat, before, after, limit),
+            } => {
+                return history::run(hub, &cx, &chat, before, after, limit)
+                    .map(|job| job.map(Job::History))
+            }
+            Request::FileGet { file_id, offset } => {
+                return file_get::run(hub, &cx, &file_id, offset).map(|job| job.map(Job::Download));
+            }
             Request::Ping => ping::run(hub, &cx),
             Request::Logout => logout::run(hub, &cx),
             Request::Send { chat, text } => send::run(hub, &cx, &chat, text),
@@ -154,6 +164,21 @@ impl Hub {
             Request::SetRole { user, role } => set_role::run(hub, &cx, &user, role),
             Request::Audit { before, limit } => audit::run(hub, &cx, before, limit),
             Request::DeleteMessage { chat, msg_id } => delete_message::run(hub, &cx, &chat, msg_id),
+            Request::FileOffer {
+                chat,
+                name,
+                size,
+                sha256,
+                mime,
+                text,
+            } => file_offer::run(hub, &cx, &chat, name, size, sha256, mime, text),
+            Request::FileDone { file_id } => file_done::run(hub, &cx, &file_id),
+            Request::FileCancel { file_id } => file_cancel::run(hub, &cx, &file_id),
+            // Taken by the session itself: bytes never pass through here.
+            Request::FileChunk { .. } | Request::FileGetCancel { .. } => refuse(
+                ErrorCode::Internal,
+                "this request is handled by the connection, not the hub",
+            ),
             Request::Register { .. } | Request::Login { .. } => refuse(
                 ErrorCode::AlreadyAuthenticated,
                 "this connection is already logged in",
