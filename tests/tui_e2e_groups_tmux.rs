@@ -12,6 +12,10 @@
 //! Alice deletes the group (the name typed again): her tab closes, with a
 //! notice. Screens are read with `tmux capture-pane` and polled against a
 //! deadline; nothing waits a fixed time.
+//!
+//! A second, ignored test holds what the 40×12 step found broken: the
+//! status bar cuts the server's address without `…`, so a cut port reads
+//! as another port. Run it with `--ignored` once that is fixed.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -292,6 +296,42 @@ fn three_clients_in_an_invite_only_group() {
         assert!(!screen.contains("tchat exited"), "{user}:\n{screen}");
         assert_eq!(tmux.pane_flag(user, "alternate_on"), "1", "{user}");
     }
+    drop(tmux);
+    drop(server);
+}
+
+#[test]
+#[ignore = "the status bar cuts `user@host:port` at the edge without `…`: at 40 columns \
+            `bob@127.0.0.1:41931` shows as `bob@127.0.0.1:419`, a wrong port"]
+fn at_40_columns_the_status_bar_never_shows_a_cut_address_as_whole() {
+    if !have_tmux() {
+        println!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("config.toml"), "bell = false\n").expect("write config");
+    let (server, addr) = start_server(dir.path());
+    let tmux = Tmux {
+        socket: format!("tchat-e2e-groups-narrow-{}", std::process::id()),
+    };
+    start_client(&tmux, dir.path(), &addr, "bob");
+    tmux.wait_for("bob", "● connected");
+    tmux.cmd(&["resize-window", "-t", "bob", "-x", "40", "-y", "12"]);
+    let small = tmux.wait_until(
+        "bob",
+        std::time::Instant::now() + tmux_support::DEADLINE,
+        |s| s.lines().count() <= 12 && s.lines().last().is_some_and(|l| l.contains("F1 help")),
+    );
+    let status = small.lines().last().unwrap_or("");
+    let whole = format!("bob@{addr}");
+    let shown = status
+        .split_whitespace()
+        .find(|w| w.starts_with("bob@"))
+        .unwrap_or_else(|| panic!("no user@server in the status bar:\n{small}"));
+    assert!(
+        shown == whole || shown.ends_with('…'),
+        "{shown:?} is neither {whole:?} nor cut with `…`:\n{small}"
+    );
     drop(tmux);
     drop(server);
 }
