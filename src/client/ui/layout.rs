@@ -38,11 +38,24 @@ pub fn topic_line(app: &App) -> Option<(String, bool)> {
     (!group.topic.trim().is_empty()).then(|| (group.topic.clone(), false))
 }
 
+/// The line above the input: the selection's question (it waits for an
+/// answer), else the notice, else what the selection is and its keys.
+/// `true` when it is an error or a question.
+pub fn shown_notice(app: &App) -> Option<(String, bool)> {
+    let prompt = app.selection_prompt();
+    match (prompt, &app.notice) {
+        (Some(p), _) if p.1 => Some(p),
+        (_, Some(n)) => Some((n.text.clone(), n.error)),
+        (p, None) => p,
+    }
+}
+
 /// The notice's rows at this width: wrapped, at most `MAX_NOTICE_ROWS`.
 pub fn notice_rows(app: &App, width: u16) -> Vec<String> {
-    let Some(n) = &app.notice else {
+    let Some((text, _)) = shown_notice(app) else {
         return Vec::new();
     };
+    let n = crate::client::app::Notice { text, error: false };
     let w = usize::from(width.saturating_sub(1)).max(1);
     let ranges = crate::client::wrap::wrap(&n.text, w, w);
     let max = usize::from(MAX_NOTICE_ROWS);

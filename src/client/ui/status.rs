@@ -26,6 +26,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .me
         .as_ref()
         .map_or_else(|| app.login.user_text(), |m| m.to_string());
+    let right = "F1 help ";
+    let room = |x: u16| w.saturating_sub(usize::from(x - area.x) + width(right) + 1);
+    // What the user must know first: a mute (why sends are refused) and
+    // the admin role come right after the connection, whole or not at all.
+    let mut flags: Vec<(String, ratatui::style::Style)> = Vec::new();
+    if let Some(m) = app.mute_label() {
+        flags.push((format!(" · {m}"), s.status_warn));
+    }
+    if app.is_admin() {
+        flags.push((" · admin".to_owned(), s.status_ok));
+    }
+    for (text, style) in flags {
+        if width(&text) <= room(x) {
+            let (nx, _) = buf.set_stringn(x, area.y, &text, room(x), style);
+            x = nx;
+        }
+    }
     let mut pieces = vec![
         format!("  {me}@{}", server_text(app)),
         format!("  {}", app.status.as_str()),
@@ -33,8 +50,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(rtt) = app.rtt {
         pieces.push(format!("  rtt {} ms", rtt.as_millis()));
     }
-    let right = "F1 help ";
-    let room = w.saturating_sub(usize::from(x - area.x) + width(right) + 1);
+    let room = room(x);
     // Whole pieces only: a cut-off "rtt" helps nobody.
     let mut rest = String::new();
     for (i, p) in pieces.iter().enumerate() {
