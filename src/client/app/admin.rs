@@ -365,6 +365,11 @@ impl App {
         self.login.busy = false;
         self.login.error = Some(text);
         self.login.focus = Field::Password;
+        // The account exists: logging in again is the way back.
+        self.login.register = false;
+        if let Some(me) = &self.me {
+            self.login.set_user(me.as_str());
+        }
         self.pending.clear();
         self.command_text.clear();
         for c in &mut self.chats {
