@@ -959,3 +959,45 @@ impl ParseKey for str {
         tchat::protocol::ChatKey::parse(self).expect("a chat key")
     }
 }
+
+/// Every administration screen draws at any size, tiny ones included.
+#[test]
+fn admin_screens_draw_at_any_size_without_panicking() {
+    let (audit, _) = with_audit();
+    let mut selecting = chatting("admin");
+    select(&mut selecting);
+    type_str(&mut selecting, "d");
+    let mut banned = user();
+    frame(
+        &mut banned,
+        &json!({"type":"error","code":"banned","fatal":true,"message":"b",
+                "until":i64::MAX,"by":"Root","reason":"r".repeat(600)})
+        .to_string(),
+    );
+    let mut muted = admin();
+    frame(
+        &mut muted,
+        &json!({"type":"muted","until":i64::MIN,"by":null,"reason":"x"}).to_string(),
+    );
+    frame(
+        &mut muted,
+        &json!({"type":"muted","until":i64::MAX,"by":null}).to_string(),
+    );
+    for mut app in [audit, selecting, banned, muted] {
+        for (w, h) in [
+            (1, 1),
+            (2, 3),
+            (10, 4),
+            (20, 6),
+            (33, 9),
+            (40, 12),
+            (59, 20),
+            (200, 60),
+        ] {
+            app.update(Event::Resize(w, h));
+            let _ = screen(&app);
+            press(&mut app, KeyCode::PageUp);
+            let _ = screen(&app);
+        }
+    }
+}

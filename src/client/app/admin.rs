@@ -524,7 +524,10 @@ impl App {
     pub fn selection_prompt(&self) -> Option<(String, bool)> {
         let chat = self.active_chat()?;
         let sel = self.select.selected_in(&ChatId::from(&chat.key))?;
-        let e = chat.log.message(sel.msg_id)?;
+        let Some(e) = chat.log.message(sel.msg_id) else {
+            // Dropped from memory (it is fetched again when scrolled to).
+            return Some(("↑/↓ select a message · Esc back".to_owned(), false));
+        };
         let from = e.author()?;
         let whose = if self.is_me(from) {
             "your message".to_owned()

@@ -82,8 +82,11 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     let w = area.width;
     let h = area.height;
     let input_rows = (app.draft().lines().len() as u16).clamp(1, MAX_INPUT_ROWS);
-    let notice_rows = notice_rows(app, w).len() as u16;
     let topic_rows = u16::from(topic_line(app).is_some() && h >= 8);
+    // On a tiny terminal the notice gives way: the input and the status
+    // bar keep their rows.
+    let notice_rows =
+        (notice_rows(app, w).len() as u16).min(h.saturating_sub(1 + topic_rows + input_rows + 1));
     let fixed = 1 + topic_rows + notice_rows + input_rows + 1;
     let main_h = h.saturating_sub(fixed);
     let row =
