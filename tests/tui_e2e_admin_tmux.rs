@@ -7,12 +7,10 @@
 //! not keep reconnecting: her connections go through a counting relay, so
 //! a retry loop is seen as new connections, not guessed from the screen.
 //!
-//! `tchat` has no admin commands yet, so the first test bans from the
-//! command line (§13: the events carry `"by":null`, there is no reason).
-//! The second bans through the protocol, as an admin client will (`boss`
-//! speaking JSON lines), and checks that Erin's screen also names the admin
-//! and gives the reason; the client does not show those yet, so that test
-//! is ignored until it does (run it with `--ignored`).
+//! The first test bans from the command line (§13: the events carry
+//! `"by":null`, there is no reason). The second bans through the protocol
+//! (`boss` speaking JSON lines, as an admin's client does) and checks that
+//! Erin's screen also names the admin and gives the reason.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -393,8 +391,6 @@ fn a_ban_from_the_command_line_shows_on_erins_client_without_a_retry_loop() {
 }
 
 #[test]
-#[ignore = "tchat does not show the admin's name and the reason of a fatal `banned` frame yet \
-            (it shows only 'logging in again failed: this account is banned for another …')"]
 fn a_ban_by_an_admin_shows_erin_who_banned_her_and_why() {
     if !have_tmux() {
         println!("skipped: tmux is not installed");
