@@ -22,6 +22,11 @@ enum Script {
     Welcome { pongs: bool },
     /// Refuse the login with `bad_credentials`.
     Refuse,
+    /// Welcome the login, then end the session with a fatal `code`
+    /// (`kicked` or `banned`) from an admin, and close.
+    Removed { code: &'static str },
+    /// Refuse the login with `banned` until a time.
+    RefuseBanned,
 }
 
 /// Serves one scripted connection per entry of `scripts`, reporting every
@@ -54,6 +59,22 @@ async fn fake_server(scripts: Vec<Script>) -> (String, UnboundedReceiver<Value>)
                         }),
                         (Some("login" | "register"), Script::Refuse) => json!({
                             "type":"error","id":id,"code":"bad_credentials","message":"bad credentials"
+                        }),
+                        (Some("login" | "register"), Script::Removed { code }) => {
+                            let welcome = json!({
+                                "type":"welcome","id":id,"user":v["user"],"role":"user","last_msg_id":0,
+                                "online":[],"chats":[],"public_unread":0,"requests_in":[],"requests_out":[]
+                            });
+                            let fatal = json!({"type":"error","code":code,"fatal":true,
+                                "message":"bye","by":"Root","reason":"spam","until":null});
+                            let _ = w
+                                .write_all(format!("{welcome}\n{fatal}\n").as_bytes())
+                                .await;
+                            return;
+                        }
+                        (Some("login" | "register"), Script::RefuseBanned) => json!({
+                            "type":"error","id":id,"code":"banned","message":"banned",
+                            "until":1_900_000_000_000i64
                         }),
                         (Some("ping"), Script::Welcome { pongs: true }) => {
                             json!({"type":"pong","id":id})
@@ -469,4 +490,82 @@ async fn a_session_that_stayed_up_starts_the_backoff_again() {
     handle.send(NetCommand::Connect(creds(&addr, false)));
     assert_eq!(next_retry_in(&mut rx).await, Duration::from_secs(1));
     assert_eq!(next_retry_in(&mut rx).await, Duration::from_secs(1));
+}
+
+/// A kick or a ban ends the session: the app gets the fatal error with who
+/// and why, and the task does not reconnect by itself (a kick would be
+/// undone at once, a ban would be run into); the user's next login works.
+#[tokio::test]
+async fn a_kick_or_a_ban_is_reported_and_never_reconnected_by_itself() {
+    for code in ["kicked", "banned"] {
+        let (addr, mut seen) = fake_server(vec![
+            Script::Removed { code },
+            Script::Welcome { pongs: true },
+        ])
+        .await;
+        let (tx, mut rx) = unbounded_channel();
+        let handle = net::spawn_with(tx, quick());
+        handle.send(NetCommand::Connect(creds(&addr, false)));
+        next_type(&mut seen, "login").await;
+        let e = next_matching(&mut rx, |ev| match ev {
+            NetEvent::Frame(ServerFrame::Error(e)) => Some(e.clone()),
+            NetEvent::Lost { .. } => panic!("{code}: not a lost connection"),
+            _ => None,
+        })
+        .await;
+        assert_eq!(e.code.as_str(), code);
+        assert_eq!(e.reason.as_deref(), Some("spam"));
+        // The backoff would have tried again after 1 s: nothing happens.
+        let quiet = timeout(Duration::from_millis(1_500), async {
+            loop {
+                match rx.recv().await {
+                    Some(Event::Net(
+                        ev @ (NetEvent::Lost { .. }
+                        | NetEvent::Connecting { .. }
+                        | NetEvent::RetryIn(_)),
+                    )) => return ev,
+                    Some(_) => {}
+                    None => panic!("the network task stopped"),
+                }
+            }
+        })
+        .await;
+        assert!(quiet.is_err(), "{code}: {quiet:?}");
+        assert!(timeout(Duration::from_millis(100), seen.recv())
+            .await
+            .is_err());
+        handle.send(NetCommand::Connect(creds(&addr, false)));
+        next_type(&mut seen, "login").await;
+    }
+}
+
+/// Banned while away: the reconnect's refusal is reported like a refused
+/// first login (with `until`), and the task stops there.
+#[tokio::test]
+async fn a_reconnect_refused_as_banned_stops_and_says_until_when() {
+    let (addr, mut seen) = fake_server(vec![
+        Script::Welcome { pongs: false },
+        Script::RefuseBanned,
+        Script::Welcome { pongs: true },
+    ])
+    .await;
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    next_type(&mut seen, "login").await;
+    // The dead connection is found, the reconnect logs in and is refused.
+    next_type(&mut seen, "login").await;
+    let e = next_matching(&mut rx, |ev| match ev {
+        NetEvent::LoginFailed(e) => Some(e.clone()),
+        NetEvent::Offline(why) => panic!("not a generic failure: {why}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(e.code, ErrorCode::Banned);
+    assert_eq!(e.until, Some(Some(1_900_000_000_000)));
+    assert!(timeout(Duration::from_millis(1_500), seen.recv())
+        .await
+        .is_err());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    next_type(&mut seen, "login").await;
 }

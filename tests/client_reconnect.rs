@@ -201,7 +201,7 @@ fn public_texts(app: &App) -> Vec<String> {
         .iter()
         .filter_map(|e| match &e.kind {
             EntryKind::Message { text, .. } => Some(text.clone()),
-            EntryKind::System(_) => None,
+            EntryKind::System(_) | EntryKind::Deleted { .. } => None,
         })
         .collect()
 }

@@ -28,8 +28,11 @@ use super::time;
 use super::trust::TlsInfo;
 use super::ui::layout;
 use super::view::{Anchor, ChatView, Geometry};
-use super::views::{DirectoryView, HelpView, InboxView, PeopleView, TrustView};
+use super::views::{
+    AuditView, DirectoryView, HelpView, InboxView, PeopleView, SelectView, TrustView,
+};
 
+mod admin;
 mod errors;
 mod groups;
 mod input;
@@ -91,6 +94,25 @@ pub enum Attention {
 pub struct Notice {
     pub text: String,
     pub error: bool,
+}
+
+/// The user's mute in `#public` and groups (§13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mute {
+    /// When it ends; `None` for good.
+    pub until: Option<i64>,
+}
+
+/// An administration request (§13), remembered to say what its `ok` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AdminOp {
+    Ban { user: String, minutes: Option<u64> },
+    Unban(String),
+    Mute { user: String, minutes: Option<u64> },
+    Unmute(String),
+    Disconnect(String),
+    Promote(String),
+    Demote(String),
 }
 
 /// One open chat (a tab).
@@ -279,6 +301,12 @@ enum Pending {
     Cancel(String),
     EndChat(String),
     Who,
+    Admin(AdminOp),
+    /// `before`: `None` for the first page (it opens the view).
+    Audit {
+        before: Option<u64>,
+    },
+    DeleteMessage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,6 +346,12 @@ pub struct App {
     pub help: HelpView,
     /// The directory of groups (`/groups`).
     pub directory: DirectoryView,
+    /// The audit log (`/audit`, admins).
+    pub audit: AuditView,
+    /// The message selected to act on (Ctrl-↑ / Alt-↑).
+    pub select: SelectView,
+    /// Set while the user is muted in `#public` and groups.
+    pub muted: Option<Mute>,
     pub notice: Option<Notice>,
     pub motd: Option<String>,
     pub theme: Theme,
@@ -455,6 +489,9 @@ impl App {
             people: PeopleView::default(),
             help: HelpView::default(),
             directory: DirectoryView::default(),
+            audit: AuditView::default(),
+            select: SelectView::default(),
+            muted: None,
             notice: None,
             motd: None,
             theme,

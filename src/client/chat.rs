@@ -69,6 +69,10 @@ pub enum EntryKind {
     },
     /// A quiet line: someone joined, left, changed status, a chat ended.
     System(String),
+    /// A message that was deleted (§13), shown as a quiet line in its
+    /// place: "message deleted by NAME", or "message deleted" when history
+    /// said so without naming anyone.
+    Deleted { from: UserName, text: String },
 }
 
 /// One row of scrollback.
@@ -102,12 +106,22 @@ impl Entry {
         match &self.kind {
             EntryKind::Message { text, .. } => text,
             EntryKind::System(text) => text,
+            EntryKind::Deleted { text, .. } => text,
         }
     }
 
+    /// Messages, deleted ones included, have an id; system lines do not.
     pub fn msg_id(&self) -> Option<u64> {
         match self.kind {
-            EntryKind::Message { .. } => Some(self.key.0),
+            EntryKind::Message { .. } | EntryKind::Deleted { .. } => Some(self.key.0),
+            EntryKind::System(_) => None,
+        }
+    }
+
+    /// Who wrote the message (deleted or not); `None` for a system line.
+    pub fn author(&self) -> Option<&UserName> {
+        match &self.kind {
+            EntryKind::Message { from, .. } | EntryKind::Deleted { from, .. } => Some(from),
             EntryKind::System(_) => None,
         }
     }
@@ -117,7 +131,7 @@ impl Entry {
     pub fn lead_width(&self) -> usize {
         match &self.kind {
             EntryKind::Message { from, .. } => from.as_str().len() + 2,
-            EntryKind::System(_) => 0,
+            EntryKind::System(_) | EntryKind::Deleted { .. } => 0,
         }
     }
 
@@ -263,6 +277,34 @@ impl ChatLog {
         dropped.iter().any(|e| e.msg_id().is_some())
     }
 
+    /// The message with this id, if it is loaded.
+    pub fn message(&self, msg_id: u64) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.key.cmp(&(msg_id, 0)))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Shows message `msg_id` as deleted, with `text` in its place; false
+    /// if it is not loaded or already shown as deleted.
+    pub fn mark_deleted(&mut self, msg_id: u64, text: String) -> bool {
+        let Ok(i) = self.entries.binary_search_by(|e| e.key.cmp(&(msg_id, 0))) else {
+            return false;
+        };
+        let e = &mut self.entries[i];
+        let from = match &e.kind {
+            EntryKind::Message { from, .. } => from.clone(),
+            _ => return false,
+        };
+        self.bytes = self
+            .bytes
+            .saturating_sub(e.text().len())
+            .saturating_add(text.len());
+        e.kind = EntryKind::Deleted { from, text };
+        *e.rows.borrow_mut() = None;
+        true
+    }
+
     /// Index of the entry with this key, or of the first after it.
     pub fn index_of(&self, key: EntryKey) -> usize {
         self.entries.partition_point(|e| e.key < key)
@@ -345,6 +387,23 @@ mod tests {
             &cut[cut.len() - 40..]
         );
         assert_eq!(clip_text("short".into()), "short");
+    }
+
+    #[test]
+    fn a_deleted_message_keeps_its_place_and_its_rows_are_wrapped_anew() {
+        let mut log = ChatLog::default();
+        log.insert_message(1, 0, msg("one two three four five six seven"));
+        log.insert_message(2, 0, msg("two"));
+        assert_eq!(log.entries()[0].height(20, 5), 3);
+        assert!(log.mark_deleted(1, "message deleted by Al".into()));
+        assert!(!log.mark_deleted(1, "again".into()));
+        assert!(!log.mark_deleted(7, "not loaded".into()));
+        let e = &log.entries()[0];
+        assert_eq!(e.msg_id(), Some(1));
+        assert_eq!(e.text(), "message deleted by Al");
+        assert_eq!(e.author().map(|a| a.as_str()), Some("Bob"));
+        assert_eq!(e.height(20, 5), 2);
+        assert_eq!(log.bytes(), "message deleted by Al".len() + 3);
     }
 
     #[test]

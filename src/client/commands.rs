@@ -43,6 +43,31 @@ pub enum SlashCommand {
     Groups,
     /// Refresh and show the current group's members.
     Members,
+    /// Administration (§13), for server admins: ban for `minutes` (for
+    /// good without).
+    Ban {
+        user: String,
+        minutes: Option<u64>,
+        reason: Option<String>,
+    },
+    Unban(String),
+    Mute {
+        user: String,
+        minutes: Option<u64>,
+        reason: Option<String>,
+    },
+    Unmute(String),
+    /// §13's `kick`: end every session of the user.
+    Disconnect {
+        user: String,
+        reason: Option<String>,
+    },
+    /// `set_role` admin.
+    Promote(String),
+    /// `set_role` user.
+    Demote(String),
+    /// The audit log.
+    Audit,
 }
 
 /// Every command with its argument and a one-line description, for `/help`,
@@ -89,6 +114,66 @@ pub const COMMANDS: [(&str, &str, &str); 20] = [
     ("/help", "", "show keys and commands"),
     ("/quit", "", "leave tchat"),
 ];
+
+/// The administration commands (§13): listed in the help and completed
+/// with Tab only for server admins. Anyone may type them; the server
+/// answers `forbidden` to non-admins.
+pub const ADMIN_COMMANDS: [(&str, &str, &str); 8] = [
+    (
+        "/ban",
+        "NAME [MINUTES] [reason]",
+        "ban NAME (for good without MINUTES); ends their sessions",
+    ),
+    ("/unban", "NAME", "lift NAME's ban"),
+    (
+        "/mute",
+        "NAME [MINUTES] [reason]",
+        "mute NAME in #public and groups (private chats still work)",
+    ),
+    ("/unmute", "NAME", "lift NAME's mute"),
+    (
+        "/disconnect",
+        "NAME [reason]",
+        "end NAME's sessions (they may log in again)",
+    ),
+    ("/promote", "NAME", "make NAME a server admin"),
+    ("/demote", "NAME", "make NAME an ordinary user again"),
+    (
+        "/audit",
+        "",
+        "the audit log: ↑/↓ PgUp/PgDn scroll, Esc closes",
+    ),
+];
+
+/// `NAME [MINUTES] [reason…]` of `/ban` and `/mute`. A word after the name
+/// that starts with a digit is MINUTES and must be a positive whole number
+/// (`/ban bob 10m` is refused rather than banning for good with the reason
+/// "10m"); any other word starts the reason.
+fn name_minutes_reason(
+    cmd: &str,
+    line: &str,
+    arg: Option<&str>,
+    extra: Option<&str>,
+) -> Result<(String, Option<u64>, Option<String>), String> {
+    let Some(user) = arg else {
+        return Err(format!("usage: {cmd} NAME [MINUTES] [reason…]"));
+    };
+    let user = user.trim_start_matches('@').to_owned();
+    let Some(word) = extra.filter(|w| {
+        w.trim_start_matches(['-', '+'])
+            .starts_with(|c: char| c.is_ascii_digit())
+    }) else {
+        return Ok((user, None, rest_after(line, 2)));
+    };
+    match word.parse::<u64>() {
+        Ok(m) if m > 0 && word.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok((user, Some(m), rest_after(line, 3)))
+        }
+        _ => Err(format!(
+            "MINUTES must be a positive whole number ({cmd} NAME 60 reason); leave it out for good"
+        )),
+    }
+}
 
 /// What follows the first `n` words of `line`, trimmed (`None` if nothing).
 fn rest_after(line: &str, n: usize) -> Option<String> {
@@ -195,6 +280,32 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         },
         "/groups" => no_arg(SlashCommand::Groups),
         "/members" | "/names" => no_arg(SlashCommand::Members),
+        "/ban" => name_minutes_reason("/ban", line, arg, extra).map(|(user, minutes, reason)| {
+            SlashCommand::Ban {
+                user,
+                minutes,
+                reason,
+            }
+        }),
+        "/mute" => name_minutes_reason("/mute", line, arg, extra).map(|(user, minutes, reason)| {
+            SlashCommand::Mute {
+                user,
+                minutes,
+                reason,
+            }
+        }),
+        "/unban" => need_name("/unban").map(SlashCommand::Unban),
+        "/unmute" => need_name("/unmute").map(SlashCommand::Unmute),
+        "/disconnect" => match arg {
+            Some(a) => Ok(SlashCommand::Disconnect {
+                user: a.trim_start_matches('@').to_owned(),
+                reason: rest_after(line, 2),
+            }),
+            None => Err("usage: /disconnect NAME [reason…]".to_owned()),
+        },
+        "/promote" => need_name("/promote").map(SlashCommand::Promote),
+        "/demote" => need_name("/demote").map(SlashCommand::Demote),
+        "/audit" => no_arg(SlashCommand::Audit),
         _ => Err(format!("unknown command {name} (F1 lists them)")),
     }
 }
@@ -256,6 +367,60 @@ mod tests {
             .contains("starting with a letter"));
         assert!(parse("/role bob king").unwrap_err().contains("usage"));
         assert!(parse("/leave now").unwrap_err().contains("no argument"));
+    }
+
+    #[test]
+    fn parses_admin_commands() {
+        let ban = |user: &str, minutes, reason: Option<&str>| SlashCommand::Ban {
+            user: user.into(),
+            minutes,
+            reason: reason.map(Into::into),
+        };
+        assert_eq!(
+            parse("/ban bob 60 spam  and more "),
+            Ok(ban("bob", Some(60), Some("spam  and more")))
+        );
+        assert_eq!(parse("/ban @bob spam"), Ok(ban("bob", None, Some("spam"))));
+        assert_eq!(parse("/ban bob"), Ok(ban("bob", None, None)));
+        assert_eq!(parse("/ban bob 5"), Ok(ban("bob", Some(5), None)));
+        for bad in [
+            "/ban bob 0",
+            "/ban bob 10m",
+            "/ban bob -5 x",
+            "/ban bob 1.5",
+            "/ban bob 99999999999999999999999",
+        ] {
+            assert!(
+                parse(bad).unwrap_err().contains("positive whole number"),
+                "{bad}"
+            );
+        }
+        assert!(parse("/ban").unwrap_err().contains("usage"));
+        assert_eq!(
+            parse("/mute carol 10 calm down"),
+            Ok(SlashCommand::Mute {
+                user: "carol".into(),
+                minutes: Some(10),
+                reason: Some("calm down".into())
+            })
+        );
+        assert_eq!(
+            parse("/disconnect bob go home"),
+            Ok(SlashCommand::Disconnect {
+                user: "bob".into(),
+                reason: Some("go home".into())
+            })
+        );
+        assert_eq!(
+            parse("/promote bob"),
+            Ok(SlashCommand::Promote("bob".into()))
+        );
+        assert_eq!(parse("/demote bob"), Ok(SlashCommand::Demote("bob".into())));
+        assert_eq!(parse("/unban bob"), Ok(SlashCommand::Unban("bob".into())));
+        assert_eq!(parse("/unmute bob"), Ok(SlashCommand::Unmute("bob".into())));
+        assert_eq!(parse("/audit"), Ok(SlashCommand::Audit));
+        assert!(parse("/audit 5").unwrap_err().contains("no argument"));
+        assert!(parse("/promote a b").unwrap_err().contains("usage"));
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub enum Action {
     Escape,
     /// Ctrl-R on the login form: log in / register.
     ToggleMode,
+    /// Ctrl-↑ or Alt-↑ in a chat: select a message to act on.
+    SelectMessage,
     Edit(Edit),
 }
 
@@ -106,6 +108,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Right if ctrl || alt => A::Edit(E::WordRight),
         KeyCode::Left => A::Edit(E::Left),
         KeyCode::Right => A::Edit(E::Right),
+        KeyCode::Up if ctrl || alt => A::SelectMessage,
         KeyCode::Up => A::Up,
         KeyCode::Down => A::Down,
         KeyCode::Home if ctrl => A::ScrollTop,
@@ -154,6 +157,15 @@ mod tests {
     #[test]
     fn editing_keys() {
         assert_eq!(k(KeyCode::Enter, KeyModifiers::ALT), Some(Action::Newline));
+        assert_eq!(
+            k(KeyCode::Up, KeyModifiers::ALT),
+            Some(Action::SelectMessage)
+        );
+        assert_eq!(
+            k(KeyCode::Up, KeyModifiers::CONTROL),
+            Some(Action::SelectMessage)
+        );
+        assert_eq!(k(KeyCode::Up, KeyModifiers::NONE), Some(Action::Up));
         assert_eq!(k(KeyCode::Enter, KeyModifiers::NONE), Some(Action::Submit));
         assert_eq!(
             k(KeyCode::Char('w'), KeyModifiers::CONTROL),

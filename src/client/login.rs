@@ -133,6 +133,11 @@ impl LoginForm {
         })
     }
 
+    /// Fills the user field (the account a session ended for).
+    pub fn set_user(&mut self, user: &str) {
+        self.user = single_line(user);
+    }
+
     /// Fills the password field (from `TCHAT_PASSWORD`).
     pub fn set_password(&mut self, password: &str) {
         let mut field = single_line(password);

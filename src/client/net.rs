@@ -16,6 +16,10 @@
 //! frame the server still refuses with `rate_limited` is sent again after
 //! `retry_after_ms` (a few times at most) instead of failing.
 //!
+//! A kick or a ban (§13) ends the session without a reconnect: the app
+//! shows who, why and until when on the login form, and the user decides
+//! when to log in again; a reconnect refused with `banned` stops too.
+//!
 //! A `tls://` server gets a TLS handshake first (see `trust`). A refused
 //! certificate stops the task where it is, reconnects included: it reports
 //! `Untrusted` and waits for the user's decision, never retrying on its own.
@@ -168,6 +172,9 @@ enum Ended {
     Lost(String),
     /// The app asked for a new login.
     NewLogin(Credentials),
+    /// An admin kicked or banned the account (§13): the app shows why on
+    /// the login form and nothing reconnects until the user logs in again.
+    Removed,
     /// The app is gone.
     Quit,
 }
@@ -248,6 +255,7 @@ async fn run(
                     creds = Some(c);
                     break 'session;
                 }
+                Ended::Removed => break 'session,
                 Ended::Lost(reason) => {
                     if started.elapsed() >= task.timing.stable_after {
                         streak = 0;
@@ -278,6 +286,12 @@ async fn run(
                                 let ms = e.retry_after_ms.unwrap_or(60_000);
                                 reason = format!("locked out for {} s", ms.div_ceil(1000));
                                 streak = streak.max(5);
+                            }
+                            // Banned while away: said as on the first login,
+                            // with until when; not retried.
+                            Login::Refused(e) if e.code == ErrorCode::Banned => {
+                                task.emit(NetEvent::LoginFailed(e));
+                                break 'session;
                             }
                             Login::Refused(e) => {
                                 task.emit(NetEvent::Offline(format!(
@@ -583,6 +597,15 @@ impl Task {
                             }
                         }
                         ServerFrame::Error(e) if e.id.is_some_and(|id| id >= OWN_ID_BASE) => {}
+                        // Kicked or banned: the session is over, and an
+                        // automatic reconnect would only undo a kick or
+                        // run into the ban.
+                        ServerFrame::Error(e)
+                            if e.fatal && matches!(e.code, ErrorCode::Kicked | ErrorCode::Banned) =>
+                        {
+                            self.emit(NetEvent::Frame(ServerFrame::Error(e)));
+                            return Ended::Removed;
+                        }
                         ServerFrame::Error(e) if e.code == ErrorCode::RateLimited => {
                             match outbox.retry(&e, &mut pacer, Instant::now()) {
                                 true => {}

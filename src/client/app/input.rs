@@ -5,7 +5,7 @@ use ratatui_textarea::CursorMove;
 use crate::protocol::{validate_text, Request};
 
 use super::*;
-use crate::client::commands::{self, COMMANDS};
+use crate::client::commands::{self, ADMIN_COMMANDS, COMMANDS};
 use crate::client::event::Command;
 use crate::client::sanitize::{clean_line, clean_text};
 
@@ -128,8 +128,14 @@ impl App {
         let word: String = line[start..col].iter().collect();
         let is_command = row == 0 && start == 0 && word.starts_with('/');
         let (prefix, candidates): (String, Vec<String>) = if is_command {
+            let admin: &[(&str, &str, &str)] = if self.is_admin() {
+                &ADMIN_COMMANDS
+            } else {
+                &[]
+            };
             let cands = COMMANDS
                 .iter()
+                .chain(admin)
                 .map(|(c, _, _)| (*c).to_owned())
                 .filter(|c| c.starts_with(&word.to_ascii_lowercase()))
                 .collect();
@@ -225,6 +231,15 @@ impl App {
         if !self.online_now() {
             self.error("not connected: your message is kept in the input line");
             return;
+        }
+        if matches!(chat, ChatKey::Public | ChatKey::Group(_)) {
+            if let Some(m) = self.muted_now() {
+                self.error(format!(
+                    "not sent: you are muted in #public and groups {}; private chats still work. Your text stays in the input",
+                    self.until_text(m.until)
+                ));
+                return;
+            }
         }
         if let Err(e) = validate_text(&text) {
             self.error(format!("not sent: {e}"));

@@ -78,8 +78,16 @@ impl App {
 
     pub(super) fn on_chat_key(&mut self, action: Action, out: &mut Vec<Command>) {
         if self.help.visible {
-            let lines = crate::client::ui::help::line_count();
+            let lines = crate::client::ui::help::line_count(self);
             self.help.on_key(action, lines, self.size.1);
+            return;
+        }
+        if self.audit.visible {
+            if action == Action::Help {
+                self.help.open();
+            } else {
+                self.on_audit_key(action, out);
+            }
             return;
         }
         if self.directory.visible {
@@ -122,6 +130,9 @@ impl App {
             }
             _ => {}
         }
+        if self.select.current.is_some() && self.on_select_key(action, out) {
+            return;
+        }
         if self.people.visible {
             let len = self.people_len();
             match self.people.on_key(action, len, self.draft_is_empty()) {
@@ -146,6 +157,7 @@ impl App {
         }
         match action {
             Action::Edit(Edit::Insert('?')) if empty => self.help.open(),
+            Action::SelectMessage => self.start_select(),
             Action::PageUp => self.scroll_up(self.page()),
             Action::PageDown => self.scroll_down(self.page()),
             Action::ScrollTop => self.scroll_top(),
@@ -256,6 +268,7 @@ impl App {
         }
         self.active = to;
         self.history_pos = None;
+        self.select.leave();
         if let Some(chat) = self.chats.get_mut(to) {
             chat.marker_after = (chat.unread > 0).then_some(chat.last_read);
             chat.scroll = None;
@@ -293,6 +306,7 @@ impl App {
         if self.screen != Screen::Chat
             || self.help.visible
             || self.directory.visible
+            || self.audit.visible
             || self.trust.is_open()
         {
             return;

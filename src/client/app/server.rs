@@ -24,7 +24,7 @@ impl App {
                 self.conn = ConnState::Offline(None);
                 self.screen = Screen::Login;
                 self.login.busy = false;
-                self.login.error = Some(error_text(&err, self.now_ms));
+                self.login.error = Some(self.error_sentence(&err));
                 match err.code {
                     ErrorCode::InvalidName | ErrorCode::NameTaken => self.login.focus = Field::User,
                     ErrorCode::InvalidPassword | ErrorCode::BadCredentials => {
@@ -191,7 +191,7 @@ impl App {
                                 EntryKind::Message { from, .. } => {
                                     me.as_ref().is_none_or(|m| m.key() != from.key())
                                 }
-                                EntryKind::System(_) => false,
+                                EntryKind::System(_) | EntryKind::Deleted { .. } => false,
                             })
                             .count() as u64;
                         if c.unread == 0 {
@@ -217,11 +217,10 @@ impl App {
             | ServerFrame::MemberRole { .. }
             | ServerFrame::Groups { .. }
             | ServerFrame::Members { .. }) => self.on_group_frame(frame, out),
-            // Administration (§13): shown by the admin views.
-            ServerFrame::Muted { .. }
+            frame @ (ServerFrame::Muted { .. }
             | ServerFrame::Role { .. }
             | ServerFrame::Audit { .. }
-            | ServerFrame::MessageDeleted { .. } => {}
+            | ServerFrame::MessageDeleted { .. }) => self.on_admin_frame(frame),
             // File transfer (§14): the client sends no file requests yet.
             ServerFrame::FileAccepted { .. }
             | ServerFrame::FileInfo { .. }
@@ -332,6 +331,7 @@ impl App {
             self.inbox.clear();
             self.pending.clear();
             self.command_text.clear();
+            self.select.leave();
         }
         self.welcomed = true;
         self.screen = Screen::Chat;
@@ -341,6 +341,10 @@ impl App {
         self.login.clear_password();
         self.me = Some(w.user.clone());
         self.role = w.role;
+        if self.role != Role::Admin {
+            self.audit.close();
+        }
+        self.muted = w.muted_until.map(|until| Mute { until });
         self.set_online(w.online);
         if let Some(me) = self.online.get(&w.user.key()) {
             self.status = me.status;
@@ -481,10 +485,22 @@ impl App {
             | Pending::Groups
             | Pending::Members { .. } => {}
             Pending::History { .. } | Pending::EndChat(_) | Pending::Who => {}
+            Pending::Admin(op) => self.on_admin_ok(op),
+            Pending::Audit { .. } | Pending::DeleteMessage => {}
         }
     }
 
     pub(super) fn on_error(&mut self, e: ErrorFrame) {
+        if e.fatal && matches!(e.code, ErrorCode::Kicked | ErrorCode::Banned) {
+            self.session_ended(&e);
+            return;
+        }
+        if e.code == ErrorCode::Muted {
+            // The server knows best: its answer sets the status bar too.
+            self.muted = Some(Mute {
+                until: e.until.unwrap_or(None),
+            });
+        }
         // A refused command comes back into the input it was typed in,
         // unless something new is being typed there: never glued onto it.
         if let Some((tab, text)) = e.id.and_then(|id| self.command_text.remove(&id)) {
@@ -497,7 +513,7 @@ impl App {
             }
         }
         let pending = e.id.and_then(|id| self.pending.remove(&id));
-        let msg = error_text(&e, self.now_ms);
+        let msg = self.error_sentence(&e);
         match pending {
             Some(Pending::Send { chat, text }) => {
                 if let Some(i) = self.chat_index(&chat) {
@@ -536,6 +552,10 @@ impl App {
                     g.members_known = true;
                 }
                 self.error(format!("could not list the members: {msg}"));
+            }
+            Some(Pending::Audit { before: Some(_) }) => {
+                self.audit.failed();
+                self.error(format!("could not load older audit entries: {msg}"));
             }
             Some(Pending::RequestChat(name) | Pending::Accept(name)) => {
                 self.focus_on_open
@@ -608,6 +628,18 @@ impl App {
             }
             None => return None,
         };
+        if m.deleted {
+            // Only history says so; nothing to notify.
+            self.chats[i].log.insert_message(
+                m.msg_id,
+                m.ts,
+                EntryKind::Deleted {
+                    from: m.from,
+                    text: "message deleted".to_owned(),
+                },
+            );
+            return Some(i);
+        }
         let own = self.is_me(&m.from);
         let text = clip_text(clean_text(&m.text).into_owned());
         let mention = !own

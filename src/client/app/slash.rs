@@ -29,6 +29,14 @@ impl App {
             | SlashCommand::DeleteGroup(_)
             | SlashCommand::Groups
             | SlashCommand::Members => return self.run_group_command(cmd, out),
+            SlashCommand::Ban { .. }
+            | SlashCommand::Unban(_)
+            | SlashCommand::Mute { .. }
+            | SlashCommand::Unmute(_)
+            | SlashCommand::Disconnect { .. }
+            | SlashCommand::Promote(_)
+            | SlashCommand::Demote(_)
+            | SlashCommand::Audit => return self.run_admin_command(cmd, out),
             SlashCommand::Chat(name) => self.cmd_chat(&name, out),
             SlashCommand::Accept(name) => self.cmd_accept(&name, out),
             SlashCommand::Reject(name) => self.cmd_reject(&name, out),

@@ -19,6 +19,9 @@ use crate::client::wrap::{self, width};
 
 /// Drawn in the clock column of every continuation row.
 pub const GUTTER: &str = "│";
+/// Drawn between the clock and the text of the selected message's rows
+/// (besides its style), so the selection shows without colour too.
+pub const SELECTED_MARK: &str = "▶";
 
 /// Marks a continuation row: blank clock column with `GUTTER` at its end.
 fn gutter(buf: &mut Buffer, x: u16, y: u16, clock_w: u16, right: u16, style: Style) {
@@ -53,6 +56,10 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     let clock_w = view.geo.clock_width;
     let off = view.geo.utc_offset;
     let entries = chat.log.entries();
+    let selected = app
+        .select
+        .selected_in(&crate::client::chats::ChatId::from(&chat.key))
+        .map(|sel| (sel.msg_id, 0));
     // Fewer rows than the screen: they sit at the bottom, like a terminal.
     let top = area.y + area.height.saturating_sub(rows.len() as u16);
     if rows.is_empty() || (at_top && rows.len() < usize::from(area.height)) {
@@ -96,6 +103,14 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                 } else {
                     gutter(buf, x, y, clock_w, right, s.dim);
                 }
+                let is_selected = selected == Some(e.key);
+                if is_selected {
+                    buf.set_style(Rect::new(area.x, y, area.width, 1), s.selected);
+                    let mx = x + clock_w;
+                    if mx < right {
+                        buf.set_stringn(mx, y, SELECTED_MARK, 1, s.selected);
+                    }
+                }
                 x += indent(clock_w);
                 if x >= right {
                     continue;
@@ -126,9 +141,13 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                         }
                         buf.set_stringn(x, y, text, room(x), text_style);
                     }
-                    EntryKind::System(_) => {
+                    EntryKind::System(_) | EntryKind::Deleted { .. } => {
                         buf.set_stringn(x, y, text, room(x), s.system);
                     }
+                }
+                if is_selected {
+                    // The selection's style wins over the text's colours.
+                    buf.set_style(Rect::new(area.x, y, area.width, 1), s.selected);
                 }
             }
         }

@@ -6,10 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use crate::client::app::App;
-use crate::client::commands::COMMANDS;
+use crate::client::commands::{ADMIN_COMMANDS, COMMANDS};
 
 /// Every key, grouped.
-pub const KEYS: [(&str, &str); 29] = [
+pub const KEYS: [(&str, &str); 31] = [
     ("Alt-1 … Alt-9", "jump to tab 1 … 9"),
     ("Ctrl-N / Ctrl-P", "next / previous tab"),
     (
@@ -32,6 +32,14 @@ pub const KEYS: [(&str, &str); 29] = [
     ("Ctrl-U / Ctrl-K", "delete to start / end of line"),
     ("Ctrl-Z / Ctrl-Y", "undo / redo in the input line"),
     ("Esc", "dismiss the notice, or jump to newest"),
+    (
+        "Ctrl-↑ / Alt-↑",
+        "select a message: ↑/↓ move, d delete (y/n), Esc back",
+    ),
+    (
+        "/audit ↑ / ↓ PgUp PgDn",
+        "scroll the audit log (admins); Esc closes",
+    ),
     ("F2", "people panel: ↑/↓ select, Enter chat, Esc close"),
     (
         "F2 in a group tab",
@@ -53,9 +61,15 @@ pub const KEYS: [(&str, &str); 29] = [
     ("//text", "send a message starting with /"),
 ];
 
-/// Rows of help text (for scrolling limits).
-pub fn line_count() -> usize {
-    KEYS.len() + COMMANDS.len() + 3
+/// Rows of help text (for scrolling limits): admins also see the
+/// administration commands.
+pub fn line_count(app: &App) -> usize {
+    let admin = if app.is_admin() {
+        ADMIN_COMMANDS.len() + 2
+    } else {
+        0
+    };
+    KEYS.len() + COMMANDS.len() + 3 + admin
 }
 
 fn lines(app: &App) -> Vec<Line<'static>> {
@@ -69,11 +83,20 @@ fn lines(app: &App) -> Vec<Line<'static>> {
     }
     out.push(Line::from(""));
     out.push(Line::from(Span::styled("Commands", s.title)));
-    for (cmd, arg, what) in COMMANDS {
-        out.push(Line::from(vec![
+    let command = |(cmd, arg, what): (&str, &str, &str)| {
+        Line::from(vec![
             Span::styled(format!("  {:<22}", format!("{cmd} {arg}")), s.prompt),
             Span::styled(what.to_owned(), s.base),
-        ]));
+        ])
+    };
+    out.extend(COMMANDS.into_iter().map(command));
+    if app.is_admin() {
+        out.push(Line::from(""));
+        out.push(Line::from(Span::styled(
+            "Administration (you are a server admin)",
+            s.title,
+        )));
+        out.extend(ADMIN_COMMANDS.into_iter().map(command));
     }
     out
 }

@@ -7,6 +7,9 @@ use ratatui::widgets::Widget;
 use crate::client::app::App;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
     let s = &app.theme.styles;
     buf.set_style(area, s.input);
     let prompt = match app.active_chat() {

@@ -38,11 +38,24 @@ pub fn topic_line(app: &App) -> Option<(String, bool)> {
     (!group.topic.trim().is_empty()).then(|| (group.topic.clone(), false))
 }
 
+/// The line above the input: the selection's question (it waits for an
+/// answer), else the notice, else what the selection is and its keys.
+/// `true` when it is an error or a question.
+pub fn shown_notice(app: &App) -> Option<(String, bool)> {
+    let prompt = app.selection_prompt();
+    match (prompt, &app.notice) {
+        (Some(p), _) if p.1 => Some(p),
+        (_, Some(n)) => Some((n.text.clone(), n.error)),
+        (p, None) => p,
+    }
+}
+
 /// The notice's rows at this width: wrapped, at most `MAX_NOTICE_ROWS`.
 pub fn notice_rows(app: &App, width: u16) -> Vec<String> {
-    let Some(n) = &app.notice else {
+    let Some((text, _)) = shown_notice(app) else {
         return Vec::new();
     };
+    let n = crate::client::app::Notice { text, error: false };
     let w = usize::from(width.saturating_sub(1)).max(1);
     let ranges = crate::client::wrap::wrap(&n.text, w, w);
     let max = usize::from(MAX_NOTICE_ROWS);
@@ -69,8 +82,11 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     let w = area.width;
     let h = area.height;
     let input_rows = (app.draft().lines().len() as u16).clamp(1, MAX_INPUT_ROWS);
-    let notice_rows = notice_rows(app, w).len() as u16;
     let topic_rows = u16::from(topic_line(app).is_some() && h >= 8);
+    // On a tiny terminal the notice gives way: the input and the status
+    // bar keep their rows.
+    let notice_rows =
+        (notice_rows(app, w).len() as u16).min(h.saturating_sub(1 + topic_rows + input_rows + 1));
     let fixed = 1 + topic_rows + notice_rows + input_rows + 1;
     let main_h = h.saturating_sub(fixed);
     let row =

@@ -1,6 +1,7 @@
 //! Pure render functions: they read the `App` and draw; they never change
 //! state (the only mutation is the wrap cache inside the chat log).
 
+pub mod audit;
 pub mod chat;
 pub mod directory;
 pub mod help;
@@ -48,8 +49,8 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
             if let Some(p) = a.people {
                 people::render(app, p, buf);
             }
-            if let (Some(r), Some(n)) = (a.notice, &app.notice) {
-                let style = if n.error {
+            if let (Some(r), Some((_, error))) = (a.notice, layout::shown_notice(app)) {
+                let style = if error {
                     app.theme.styles.error
                 } else {
                     app.theme.styles.notice
@@ -66,6 +67,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
             status::render(app, a.status, buf);
             if app.directory.visible {
                 directory::render(app, a.main, buf);
+            }
+            if app.audit.visible {
+                audit::render(app, a.main, buf);
             }
             if app.help.visible {
                 help::render(app, area, buf);

@@ -21,11 +21,35 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ConnState::Offline(_) => ("○ offline".to_owned(), s.status_err),
     };
     let w = usize::from(area.width);
+    let right = "F1 help ";
+    // What the user must know first: a mute (why sends are refused) and
+    // the admin role come right after the connection, whole or not at all;
+    // where they would not fit, the connection is said by its symbol alone.
+    let mut flags: Vec<(String, ratatui::style::Style)> = Vec::new();
+    if let Some(m) = app.mute_label() {
+        flags.push((format!(" · {m}"), s.status_warn));
+    }
+    if app.is_admin() {
+        flags.push((" · admin".to_owned(), s.status_ok));
+    }
+    let flags_w: usize = flags.iter().map(|(t, _)| width(t)).sum();
+    let conn = if flags_w > 0 && 1 + width(&conn) + flags_w + width(right) + 1 > w {
+        conn.chars().next().map_or(conn.clone(), String::from)
+    } else {
+        conn
+    };
     let (mut x, _) = buf.set_stringn(area.x + 1, area.y, &conn, w, style);
     let me = app
         .me
         .as_ref()
         .map_or_else(|| app.login.user_text(), |m| m.to_string());
+    let room = |x: u16| w.saturating_sub(usize::from(x - area.x) + width(right) + 1);
+    for (text, style) in flags {
+        if width(&text) <= room(x) {
+            let (nx, _) = buf.set_stringn(x, area.y, &text, room(x), style);
+            x = nx;
+        }
+    }
     let mut pieces = vec![
         format!("  {me}@{}", server_text(app)),
         format!("  {}", app.status.as_str()),
@@ -33,8 +57,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(rtt) = app.rtt {
         pieces.push(format!("  rtt {} ms", rtt.as_millis()));
     }
-    let right = "F1 help ";
-    let room = w.saturating_sub(usize::from(x - area.x) + width(right) + 1);
+    let room = room(x);
     // Whole pieces only: a cut-off "rtt" helps nobody.
     let mut rest = String::new();
     for (i, p) in pieces.iter().enumerate() {

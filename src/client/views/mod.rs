@@ -4,16 +4,20 @@
 //! tab — it hands back as an action for `App::update`, still the one
 //! entry point, to carry out.
 
+pub mod audit;
 pub mod directory;
 pub mod help;
 pub mod inbox;
 pub mod people;
+pub mod select;
 pub mod trust;
 
+pub use audit::{AuditAction, AuditView};
 pub use directory::{DirectoryAction, DirectoryView};
 pub use help::HelpView;
 pub use inbox::{InboxAction, InboxView};
 pub use people::{PeopleAction, PeopleView};
+pub use select::{SelectAction, SelectView, Selection};
 pub use trust::{TrustAnswer, TrustView};
 
 /// What a view did with a key.
