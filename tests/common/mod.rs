@@ -335,18 +335,29 @@ impl TestClient {
     /// The next event (a frame without `id`) of type `kind`; other frames that
     /// arrive first stay buffered.
     pub async fn expect_event(&mut self, kind: &str) -> Value {
-        let matches = |v: &Value| v["type"] == kind && v.get("id").is_none();
+        self.expect_event_where(kind, |v| v["type"] == kind).await
+    }
+
+    /// The next event (a frame without `id`) for which `wanted` holds;
+    /// `what` names it in the failure message. Other frames that arrive
+    /// first stay buffered, in order.
+    pub async fn expect_event_where(
+        &mut self,
+        what: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let matches = |v: &Value| v.get("id").is_none() && wanted(v);
         if let Some(pos) = self.buffered.iter().position(matches) {
             return self.buffered.remove(pos).unwrap();
         }
         loop {
             match self.read_frame(RECV_TIMEOUT).await {
                 Err(()) => panic!(
-                    "no {kind} event within {RECV_TIMEOUT:?}; got meanwhile: {:?}",
+                    "no {what} event within {RECV_TIMEOUT:?}; got meanwhile: {:?}",
                     self.buffered
                 ),
                 Ok(None) => panic!(
-                    "connection closed before a {kind} event; got: {:?}",
+                    "connection closed before a {what} event; got: {:?}",
                     self.buffered
                 ),
                 Ok(Some(v)) if matches(&v) => return v,
