@@ -381,8 +381,14 @@ impl Connection {
                 Flow::Continue
             }
             Request::FileGetCancel { file_id } => {
-                if let Ok(mut d) = self.downloads.lock() {
-                    d.current.remove(&file_id);
+                let stopped = self
+                    .downloads
+                    .lock()
+                    .is_ok_and(|mut d| d.current.remove(&file_id).is_some());
+                if !stopped {
+                    // Nothing running here: the hub says whether the file
+                    // exists for this user (`ok`) or not (`no_such_file`).
+                    return self.forward(id, Request::FileGetCancel { file_id }).await;
                 }
                 if let Some(id) = id {
                     self.reply(ServerFrame::ok(id)).await;

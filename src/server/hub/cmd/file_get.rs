@@ -41,6 +41,20 @@ pub(super) fn run(
     }))
 }
 
+/// `file_get_cancel` with no download of that file running: `ok` for a
+/// file the caller may read, `no_such_file` otherwise.
+pub(super) fn cancel(hub: &mut Hub, cx: &Cx, file_id: &str) -> Result<(), Failure> {
+    let readable = match hub.store.file(file_id)? {
+        Some(f) if f.msg_id.is_some() && !f.message_deleted => can_read(hub, cx.me, f.chat)?,
+        _ => false,
+    };
+    if !readable {
+        return file_cancel::no_such_file();
+    }
+    hub.reply_ok(cx.session, cx.id);
+    Ok(())
+}
+
 /// Whether `me` may read chat `chat` now.
 fn can_read(hub: &mut Hub, me: AccountId, chat: ChatId) -> Result<bool, Failure> {
     if chat == PUBLIC_CHAT {

@@ -124,7 +124,7 @@ fn checked_sha256(sha256: &str) -> Result<String, Failure> {
 }
 
 fn check_mime(mime: &str) -> Result<(), Failure> {
-    if mime.is_empty() || mime.len() > 255 || mime.chars().any(|c| c.is_control() || c == ' ') {
+    if mime.trim().is_empty() || mime.len() > 255 || mime.chars().any(char::is_control) {
         return refuse(ErrorCode::BadRequest, "\"mime\" is not a media type");
     }
     Ok(())

@@ -174,8 +174,9 @@ impl Hub {
             } => file_offer::run(hub, &cx, &chat, name, size, sha256, mime, text),
             Request::FileDone { file_id } => file_done::run(hub, &cx, &file_id),
             Request::FileCancel { file_id } => file_cancel::run(hub, &cx, &file_id),
+            Request::FileGetCancel { file_id } => file_get::cancel(hub, &cx, &file_id),
             // Taken by the session itself: bytes never pass through here.
-            Request::FileChunk { .. } | Request::FileGetCancel { .. } => refuse(
+            Request::FileChunk { .. } => refuse(
                 ErrorCode::Internal,
                 "this request is handled by the connection, not the hub",
             ),
