@@ -312,6 +312,22 @@ async fn status_is_kept_across_sessions() {
 }
 
 #[tokio::test]
+async fn status_is_kept_across_a_server_restart() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    alice
+        .ok(json!({"type": "set_status", "status": "busy"}))
+        .await;
+    alice.logout().await;
+    let server = server.restart().await;
+    let alice = server.session("alice").await;
+    assert_eq!(
+        online_set(&alice.welcome["online"]),
+        pairs(&[("alice", "busy")])
+    );
+}
+
+#[tokio::test]
 async fn sending_to_chats_that_do_not_exist() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;

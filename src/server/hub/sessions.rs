@@ -88,6 +88,8 @@ impl Hub {
         self.names.insert(account.id, name.clone());
         self.roles.insert(account.id, account.role);
         self.mutes.insert(account.id, account.mute);
+        // The status the user last set, whichever server run it was set in.
+        self.statuses.entry(account.id).or_insert(account.status);
         self.attached_in_batch.push(session);
         let first = !self.online.contains_key(&account.id);
         self.online

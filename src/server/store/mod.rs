@@ -11,7 +11,7 @@ mod sqlite;
 
 pub use sqlite::{Reader, SqliteStore};
 
-use crate::protocol::{FileRef, GroupKind, GroupRole, Role};
+use crate::protocol::{FileRef, GroupKind, GroupRole, Role, Status};
 
 /// The chat id of `#public`.
 pub const PUBLIC_CHAT: ChatId = 1;
@@ -63,6 +63,8 @@ pub struct Account {
     pub ban: Option<Ban>,
     /// A mute: the same shape as a ban (until a time, or for good).
     pub mute: Option<Ban>,
+    /// The status the user last set: a new session starts with it.
+    pub status: Status,
 }
 
 /// A ban (or a mute) on an account: until a time, or for good.
@@ -389,6 +391,9 @@ pub trait Store: Send {
 
     /// When `account` last logged in.
     fn last_login(&self, account: AccountId) -> Result<Option<i64>, StoreError>;
+
+    /// Remembers the status a user set, for its next sessions.
+    fn set_status(&self, account: AccountId, status: Status) -> Result<(), StoreError>;
 
     /// Mutes an account until `until_ms`, or for good with `None` inside;
     /// `None` lifts it.

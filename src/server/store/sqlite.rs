@@ -154,6 +154,10 @@ CREATE INDEX files_by_sha ON files (sha256);
 CREATE INDEX files_by_msg ON files (msg_id);
 CREATE INDEX files_by_chat ON files (chat_id);
 "#,
+    r#"
+ALTER TABLE accounts ADD COLUMN status TEXT NOT NULL DEFAULT 'available'
+    CHECK (status IN ('available', 'away', 'busy'));
+"#,
 ];
 
 /// A handle on the database.
@@ -412,11 +416,12 @@ impl SqliteStore {
             mute: muted.then(|| Ban {
                 until_ms: r.get(9).ok().flatten(),
             }),
+            status: Status::parse(&r.get::<_, String>(10)?).unwrap_or_default(),
         })
     }
 
     const ACCOUNT_COLUMNS: &'static str =
-        "id, name, password_hash, created_ms, role, name_key, banned, banned_until_ms, muted, muted_until_ms";
+        "id, name, password_hash, created_ms, role, name_key, banned, banned_until_ms, muted, muted_until_ms, status";
 
     fn update_account(
         &self,
@@ -872,6 +877,13 @@ impl Store for SqliteStore {
             )?
             .query_row([account], |r| r.get(0))
             .optional()?)
+    }
+
+    fn set_status(&self, account: AccountId, status: Status) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE accounts SET status = ?2 WHERE id = ?1")?
+            .execute(params![account, status.as_str()])?;
+        Ok(())
     }
 
     fn set_mute(&self, key: &str, mute: Option<Ban>) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, status: Status) -> Result<(), Failure>
         hub.reply_ok(session, id);
         return Ok(());
     }
+    hub.store.set_status(me, status)?;
     let before = hub.statuses.insert(me, status);
     hub.status_undo.push((me, before));
     hub.reply_ok(session, id);
