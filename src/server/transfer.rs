@@ -36,6 +36,9 @@ pub struct FileStore {
     /// Contents being linked into `blobs/` whose message is not committed
     /// yet: never removed as unreferenced meanwhile.
     in_flight: Mutex<HashMap<String, usize>>,
+    /// One lock per upload being written, so that two sessions of one user
+    /// cannot interleave chunks of the same upload.
+    writing: Mutex<HashMap<String, std::sync::Arc<Mutex<()>>>>,
 }
 
 /// How long an unreferenced blob must have existed before a sweep removes
@@ -54,7 +57,13 @@ impl FileStore {
             blobs,
             uploads: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
+            writing: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Whether the bytes of this content are stored.
+    pub fn has_blob(&self, sha256: &str) -> bool {
+        self.blob_path(sha256).is_file()
     }
 
     pub fn blob_path(&self, sha256: &str) -> PathBuf {
@@ -82,7 +91,20 @@ impl FileStore {
         if let Ok(mut u) = self.uploads.lock() {
             u.remove(file_id);
         }
+        let lock = self.lock_for(file_id);
+        let _held = lock.lock();
         let _ = fs::remove_file(self.partial_path(file_id));
+        if let Ok(mut w) = self.writing.lock() {
+            w.remove(file_id);
+        }
+    }
+
+    /// The lock that serializes writes to one upload.
+    fn lock_for(&self, file_id: &str) -> std::sync::Arc<Mutex<()>> {
+        match self.writing.lock() {
+            Ok(mut w) => w.entry(file_id.to_owned()).or_default().clone(),
+            Err(_) => std::sync::Arc::default(),
+        }
     }
 
     /// How many bytes of `file_id` are held.
@@ -93,6 +115,8 @@ impl FileStore {
     /// Appends `data` at `offset`, which must be what is held: `Err(held)`
     /// otherwise.
     pub fn append(&self, file_id: &str, offset: u64, data: &[u8]) -> io::Result<Result<u64, u64>> {
+        let lock = self.lock_for(file_id);
+        let _held = lock.lock();
         let path = self.partial_path(file_id);
         let mut file = match OpenOptions::new().append(true).open(&path) {
             Ok(f) => f,
@@ -111,6 +135,8 @@ impl FileStore {
     /// its content: `Ok(false)` when they do not have that SHA-256. The
     /// content is marked in flight until [`FileStore::settled`].
     pub fn finish(&self, file_id: &str, sha256: &str) -> io::Result<bool> {
+        let lock = self.lock_for(file_id);
+        let _held = lock.lock();
         let path = self.partial_path(file_id);
         if !path.exists() {
             // An empty file takes no chunk.

@@ -12,6 +12,18 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, file_id: &str) -> Result<(), Failure> 
     if file.uploader != cx.me || file.msg_id.is_some() {
         return file_cancel::no_such_file();
     }
+    // Only bytes checked and on disk are ever posted: never a message
+    // pointing at a file that is not there.
+    if !hub.files.has_blob(&file.sha256) {
+        return Err(Failure::Frame(Box::new(ErrorFrame {
+            offset: Some(hub.files.received(file_id)),
+            ..ErrorFrame::new(
+                None,
+                ErrorCode::BadRequest,
+                "the server does not hold this file's bytes; send them first",
+            )
+        })));
+    }
     // The connection marked the content in flight: it is settled once,
     // whatever happens now (after the commit, or with a failed batch).
     let sha256 = file.sha256.clone();
