@@ -192,11 +192,11 @@ async fn a_failed_login_takes_as_long_whatever_cost_the_account_was_hashed_at() 
         fast.push(failed_login_time(addr, "fast").await);
     }
     let (slow, unknown, fast) = (median(slow), median(unknown), median(fast));
-    // Cost 9 is 32 times the work of cost 4; without padding the unknown
-    // and cost-4 names would answer about 32 times faster. The margin
-    // allows for other tests competing for the cores.
+    // Cost 9 is 32 times the work of cost 4; without the extra check the
+    // unknown and cost-4 names would answer about 32 times faster. With it
+    // every failure does a cost-9 check, so the times match under any load.
     assert!(
-        unknown * 4 >= slow && fast * 4 >= slow,
+        unknown * 2 >= slow && fast * 2 >= slow,
         "slow {slow:?}, unknown {unknown:?}, fast {fast:?}"
     );
 }

@@ -9,7 +9,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,12 +24,12 @@ use crate::protocol::{
 pub struct PasswordHasher {
     cost: u32,
     dummy_hash: String,
-    /// How long one hash at `cost` took at start: the time a failed login
-    /// takes at least.
-    one_check: Duration,
-    /// The highest cost among stored hashes (at least `cost`): failures are
-    /// padded to what a check at that cost takes.
-    slowest_cost: AtomicU32,
+    /// A dummy hash at the highest cost any stored hash has, when that is
+    /// above the server's: every failed check does at least one check at
+    /// that cost, so that a name with no account, or an account hashed at
+    /// a lower cost, answers as slowly as the slowest account — by doing
+    /// the same work, which holds under any load, not by a timer.
+    slowest: std::sync::OnceLock<(u32, String)>,
     permits: Semaphore,
 }
 
@@ -47,50 +46,43 @@ pub fn bcrypt_cost_of(hash: &str) -> Option<u32> {
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+const DUMMY_PASSWORD: &str = "tchat dummy password for unknown users";
+
+async fn dummy_at(cost: u32) -> Result<String, HashError> {
+    tokio::task::spawn_blocking(move || bcrypt::hash(DUMMY_PASSWORD, cost))
+        .await
+        .map_err(|e| HashError(e.to_string()))?
+        .map_err(|e| HashError(e.to_string()))
+}
+
 impl PasswordHasher {
     /// Builds the hasher; computing the dummy hash takes one bcrypt round.
     pub async fn new(cost: u32) -> Result<Arc<Self>, HashError> {
-        let (dummy_hash, one_check) = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let hash = bcrypt::hash("tchat dummy password for unknown users", cost);
-            (hash, started.elapsed())
-        })
-        .await
-        .map_err(|e| HashError(e.to_string()))?;
-        let dummy_hash = dummy_hash.map_err(|e| HashError(e.to_string()))?;
+        let dummy_hash = dummy_at(cost).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Arc::new(PasswordHasher {
             cost,
             dummy_hash,
-            one_check,
-            slowest_cost: AtomicU32::new(cost),
+            slowest: std::sync::OnceLock::new(),
             permits: Semaphore::new(cores),
         }))
     }
 
-    /// Tells the hasher which costs stored hashes have (read at start).
-    pub fn note_stored_costs(&self, costs: &[u32]) {
-        for &c in costs {
-            self.slowest_cost.fetch_max(c.min(31), Ordering::Relaxed);
+    /// Tells the hasher which costs stored hashes have (read at start); a
+    /// cost above the server's gets a dummy hash of its own (one bcrypt
+    /// round at that cost, once).
+    pub async fn note_stored_costs(&self, costs: &[u32]) -> Result<(), HashError> {
+        let slowest = costs.iter().copied().max().unwrap_or(0).min(31);
+        if slowest > self.cost && self.slowest.get().is_none() {
+            let hash = dummy_at(slowest).await?;
+            let _ = self.slowest.set((slowest, hash));
         }
+        Ok(())
     }
 
     /// Whether `hash` was made at another cost than the server's.
     pub fn needs_rehash(&self, hash: &str) -> bool {
         bcrypt_cost_of(hash) != Some(self.cost)
-    }
-
-    /// The least time a failed login takes: one check at the highest cost
-    /// any stored hash has, so that an account hashed at a higher cost
-    /// than the server's (or a name with no account) cannot be told apart
-    /// by timing. Each cost step doubles bcrypt's work.
-    pub fn failure_floor(&self) -> Duration {
-        let steps = self
-            .slowest_cost
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.cost)
-            .min(16);
-        self.one_check.saturating_mul(1 << steps)
     }
 
     /// A new bcrypt hash of `password`.
@@ -111,20 +103,38 @@ impl PasswordHasher {
     }
 
     /// Whether `password` matches `hash`; with `None` (no such account) it
-    /// checks the dummy hash and answers false, taking the same time.
+    /// checks a dummy hash and answers false. A failure always includes a
+    /// check at the slowest stored cost (see [`PasswordHasher::slowest`]).
     pub async fn verify(&self, password: String, hash: Option<String>) -> bool {
         let Ok(_permit) = self.permits.acquire().await else {
             return false;
         };
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
-        let matched = tokio::task::spawn_blocking(move || {
+        let slowest = self.slowest.get().cloned();
+        let dummy = self.dummy_hash.clone();
+        tokio::task::spawn_blocking(move || {
             yield_cpu_to_delivery();
-            bcrypt::verify(password, &hash).unwrap_or(false)
+            let matched = match &hash {
+                Some(h) => bcrypt::verify(&password, h).unwrap_or(false),
+                None => false,
+            };
+            if matched {
+                return true;
+            }
+            // The work of a failure does not depend on the account.
+            let checked_cost = hash.as_deref().and_then(bcrypt_cost_of);
+            match &slowest {
+                Some((cost, slow)) if checked_cost.is_none_or(|c| c < *cost) => {
+                    let _ = bcrypt::verify(&password, slow);
+                }
+                None if hash.is_none() => {
+                    let _ = bcrypt::verify(&password, &dummy);
+                }
+                _ => {}
+            }
+            false
         })
         .await
-        .unwrap_or(false);
-        known && matched
+        .unwrap_or(false)
     }
 }
 

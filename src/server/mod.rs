@@ -147,7 +147,7 @@ impl Server {
                     source,
                 })?;
         let hasher = PasswordHasher::new(config.bcrypt_cost).await?;
-        hasher.note_stored_costs(&stored_costs);
+        hasher.note_stored_costs(&stored_costs).await?;
 
         let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
         let (stopped_tx, hub_stopped) = oneshot::channel();

@@ -813,13 +813,7 @@ impl Connection {
             .as_deref()
             .filter(|h| hasher.needs_rehash(h))
             .map(|h| (h.to_owned(), password.0.clone()));
-        let started = Instant::now();
         let password_ok = hasher.verify(password.0, hash).await;
-        if !password_ok {
-            // Every failure takes as long as the slowest hash in use, so
-            // the time of a refusal says nothing about the account.
-            sleep_until(started + hasher.failure_floor()).await;
-        }
         let session = self.session;
         let Some(ok) = self
             .ask(|reply| HubCommand::Login {
