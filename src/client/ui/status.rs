@@ -50,6 +50,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             x = nx;
         }
     }
+    // A transfer under way: its figures, or at least its percentage.
+    if let Some((long, short)) = crate::client::ui::transfers::status_text(app) {
+        for t in [long, short] {
+            let t = format!(" · {t}");
+            if width(&t) <= room(x) {
+                let (nx, _) = buf.set_stringn(x, area.y, &t, room(x), s.status_ok);
+                x = nx;
+                break;
+            }
+        }
+    }
     let mut pieces = vec![
         format!("  {me}@{}", server_text(app)),
         format!("  {}", app.status.as_str()),
