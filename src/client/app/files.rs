@@ -92,7 +92,7 @@ pub fn limit_size(n: u64) -> String {
 }
 
 /// Seconds as `42s`, `3m 05s`, `1h 02m`.
-fn duration_text(secs: u64) -> String {
+pub fn duration_text(secs: u64) -> String {
     if secs >= 3600 {
         format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
     } else if secs >= 60 {

@@ -40,7 +40,15 @@ pub fn row(t: &Transfer, now_ms: i64, w: usize) -> String {
 /// The short form for the status bar: `↑ 42% 1.2 MB/s 2s left`.
 pub fn status_text(app: &App) -> Option<(String, String)> {
     let t = app.transfers.last()?;
-    let short = format!("{} {}%", t.arrow(), t.percent());
+    let short = match t.eta_secs(app.now_ms) {
+        Some(eta) if t.phase == crate::client::app::Phase::Running => format!(
+            "{} {}% {} left",
+            t.arrow(),
+            t.percent(),
+            crate::client::app::files::duration_text(eta)
+        ),
+        _ => format!("{} {}%", t.arrow(), t.percent()),
+    };
     let long = format!("{} {}", t.arrow(), t.figures(app.now_ms));
     Some((long, short))
 }
