@@ -44,7 +44,10 @@ fn fev(app: &mut App, ev: FileEvent) -> Vec<Command> {
 }
 
 fn notice(app: &App) -> String {
-    app.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default()
+    app.notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default()
 }
 
 fn temp_file(bytes: usize, name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -109,7 +112,10 @@ fn a_file_over_the_limit_is_refused_before_anything_is_sent() {
     let (_d, p) = temp_file((1 << 20) + 1, "big.bin");
     let cmds = send_cmd(&mut app, &format!("/send {}", p.display()));
     assert!(file_cmds(&cmds).is_empty());
-    assert_eq!(notice(&app), "file too large: the server accepts up to 1 MiB");
+    assert_eq!(
+        notice(&app),
+        "file too large: the server accepts up to 1 MiB"
+    );
     assert!(!app.draft().is_empty(), "the command stays in the input");
     assert_eq!(tchat::client::app::limit_size(104_857_600), "100 MiB");
 }
@@ -217,7 +223,13 @@ fn progress_shows_percent_bytes_rate_and_time_left_then_the_upload_ends() {
     let s = screen(&app);
     assert!(!s.contains("↑ r.bin"), "{s}");
     assert!(s.lines().last().unwrap().contains("↑ 50%"), "{s}");
-    fev(&mut app, FileEvent::Uploaded { tid, msg_id: Some(9) });
+    fev(
+        &mut app,
+        FileEvent::Uploaded {
+            tid,
+            msg_id: Some(9),
+        },
+    );
     assert!(app.transfers.is_empty());
     assert_eq!(notice(&app), "sent r.bin to #public");
 }
@@ -228,7 +240,14 @@ fn a_lost_connection_pauses_the_rate_until_bytes_move_again() {
     let (_d, p) = temp_file(10, "r.bin");
     send_cmd(&mut app, &format!("/send {}", p.display()));
     let tid = app.transfers[0].tid;
-    fev(&mut app, FileEvent::Progress { tid, done: 5, total: 10 });
+    fev(
+        &mut app,
+        FileEvent::Progress {
+            tid,
+            done: 5,
+            total: 10,
+        },
+    );
     app.update(Event::Net(NetEvent::Lost {
         reason: "gone".into(),
         retry_in: std::time::Duration::from_secs(1),
@@ -260,7 +279,9 @@ fn server_refusals_are_said_plainly() {
         refused(&mut app, ErrorCode::FileTooLarge),
         "x.bin: file too large: the server accepts up to 100 MiB"
     );
-    assert!(refused(&mut app, ErrorCode::QuotaExceeded).contains("storage quota on the server is full"));
+    assert!(
+        refused(&mut app, ErrorCode::QuotaExceeded).contains("storage quota on the server is full")
+    );
     assert!(refused(&mut app, ErrorCode::Muted).contains("muted"));
     assert!(refused(&mut app, ErrorCode::NoSuchFile).contains("no such file"));
     assert!(refused(&mut app, ErrorCode::ChecksumMismatch).contains("checksum mismatch"));
@@ -278,7 +299,8 @@ fn a_download_mismatch_and_a_cancel_are_reported() {
     assert_eq!(file.file_id, "f1");
     assert_eq!(dir, &PathBuf::from("/tmp/dl/tchat"));
     fev(&mut app, FileEvent::ChecksumMismatch { tid: *tid });
-    assert!(notice(&app).starts_with("checksum mismatch: report.pdf did not arrive intact and was not kept"));
+    assert!(notice(&app)
+        .starts_with("checksum mismatch: report.pdf did not arrive intact and was not kept"));
     assert!(app.transfers.is_empty());
 
     let cmds = send_cmd(&mut app, "/get");
@@ -298,7 +320,10 @@ fn file_messages_show_name_size_and_type_and_the_caption_cleaned() {
     let mut app = app();
     file_message(&mut app, 5, "Q3 numbers \u{1b}[31m");
     let s = screen(&app);
-    assert!(s.contains("📎 report.pdf · 2.4 MB · application/pdf"), "{s}");
+    assert!(
+        s.contains("📎 report.pdf · 2.4 MB · application/pdf"),
+        "{s}"
+    );
     assert!(s.contains("│ Q3 numbers �[31m"), "{s}");
     // No caption: the server puts the name as text, shown once.
     file_message(&mut app, 6, "report.pdf");
@@ -332,7 +357,10 @@ fn get_without_a_file_says_so_and_open_needs_a_download() {
     assert!(notice(&app).contains("saved report.pdf as /tmp/dl/tchat/report.pdf"));
     let cmds = send_cmd(&mut app, "/open");
     assert_eq!(file_cmds(&cmds), [FileCommand::Open(saved)]);
-    fev(&mut app, FileEvent::OpenFailed("cannot run xdg-open".into()));
+    fev(
+        &mut app,
+        FileEvent::OpenFailed("cannot run xdg-open".into()),
+    );
     assert_eq!(notice(&app), "cannot run xdg-open");
 }
 
@@ -387,13 +415,23 @@ fn send_and_the_others_are_in_help_and_completion() {
 
 fn upload_in_progress() -> App {
     let mut app = app();
-    frame(&mut app, &msg_json("#public", 3, T0, "Bob", "can you send the report?"));
+    frame(
+        &mut app,
+        &msg_json("#public", 3, T0, "Bob", "can you send the report?"),
+    );
     file_message(&mut app, 5, "Q3 numbers");
     let (_d, p) = temp_file(10, "slides-final.pdf");
     send_cmd(&mut app, &format!("/send {}", p.display()));
     let tid = app.transfers[0].tid;
     fev(&mut app, FileEvent::Offered { tid });
-    fev(&mut app, FileEvent::Progress { tid, done: 0, total: 5_000_000 });
+    fev(
+        &mut app,
+        FileEvent::Progress {
+            tid,
+            done: 0,
+            total: 5_000_000,
+        },
+    );
     app.now_ms += 4_000;
     fev(
         &mut app,

@@ -124,7 +124,11 @@ pub const COMMANDS: [(&str, &str, &str); 24] = [
         "send a file to this tab (Tab completes the path)",
     ),
     ("/get", "", "fetch the newest file of this tab"),
-    ("/open", "", "open the last download with the system's opener"),
+    (
+        "/open",
+        "",
+        "open the last download with the system's opener",
+    ),
     (
         "/cancel-transfer",
         "",

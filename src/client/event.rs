@@ -77,7 +77,11 @@ pub enum FileCommand {
     },
     /// Fetch a posted file into `dir` (created if missing), verified
     /// against its SHA-256, never overwriting a file there.
-    Download { tid: u64, file: FileRef, dir: PathBuf },
+    Download {
+        tid: u64,
+        file: FileRef,
+        dir: PathBuf,
+    },
     /// Stop a transfer (`file_cancel` / `file_get_cancel`).
     Cancel { tid: u64 },
     /// Open a file with the system's opener, without waiting for it.

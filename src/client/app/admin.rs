@@ -459,12 +459,15 @@ impl App {
                 true
             }
             Outcome::Do(SelectAction::Fetch { msg_id }) => {
-                let file = self.chats[i].log.message(msg_id).and_then(|e| match &e.kind {
-                    crate::client::chat::EntryKind::Message { file: Some(f), .. } => {
-                        Some((**f).clone())
-                    }
-                    _ => None,
-                });
+                let file = self.chats[i]
+                    .log
+                    .message(msg_id)
+                    .and_then(|e| match &e.kind {
+                        crate::client::chat::EntryKind::Message { file: Some(f), .. } => {
+                            Some((**f).clone())
+                        }
+                        _ => None,
+                    });
                 if !self.online_now() {
                     self.error("not connected: try again once the status bar says connected");
                     return true;

@@ -155,7 +155,8 @@ pub fn expand_tilde(path: &str) -> PathBuf {
 /// Where downloads go: `<Downloads>/tchat`, or `<data dir>/tchat/downloads`
 /// where there is no download directory.
 pub fn default_download_dir() -> PathBuf {
-    if let Some(d) = directories::UserDirs::new().and_then(|u| u.download_dir().map(Path::to_path_buf))
+    if let Some(d) =
+        directories::UserDirs::new().and_then(|u| u.download_dir().map(Path::to_path_buf))
     {
         return d.join("tchat");
     }
@@ -342,11 +343,18 @@ impl App {
 
     /// The size limit as the server said it, for messages.
     fn too_large(&self, max: u64) -> String {
-        format!("file too large: the server accepts up to {}", limit_size(max))
+        format!(
+            "file too large: the server accepts up to {}",
+            limit_size(max)
+        )
     }
 
     /// `/send PATH [caption…]`.
-    pub(super) fn cmd_send_file(&mut self, args: &str, out: &mut Vec<Command>) -> Result<(), String> {
+    pub(super) fn cmd_send_file(
+        &mut self,
+        args: &str,
+        out: &mut Vec<Command>,
+    ) -> Result<(), String> {
         let (path, caption) = split_send_args(args);
         if path.is_empty() {
             return Err("usage: /send PATH [caption…]".to_owned());
@@ -458,7 +466,10 @@ impl App {
             .iter()
             .any(|t| !t.upload && t.chat == chat && t.name == clean_line(&file.name))
         {
-            return Err(format!("{} is already being fetched", clean_line(&file.name)));
+            return Err(format!(
+                "{} is already being fetched",
+                clean_line(&file.name)
+            ));
         }
         let tid = self.new_tid();
         self.transfers.push(Transfer {

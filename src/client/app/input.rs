@@ -134,7 +134,10 @@ impl App {
         let first = self.draft().lines()[0].clone();
         if row == 0 && start > 0 && first.split_whitespace().next() == Some("/send") {
             // The first argument of /send is a path.
-            if first[..first.char_indices().nth(start).map_or(first.len(), |(b, _)| b)]
+            if first[..first
+                .char_indices()
+                .nth(start)
+                .map_or(first.len(), |(b, _)| b)]
                 .split_whitespace()
                 .count()
                 == 1

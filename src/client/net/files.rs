@@ -598,7 +598,9 @@ impl Files {
 
     fn receiving(&self, file_id: &str) -> Option<u64> {
         self.jobs.iter().find_map(|(tid, j)| match j {
-            Job::Down(d) if d.file.file_id == file_id && matches!(d.state, DownState::Receiving) => {
+            Job::Down(d)
+                if d.file.file_id == file_id && matches!(d.state, DownState::Receiving) =>
+            {
                 Some(*tid)
             }
             _ => None,
@@ -611,7 +613,12 @@ impl Files {
         }
         let refused = |e: ErrorFrame| FileEvent::Refused { tid, error: e };
         match (req, frame) {
-            (Req::Offer, ServerFrame::FileAccepted { file_id, offset, .. }) => {
+            (
+                Req::Offer,
+                ServerFrame::FileAccepted {
+                    file_id, offset, ..
+                },
+            ) => {
                 let Some(Job::Up(u)) = self.jobs.get_mut(&tid) else {
                     return;
                 };
@@ -734,7 +741,10 @@ impl Files {
             return;
         };
         if d.written + bytes.len() as u64 > d.size {
-            self.fail_local(tid, "the server sent more bytes than the file has".to_owned());
+            self.fail_local(
+                tid,
+                "the server sent more bytes than the file has".to_owned(),
+            );
             return;
         }
         let Some(f) = d.out.as_mut() else {

@@ -24,7 +24,13 @@ pub fn bar(t: &Transfer, cells: usize) -> String {
 /// One transfer as a row of `w` cells.
 pub fn row(t: &Transfer, now_ms: i64, w: usize) -> String {
     let figures = t.figures(now_ms);
-    let bar_cells = if w >= 60 { 16 } else if w >= 44 { 8 } else { 0 };
+    let bar_cells = if w >= 60 {
+        16
+    } else if w >= 44 {
+        8
+    } else {
+        0
+    };
     let name_room = w
         .saturating_sub(2 + width(&figures) + 1)
         .saturating_sub(if bar_cells > 0 { bar_cells + 3 } else { 0 });
@@ -62,10 +68,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let mut text = row(t, app.now_ms, w);
         if k + 1 == rows && list.len() > rows {
             let more = format!(" (+{} more)", list.len() - rows);
-            text = format!(
-                "{}{more}",
-                elide(&text, w.saturating_sub(width(&more)))
-            );
+            text = format!("{}{more}", elide(&text, w.saturating_sub(width(&more))));
         }
         buf.set_stringn(area.x + 1, area.y + k as u16, &text, w, style);
     }

@@ -148,9 +148,9 @@ impl SelectView {
             }
             Action::Submit if on_it => {
                 return match &entries[here].kind {
-                    EntryKind::Message { file: Some(_), .. } => Outcome::Do(SelectAction::Fetch {
-                        msg_id: sel.msg_id,
-                    }),
+                    EntryKind::Message { file: Some(_), .. } => {
+                        Outcome::Do(SelectAction::Fetch { msg_id: sel.msg_id })
+                    }
                     _ => Outcome::Do(SelectAction::Explain(
                         "Enter fetches a file: this message has none",
                     )),
