@@ -384,12 +384,11 @@ impl Files {
         let tids: Vec<u64> = self.jobs.keys().copied().collect();
         for tid in tids {
             match self.jobs.get_mut(&tid) {
-                Some(Job::Up(u)) => {
-                    if !matches!(u.state, UpState::Hashing) {
-                        u.state = UpState::Ready;
-                        self.offer(tid, &mut out);
-                    }
+                Some(Job::Up(u)) if !matches!(u.state, UpState::Hashing) => {
+                    u.state = UpState::Ready;
+                    self.offer(tid, &mut out);
                 }
+                Some(Job::Up(_)) => {}
                 Some(Job::Down(_)) => self.get(tid, &mut out),
                 None => {}
             }
