@@ -25,7 +25,7 @@ pub const KEYS: [(&str, &str); 33] = [
     ("↑ / ↓", "earlier / later sent lines"),
     (
         "Tab",
-        "complete a nick, a #group, a /command or /send's path",
+        "complete a nick, a #group, a /command or a path",
     ),
     ("← → Ctrl-← Ctrl-→", "move by character / word"),
     ("Ctrl-A / Ctrl-E", "start / end of line"),
