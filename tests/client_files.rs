@@ -409,8 +409,11 @@ fn send_and_the_others_are_in_help_and_completion() {
     assert_eq!(app.draft().lines()[0], "/cancel-transfer ");
     set_empty(&mut app);
     send_cmd(&mut app, "/help");
+    assert!(screen(&app).contains("a /command or a path"));
+    press(&mut app, KeyCode::End);
     let s = screen(&app);
-    assert!(s.contains("/send"), "{s}");
+    assert!(s.contains("/send PATH [caption]"), "{s}");
+    assert!(s.contains("/cancel-transfer"), "{s}");
 }
 
 fn upload_in_progress() -> App {

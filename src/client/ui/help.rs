@@ -23,10 +23,7 @@ pub const KEYS: [(&str, &str); 33] = [
     ("Enter", "send the message or command"),
     ("Alt-Enter", "new line in the message"),
     ("↑ / ↓", "earlier / later sent lines"),
-    (
-        "Tab",
-        "complete a nick, a #group, a /command or a path",
-    ),
+    ("Tab", "complete a nick, a #group, a /command or a path"),
     ("← → Ctrl-← Ctrl-→", "move by character / word"),
     ("Ctrl-A / Ctrl-E", "start / end of line"),
     ("Alt-B / Alt-F", "word left / right"),
