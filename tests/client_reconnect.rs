@@ -188,6 +188,7 @@ async fn pump(
                     server,
                     fingerprint,
                 }),
+                Command::File(c) => net.send(NetCommand::File(c)),
                 Command::Bell | Command::Quit => {}
             }
         }

@@ -78,6 +78,10 @@ impl Effects for Edges {
     fn bell(&mut self) {
         terminal::bell();
     }
+
+    fn file(&mut self, cmd: tchat::client::FileCommand) {
+        self.net.send(net::NetCommand::File(cmd));
+    }
 }
 
 fn main() {
@@ -128,6 +132,7 @@ fn run() -> Result<()> {
         twelve_hour: cfg.time_format == TimeFormat::H12,
         utc_offset,
         known_servers: trust.known_servers.clone(),
+        download_dir: tchat::client::app::files::default_download_dir(),
     };
     let mut form = LoginForm::new(&server, &user, args.register);
     let mut initial = Vec::new();

@@ -34,6 +34,7 @@ use super::views::{
 
 mod admin;
 mod errors;
+pub mod files;
 mod groups;
 mod input;
 mod keyboard;
@@ -42,6 +43,7 @@ mod slash;
 mod trust;
 
 pub use errors::error_text;
+pub use files::{human_size, limit_size, DroppedFile, FileLimits, Phase, Transfer};
 
 /// Messages asked for when a chat is first shown or scrolled to its top.
 pub const PAGE: u32 = 50;
@@ -243,6 +245,8 @@ pub struct Settings {
     pub utc_offset: i32,
     /// Where trusted certificates are remembered (shown in the prompts).
     pub known_servers: Option<PathBuf>,
+    /// Where fetched files are saved.
+    pub download_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -252,6 +256,7 @@ impl Default for Settings {
             twelve_hour: false,
             utc_offset: 0,
             known_servers: None,
+            download_dir: files::default_download_dir(),
         }
     }
 }
@@ -383,6 +388,15 @@ pub struct App {
     command_text: HashMap<u64, (Tab, String)>,
     /// `public_unread` from the last welcome, placed once the page arrives.
     public_unread_hint: Option<u64>,
+    /// File transfers under way, oldest first.
+    pub transfers: Vec<Transfer>,
+    /// What the server's `hello` said about files.
+    pub file_limits: FileLimits,
+    /// Where the last download was saved (`/open`).
+    pub last_download: Option<PathBuf>,
+    /// A file dragged into the terminal, waiting for y/n.
+    pub dropped: Option<DroppedFile>,
+    next_tid: u64,
 }
 
 fn new_draft() -> TextArea<'static> {
@@ -511,6 +525,11 @@ impl App {
             submitting: None,
             command_text: HashMap::new(),
             public_unread_hint: None,
+            transfers: Vec::new(),
+            file_limits: FileLimits::default(),
+            last_download: None,
+            dropped: None,
+            next_tid: 0,
         }
     }
 

@@ -16,7 +16,7 @@
 
 use std::cell::{Ref, RefCell};
 
-use crate::protocol::{UserName, MAX_TEXT_BYTES};
+use crate::protocol::{FileRef, UserName, MAX_TEXT_BYTES};
 
 use super::wrap;
 
@@ -66,6 +66,8 @@ pub enum EntryKind {
         text: String,
         own: bool,
         mention: bool,
+        /// A file posted with the message (§14); its line starts `text`.
+        file: Option<Box<FileRef>>,
     },
     /// A quiet line: someone joined, left, changed status, a chat ended.
     System(String),
@@ -321,6 +323,7 @@ mod tests {
             text: text.into(),
             own: false,
             mention: false,
+            file: None,
         }
     }
 

@@ -68,11 +68,19 @@ pub enum SlashCommand {
     Demote(String),
     /// The audit log.
     Audit,
+    /// Send a file to this tab: the path and the caption as typed.
+    SendFile(String),
+    /// Fetch the newest file of this tab.
+    Get,
+    /// Open the last download with the system's opener.
+    Open,
+    /// Cancel this tab's newest transfer.
+    CancelTransfer,
 }
 
 /// Every command with its argument and a one-line description, for `/help`,
 /// the help overlay and Tab completion.
-pub const COMMANDS: [(&str, &str, &str); 20] = [
+pub const COMMANDS: [(&str, &str, &str); 24] = [
     (
         "/chat",
         "NAME",
@@ -110,6 +118,22 @@ pub const COMMANDS: [(&str, &str, &str); 20] = [
     ),
     ("/groups", "", "the directory of groups: Enter joins"),
     ("/members", "", "the group's members (also F2)"),
+    (
+        "/send",
+        "PATH [caption]",
+        "send a file to this tab (Tab completes the path)",
+    ),
+    ("/get", "", "fetch the newest file of this tab"),
+    (
+        "/open",
+        "",
+        "open the last download with the system's opener",
+    ),
+    (
+        "/cancel-transfer",
+        "",
+        "cancel this tab's upload or download",
+    ),
     ("/theme", "NAME", "switch the colour theme"),
     ("/help", "", "show keys and commands"),
     ("/quit", "", "leave tchat"),
@@ -306,6 +330,17 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         "/promote" => need_name("/promote").map(SlashCommand::Promote),
         "/demote" => need_name("/demote").map(SlashCommand::Demote),
         "/audit" => no_arg(SlashCommand::Audit),
+        "/send" => {
+            let args = line[name.len()..].trim();
+            if args.is_empty() {
+                Err("usage: /send PATH [caption…]".to_owned())
+            } else {
+                Ok(SlashCommand::SendFile(args.to_owned()))
+            }
+        }
+        "/get" | "/fetch" => no_arg(SlashCommand::Get),
+        "/open" => no_arg(SlashCommand::Open),
+        "/cancel-transfer" => no_arg(SlashCommand::CancelTransfer),
         _ => Err(format!("unknown command {name} (F1 lists them)")),
     }
 }

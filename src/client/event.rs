@@ -1,10 +1,11 @@
 //! What flows into `App::update` and what comes out of it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::protocol::{ClientFrame, ErrorFrame, Password, ServerFrame};
+use crate::protocol::{ClientFrame, ErrorFrame, FileRef, Password, ServerFrame};
 
 use super::trust::{TlsInfo, Untrusted};
 
@@ -54,6 +55,60 @@ pub enum NetEvent {
     /// Something the user should know that stops nothing: a broken line in
     /// `known_servers`, a trusted certificate that could not be saved.
     Warning(String),
+    /// How a file transfer goes (§14); see `net::files`.
+    File(FileEvent),
+}
+
+/// What the app asks of the file transfers, which run in the network task
+/// (hashing on the blocking pool): the app only keeps their state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileCommand {
+    /// Hash `path`, offer it to `chat`, send it in chunks, post it.
+    Upload {
+        tid: u64,
+        chat: String,
+        path: PathBuf,
+        name: String,
+        size: u64,
+        mime: String,
+        caption: Option<String>,
+        /// `hello.limits.file_chunk_bytes`.
+        chunk_bytes: u64,
+    },
+    /// Fetch a posted file into `dir` (created if missing), verified
+    /// against its SHA-256, never overwriting a file there.
+    Download {
+        tid: u64,
+        file: FileRef,
+        dir: PathBuf,
+    },
+    /// Stop a transfer (`file_cancel` / `file_get_cancel`).
+    Cancel { tid: u64 },
+    /// Open a file with the system's opener, without waiting for it.
+    Open(PathBuf),
+}
+
+/// What the file transfers report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileEvent {
+    /// The file is hashed and offered to the server.
+    Offered { tid: u64 },
+    /// Bytes the other side holds (upload) or written here (download).
+    Progress { tid: u64, done: u64, total: u64 },
+    /// An upload was posted as message `msg_id`.
+    Uploaded { tid: u64, msg_id: Option<u64> },
+    /// A download was verified and saved at `path`.
+    Saved { tid: u64, path: PathBuf },
+    /// The server refused a step.
+    Refused { tid: u64, error: ErrorFrame },
+    /// A download's bytes do not have the SHA-256 announced: not kept.
+    ChecksumMismatch { tid: u64 },
+    /// Reading or writing the file here failed.
+    LocalError { tid: u64, reason: String },
+    /// The transfer was cancelled as asked.
+    Cancelled { tid: u64 },
+    /// The system opener could not open the file.
+    OpenFailed(String),
 }
 
 /// Login details the network task keeps to log in again after a reconnect.
@@ -79,6 +134,8 @@ pub enum Command {
         server: String,
         fingerprint: String,
     },
+    /// Start, stop or open a file transfer (§14).
+    File(FileCommand),
     /// Ring the terminal bell.
     Bell,
     Quit,

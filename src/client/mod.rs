@@ -31,7 +31,7 @@ use ratatui::Terminal;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub use app::App;
-pub use event::{Command, Credentials, Event, NetEvent};
+pub use event::{Command, Credentials, Event, FileCommand, FileEvent, NetEvent};
 
 /// Why the main loop stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,8 @@ pub trait Effects {
     fn trust(&mut self, server: String, fingerprint: String);
     fn send(&mut self, frame: crate::protocol::ClientFrame);
     fn bell(&mut self);
+    /// A file transfer command; edges without a network ignore it.
+    fn file(&mut self, _cmd: FileCommand) {}
 }
 
 /// Carries out the commands; returns true on quit.
@@ -60,6 +62,7 @@ pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
                 server,
                 fingerprint,
             } => effects.trust(server, fingerprint),
+            Command::File(cmd) => effects.file(cmd),
             Command::Bell => effects.bell(),
             Command::Quit => quit = true,
         }

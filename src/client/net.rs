@@ -27,7 +27,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+pub mod files;
 pub mod pace;
+
+use files::Files;
 
 use pace::{Outbox, Pacer};
 
@@ -44,7 +47,7 @@ use crate::protocol::{
 };
 
 use super::address::ServerAddr;
-use super::event::{Credentials, Event, NetEvent};
+use super::event::{Credentials, Event, FileCommand, NetEvent};
 use super::known_servers::KnownServers;
 use super::trust::{
     self, Anchors, Expectation, HandshakeError, TrustSettings, Untrusted, Verified,
@@ -69,6 +72,8 @@ pub enum NetCommand {
         server: String,
         fingerprint: String,
     },
+    /// A file transfer command (see `files`).
+    File(FileCommand),
 }
 
 /// The app's end of the network task.
@@ -191,6 +196,8 @@ struct Task {
     trusted: KnownServers,
     /// Warnings already shown, so a reconnect does not repeat them.
     warned: HashSet<String>,
+    /// File transfers; they outlive a session and resume in the next.
+    files: Files,
 }
 
 async fn run(
@@ -199,7 +206,9 @@ async fn run(
     timing: Timing,
     trust: TrustSettings,
 ) {
+    let files = Files::new(events.clone());
     let mut task = Task {
+        files,
         cmds,
         events,
         next_id: OWN_ID_BASE,
@@ -249,7 +258,9 @@ async fn run(
         let mut streak: u32 = 0;
         'session: loop {
             let started = Instant::now();
-            match task.session(conn).await {
+            let ended = task.session(conn).await;
+            task.files.session_ended();
+            match ended {
                 Ended::Quit => return,
                 Ended::NewLogin(c) => {
                     creds = Some(c);
@@ -349,6 +360,10 @@ impl Task {
             match self.cmds.recv().await? {
                 NetCommand::Connect(c) => return Some(c),
                 NetCommand::Send(_) => {}
+                // Offline: the transfer waits for the next session.
+                NetCommand::File(c) => {
+                    self.files.command(c).await;
+                }
                 NetCommand::Trust {
                     server,
                     fingerprint,
@@ -480,6 +495,9 @@ impl Task {
                 cmd = self.cmds.recv() => match cmd? {
                     NetCommand::Connect(c) => return Some(Some(c)),
                     NetCommand::Send(_) => {}
+                    NetCommand::File(c) => {
+                        self.files.command(c).await;
+                    }
                     NetCommand::Trust { server, fingerprint } => {
                         self.remember(&server, &fingerprint)
                     }
@@ -572,7 +590,13 @@ impl Task {
         {
             outstanding = Some((first, Instant::now()));
         }
+        // Transfers cut by the last session go on where they stopped.
+        let resumed = self.files.session_started();
+        for frame in resumed.paced {
+            outbox.push(frame);
+        }
         loop {
+            let mut file_out = files::Out::default();
             let next_send = (!outbox.is_empty()).then(|| pacer.ready_at(Instant::now()));
             tokio::select! {
                 line = conn.next() => {
@@ -596,7 +620,15 @@ impl Task {
                                 }
                             }
                         }
-                        ServerFrame::Error(e) if e.id.is_some_and(|id| id >= OWN_ID_BASE) => {}
+                        ServerFrame::Error(e)
+                            if e.id.is_some_and(Files::owns) && e.code != ErrorCode::RateLimited =>
+                        {
+                            if let Ok(o) = self.files.frame(ServerFrame::Error(e)).await {
+                                file_out = o;
+                            }
+                        }
+                        ServerFrame::Error(e)
+                            if e.id.is_some_and(|id| id >= OWN_ID_BASE && !Files::owns(id)) => {}
                         // Kicked or banned: the session is over, and an
                         // automatic reconnect would only undo a kick or
                         // run into the ban.
@@ -616,7 +648,10 @@ impl Task {
                             if let Some(id) = pace::reply_id(&frame) {
                                 outbox.answered(id);
                             }
-                            self.emit(NetEvent::Frame(frame));
+                            match self.files.frame(frame).await {
+                                Ok(o) => file_out = o,
+                                Err(frame) => self.emit(NetEvent::Frame(frame)),
+                            }
                         }
                     }
                 }
@@ -628,7 +663,11 @@ impl Task {
                         self.remember(&server, &fingerprint)
                     }
                     Some(NetCommand::Send(frame)) => outbox.push(frame),
+                    Some(NetCommand::File(c)) => file_out = self.files.command(c).await,
                 },
+                Some((tid, r)) = self.files.hashed.recv() => {
+                    file_out = self.files.hashed(tid, r);
+                }
                 _ = ping.tick() => {
                     if outstanding.is_some() {
                         return Ended::Lost("no answer to ping".into());
@@ -644,6 +683,17 @@ impl Task {
                         last_sent = Instant::now();
                     }
                 }
+            }
+            // Chunks go at once (the window paces them); other transfer
+            // requests wait their turn in the outbox.
+            for frame in file_out.paced {
+                outbox.push(frame);
+            }
+            for frame in file_out.direct {
+                if let Err(e) = conn.send(encode_line(&frame)).await {
+                    return Ended::Lost(format!("{e}"));
+                }
+                last_sent = Instant::now();
             }
             // Whatever woke us, send what the budget allows, in order.
             while let Some(frame) = outbox.pop_ready(&mut pacer, Instant::now()) {

@@ -219,6 +219,7 @@ mod tests {
                     text: format!("message {i}"),
                     own: false,
                     mention: false,
+                    file: None,
                 },
             );
         }

@@ -458,6 +458,28 @@ impl App {
                 self.error(text);
                 true
             }
+            Outcome::Do(SelectAction::Fetch { msg_id }) => {
+                let file = self.chats[i]
+                    .log
+                    .message(msg_id)
+                    .and_then(|e| match &e.kind {
+                        crate::client::chat::EntryKind::Message { file: Some(f), .. } => {
+                            Some((**f).clone())
+                        }
+                        _ => None,
+                    });
+                if !self.online_now() {
+                    self.error("not connected: try again once the status bar says connected");
+                    return true;
+                }
+                if let Some(f) = file {
+                    let chat = self.chats[i].key.clone();
+                    if let Err(e) = self.fetch_file(chat, f, out) {
+                        self.error(e);
+                    }
+                }
+                true
+            }
             Outcome::Do(SelectAction::Delete { msg_id, .. }) => {
                 if !self.online_now() {
                     self.error("not connected: nothing was deleted");
@@ -539,10 +561,15 @@ impl App {
         if sel.confirm {
             return Some((format!("delete {whose} of {at} for everyone? y / n"), true));
         }
-        let keys = if self.may_delete(self.active, sel.msg_id) {
-            "↑/↓ select · d delete · Esc back"
-        } else {
-            "↑/↓ select · Esc back"
+        let has_file = matches!(
+            &e.kind,
+            crate::client::chat::EntryKind::Message { file: Some(_), .. }
+        );
+        let keys = match (self.may_delete(self.active, sel.msg_id), has_file) {
+            (true, true) => "↑/↓ select · Enter fetch the file · d delete · Esc back",
+            (true, false) => "↑/↓ select · d delete · Esc back",
+            (false, true) => "↑/↓ select · Enter fetch the file · Esc back",
+            (false, false) => "↑/↓ select · Esc back",
         };
         Some((format!("{whose} of {at}: {keys}"), false))
     }

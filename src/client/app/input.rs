@@ -71,6 +71,10 @@ impl App {
                 }
             }
             Screen::Chat => {
+                // A file dragged into the terminal: ask before sending.
+                if self.on_dropped(&text) {
+                    return;
+                }
                 self.draft_mut().insert_str(&text);
             }
         }
@@ -127,6 +131,21 @@ impl App {
             .map_or(0, |p| p + 1);
         let word: String = line[start..col].iter().collect();
         let is_command = row == 0 && start == 0 && word.starts_with('/');
+        let first = self.draft().lines()[0].clone();
+        if row == 0 && start > 0 && first.split_whitespace().next() == Some("/send") {
+            // The first argument of /send is a path.
+            if first[..first
+                .char_indices()
+                .nth(start)
+                .map_or(first.len(), |(b, _)| b)]
+                .split_whitespace()
+                .count()
+                == 1
+            {
+                self.complete_path_word(&word);
+                return;
+            }
+        }
         let (prefix, candidates): (String, Vec<String>) = if is_command {
             let admin: &[(&str, &str, &str)] = if self.is_admin() {
                 &ADMIN_COMMANDS
@@ -285,4 +304,55 @@ fn longest_common_prefix(words: &[String]) -> String {
         );
     }
     first.chars().take(n).collect()
+}
+
+impl App {
+    /// Tab on `/send`'s path: the one match, or the longest common start
+    /// of several (listed in the notice); directories end in `/`.
+    fn complete_path_word(&mut self, word: &str) {
+        let cands = super::files::complete_path(word);
+        let replacement = match cands.len() {
+            0 => {
+                self.error(format!("no file matches {}", clean_line(word)));
+                return;
+            }
+            1 => {
+                let c = &cands[0];
+                if c.ends_with('/') {
+                    c.clone()
+                } else {
+                    format!("{c} ")
+                }
+            }
+            _ => {
+                let mut common = cands[0].clone();
+                for c in &cands[1..] {
+                    while !c.starts_with(&common) {
+                        common.pop();
+                    }
+                }
+                let names: Vec<String> = cands
+                    .iter()
+                    .take(20)
+                    .map(|c| {
+                        let t = c.trim_end_matches('/');
+                        let base = t.rsplit('/').next().unwrap_or(t);
+                        let slash = if c.ends_with('/') { "/" } else { "" };
+                        format!("{}{slash}", clean_line(base))
+                    })
+                    .collect();
+                let more = if cands.len() > 20 { " …" } else { "" };
+                self.info(format!("{}{more}", names.join("  ")));
+                common
+            }
+        };
+        if replacement.len() < word.len() {
+            return;
+        }
+        let ta = self.draft_mut();
+        for _ in 0..word.chars().count() {
+            ta.delete_char();
+        }
+        ta.insert_str(&replacement);
+    }
 }

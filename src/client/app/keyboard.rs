@@ -77,6 +77,12 @@ impl App {
     }
 
     pub(super) fn on_chat_key(&mut self, action: Action, out: &mut Vec<Command>) {
+        // A dropped file waits for y/n: y sends it, any other key does not.
+        if self.dropped.is_some() {
+            let yes = matches!(action, Action::Edit(Edit::Insert('y' | 'Y')));
+            self.on_dropped_key(yes, out);
+            return;
+        }
         if self.help.visible {
             let lines = crate::client::ui::help::line_count(self);
             self.help.on_key(action, lines, self.size.1);

@@ -20,6 +20,7 @@ impl App {
                 }
             }
             NetEvent::Frame(frame) => self.on_frame(frame, out),
+            NetEvent::File(ev) => self.on_file_event(ev),
             NetEvent::LoginFailed(err) => {
                 self.conn = ConnState::Offline(None);
                 self.screen = Screen::Login;
@@ -45,6 +46,7 @@ impl App {
                     secs: retry_in.as_secs(),
                 };
                 self.rtt = None;
+                self.transfers_paused();
                 let unconfirmed = self
                     .pending
                     .values()
@@ -92,6 +94,10 @@ impl App {
         match frame {
             ServerFrame::Hello(h) => {
                 self.motd = h.motd.map(|m| clean_line(&m).into_owned());
+                self.file_limits = FileLimits {
+                    max_file_bytes: h.limits.max_file_bytes,
+                    chunk_bytes: h.limits.file_chunk_bytes,
+                };
             }
             ServerFrame::Welcome(w) => self.on_welcome(*w, out),
             ServerFrame::Ok(ok) => {
@@ -462,6 +468,7 @@ impl App {
                                 text: clip_text(clean_text(&text).into_owned()),
                                 own: true,
                                 mention: false,
+                                file: None,
                             },
                         );
                         self.trim_chat(i, TrimFrom::Oldest);
@@ -641,7 +648,15 @@ impl App {
             return Some(i);
         }
         let own = self.is_me(&m.from);
-        let text = clip_text(clean_text(&m.text).into_owned());
+        let caption = clip_text(clean_text(&m.text).into_owned());
+        // A file shows as its own line, then the caption unless it is just
+        // the file's name (what the server puts when there is none).
+        let text = match &m.file {
+            Some(f) if m.text == f.name => files::file_line(f),
+            Some(f) => format!("{}\n{caption}", files::file_line(f)),
+            None => caption,
+        };
+        let file = m.file.map(Box::new);
         let mention = !own
             && self
                 .me
@@ -662,6 +677,7 @@ impl App {
                     text,
                     own,
                     mention,
+                    file,
                 },
             )
         };

@@ -12,7 +12,11 @@ impl App {
     pub(super) fn run_command(&mut self, cmd: SlashCommand, out: &mut Vec<Command>) -> bool {
         let needs_net = !matches!(
             cmd,
-            SlashCommand::Theme(_) | SlashCommand::Help | SlashCommand::Quit
+            SlashCommand::Theme(_)
+                | SlashCommand::Help
+                | SlashCommand::Quit
+                | SlashCommand::Open
+                | SlashCommand::CancelTransfer
         );
         if needs_net && !self.online_now() {
             self.error("not connected: try again once the status bar says connected");
@@ -37,6 +41,26 @@ impl App {
             | SlashCommand::Promote(_)
             | SlashCommand::Demote(_)
             | SlashCommand::Audit => return self.run_admin_command(cmd, out),
+            SlashCommand::SendFile(args) => {
+                if let Err(e) = self.cmd_send_file(&args, out) {
+                    self.error(e);
+                }
+            }
+            SlashCommand::Get => {
+                if let Err(e) = self.cmd_get(out) {
+                    self.error(e);
+                }
+            }
+            SlashCommand::Open => {
+                if let Err(e) = self.cmd_open(out) {
+                    self.error(e);
+                }
+            }
+            SlashCommand::CancelTransfer => {
+                if let Err(e) = self.cmd_cancel_transfer(out) {
+                    self.error(e);
+                }
+            }
             SlashCommand::Chat(name) => self.cmd_chat(&name, out),
             SlashCommand::Accept(name) => self.cmd_accept(&name, out),
             SlashCommand::Reject(name) => self.cmd_reject(&name, out),

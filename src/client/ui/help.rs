@@ -9,7 +9,7 @@ use crate::client::app::App;
 use crate::client::commands::{ADMIN_COMMANDS, COMMANDS};
 
 /// Every key, grouped.
-pub const KEYS: [(&str, &str); 31] = [
+pub const KEYS: [(&str, &str); 33] = [
     ("Alt-1 … Alt-9", "jump to tab 1 … 9"),
     ("Ctrl-N / Ctrl-P", "next / previous tab"),
     (
@@ -23,7 +23,7 @@ pub const KEYS: [(&str, &str); 31] = [
     ("Enter", "send the message or command"),
     ("Alt-Enter", "new line in the message"),
     ("↑ / ↓", "earlier / later sent lines"),
-    ("Tab", "complete a nick, a #group or a /command"),
+    ("Tab", "complete a nick, a #group, a /command or a path"),
     ("← → Ctrl-← Ctrl-→", "move by character / word"),
     ("Ctrl-A / Ctrl-E", "start / end of line"),
     ("Alt-B / Alt-F", "word left / right"),
@@ -34,7 +34,15 @@ pub const KEYS: [(&str, &str); 31] = [
     ("Esc", "dismiss the notice, or jump to newest"),
     (
         "Ctrl-↑ / Alt-↑",
-        "select a message: ↑/↓ move, d delete (y/n), Esc back",
+        "select a message: ↑/↓ move, Enter fetch its file, d delete (y/n), Esc back",
+    ),
+    (
+        "drag a file in",
+        "asks to send it to this tab: y sends, any other key does not",
+    ),
+    (
+        "files",
+        "/send PATH, /get, /open, /cancel-transfer; saved in Downloads/tchat",
     ),
     (
         "/audit ↑ / ↓ PgUp PgDn",

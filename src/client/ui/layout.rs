@@ -22,6 +22,8 @@ pub struct Areas {
     /// The chat or inbox.
     pub main: Rect,
     pub people: Option<Rect>,
+    /// Progress bars of the tab's file transfers.
+    pub transfers: Option<Rect>,
     pub notice: Option<Rect>,
     pub input: Rect,
     pub status: Rect,
@@ -38,10 +40,26 @@ pub fn topic_line(app: &App) -> Option<(String, bool)> {
     (!group.topic.trim().is_empty()).then(|| (group.topic.clone(), false))
 }
 
+/// Most progress bars shown under a chat; more are summed up in the last.
+pub const MAX_TRANSFER_ROWS: u16 = 2;
+
+/// Rows the progress bars of the tab shown take (none on a tiny screen).
+pub fn transfer_rows(app: &App, h: u16) -> u16 {
+    let n = app.tab_transfers().len() as u16;
+    if h < 10 {
+        0
+    } else {
+        n.min(MAX_TRANSFER_ROWS)
+    }
+}
+
 /// The line above the input: the selection's question (it waits for an
 /// answer), else the notice, else what the selection is and its keys.
 /// `true` when it is an error or a question.
 pub fn shown_notice(app: &App) -> Option<(String, bool)> {
+    if let Some(q) = app.dropped_prompt() {
+        return Some((q, true));
+    }
     let prompt = app.selection_prompt();
     match (prompt, &app.notice) {
         (Some(p), _) if p.1 => Some(p),
@@ -87,7 +105,8 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     // bar keep their rows.
     let notice_rows =
         (notice_rows(app, w).len() as u16).min(h.saturating_sub(1 + topic_rows + input_rows + 1));
-    let fixed = 1 + topic_rows + notice_rows + input_rows + 1;
+    let transfer_rows = transfer_rows(app, h);
+    let fixed = 1 + topic_rows + transfer_rows + notice_rows + input_rows + 1;
     let main_h = h.saturating_sub(fixed);
     let row =
         |y: u16, rows: u16| Rect::new(area.x, area.y + y.min(h), w, rows.min(h.saturating_sub(y)));
@@ -107,7 +126,8 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     } else {
         (main_full, None)
     };
-    let below = 1 + topic_rows + main_h;
+    let transfers = (transfer_rows > 0).then(|| row(1 + topic_rows + main_h, transfer_rows));
+    let below = 1 + topic_rows + main_h + transfer_rows;
     let notice = (notice_rows > 0).then(|| row(below, notice_rows));
     let input = row(below + notice_rows, input_rows);
     let status = row(h.saturating_sub(1), 1);
@@ -116,6 +136,7 @@ pub fn areas(app: &App, area: Rect) -> Areas {
         topic,
         main,
         people,
+        transfers,
         notice,
         input,
         status,

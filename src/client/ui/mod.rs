@@ -12,6 +12,7 @@ pub mod login;
 pub mod people;
 pub mod status;
 pub mod tabs;
+pub mod transfers;
 pub mod trust;
 
 use ratatui::Frame;
@@ -48,6 +49,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
             }
             if let Some(p) = a.people {
                 people::render(app, p, buf);
+            }
+            if let Some(r) = a.transfers {
+                transfers::render(app, r, buf);
             }
             if let (Some(r), Some((_, error))) = (a.notice, layout::shown_notice(app)) {
                 let style = if error {

@@ -50,6 +50,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             x = nx;
         }
     }
+    // A transfer under way: its figures where they fit beside who and
+    // where, else its percentage and time left.
+    let me_w = width(&format!("  {me}@{}", server_text(app)));
+    if let Some((long, short)) = crate::client::ui::transfers::status_text(app) {
+        for (k, t) in [long, short].into_iter().enumerate() {
+            let t = format!(" · {t}");
+            let need = width(&t) + if k == 0 { me_w } else { 0 };
+            if need <= room(x) {
+                let (nx, _) = buf.set_stringn(x, area.y, &t, room(x), s.status_ok);
+                x = nx;
+                break;
+            }
+        }
+    }
     let mut pieces = vec![
         format!("  {me}@{}", server_text(app)),
         format!("  {}", app.status.as_str()),

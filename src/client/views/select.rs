@@ -40,6 +40,8 @@ pub enum SelectAction {
     Moved,
     /// The key does not apply here: say why.
     Explain(&'static str),
+    /// Enter on a message with a file: fetch it.
+    Fetch { msg_id: u64 },
 }
 
 /// Whether entry `i` can be selected: a message that is not deleted.
@@ -144,6 +146,16 @@ impl SelectView {
                 self.current = None;
                 return Outcome::Consumed;
             }
+            Action::Submit if on_it => {
+                return match &entries[here].kind {
+                    EntryKind::Message { file: Some(_), .. } => {
+                        Outcome::Do(SelectAction::Fetch { msg_id: sel.msg_id })
+                    }
+                    _ => Outcome::Do(SelectAction::Explain(
+                        "Enter fetches a file: this message has none",
+                    )),
+                }
+            }
             Action::Submit | Action::Complete | Action::BackTab => return Outcome::Consumed,
             _ => {
                 self.current = None;
@@ -173,6 +185,7 @@ mod tests {
                     text: format!("m{i}"),
                     own: false,
                     mention: false,
+                    file: None,
                 },
             );
         }
