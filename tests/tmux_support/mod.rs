@@ -120,3 +120,70 @@ pub fn have_tmux() -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// A `tchat-server` child process, killed when dropped.
+pub struct ServerChild(pub std::process::Child);
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tchat-server` on an ephemeral port with its database (and its
+/// files) in `dir`; returns it and the address it prints.
+pub fn start_server(dir: &std::path::Path) -> (ServerChild, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tchat-server"))
+        .args(["--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--db"])
+        .arg(dir.join("e2e.db"))
+        .env("HOME", dir.join("server-home"))
+        .env("XDG_DATA_HOME", dir.join("server-home/data"))
+        .env("XDG_CONFIG_HOME", dir.join("server-home/config"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tchat-server");
+    let stdout = child.stdout.take().expect("server stdout");
+    let server = ServerChild(child);
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("server prints its address");
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    (server, addr)
+}
+
+/// Registers `user` with a real client in a `cols`×`rows` tmux session of
+/// that name, its home (and XDG directories) at `dir/home-USER`. The shell
+/// stays after the client exits, to show how it ended.
+pub fn start_client(tmux: &Tmux, dir: &std::path::Path, addr: &str, user: &str, size: (u16, u16)) {
+    let client = env!("CARGO_BIN_EXE_tchat");
+    let home = dir.join(format!("home-{user}"));
+    let shell = format!(
+        "HOME='{h}' XDG_CONFIG_HOME='{h}/config' XDG_DATA_HOME='{h}/data' XDG_STATE_HOME='{h}/state' \
+         TCHAT_PASSWORD='correct horse' '{client}' --server {addr} --user {user} --register; \
+         echo \"tchat exited: $?\"; sleep 600",
+        h = home.display(),
+    );
+    let (cols, rows) = (size.0.to_string(), size.1.to_string());
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        user,
+        "-x",
+        &cols,
+        "-y",
+        &rows,
+        "sh",
+        "-c",
+        &shell,
+    ]);
+    assert!(out.status.success(), "tmux new-session: {out:?}");
+}
