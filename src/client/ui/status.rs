@@ -79,6 +79,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             rest.push_str(p);
         }
     }
+    // Who and where always shows, cut with `…` where it does not fit: a
+    // port cut silently would read as another port.
+    let rest = crate::client::wrap::elide(&rest, room);
     let (nx, _) = buf.set_stringn(x, area.y, &rest, room, s.status_bar);
     x = nx;
     let rx = area.x + area.width.saturating_sub(width(right) as u16);
