@@ -625,6 +625,55 @@ fn chat_ended_closes_the_tab() {
 }
 
 #[test]
+fn a_chat_ended_by_the_peer_keeps_the_tab_and_the_draft() {
+    let mut app = three_tabs();
+    alt(&mut app, '2');
+    let bob = app.active;
+    type_str(&mut app, "wait, one more thing");
+    frame(
+        &mut app,
+        &json!({"type":"chat_ended","chat":"@Bob","user":"Bob","by":"Bob"}).to_string(),
+    );
+    assert_eq!(app.active, bob, "the focus stays");
+    assert_eq!(app.chats.len(), 3, "the tab stays");
+    assert_eq!(
+        app.chats[bob].draft.lines().join("\n"),
+        "wait, one more thing"
+    );
+    assert!(app.chats[bob]
+        .closed
+        .as_deref()
+        .is_some_and(|w| w.contains("Bob ended the private chat")));
+    // Enter does not send into an ended chat and keeps the draft.
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty());
+    assert_eq!(
+        app.chats[bob].draft.lines().join("\n"),
+        "wait, one more thing"
+    );
+    // Opened again, the same tab is live again, draft and all.
+    frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@Bob","user":"Bob","ts":T0}).to_string(),
+    );
+    assert!(app.chats[bob].closed.is_none());
+    assert_eq!(
+        app.chats[bob].draft.lines().join("\n"),
+        "wait, one more thing"
+    );
+    // Ended again, /leave closes the tab without a frame.
+    frame(
+        &mut app,
+        &json!({"type":"chat_ended","chat":"@Bob","user":"Bob","by":"Bob"}).to_string(),
+    );
+    app.chats[bob].draft = Default::default();
+    type_str(&mut app, "/leave");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty());
+    assert_eq!(app.chats.len(), 2);
+}
+
+#[test]
 fn help_opens_with_question_mark_only_when_the_input_is_empty() {
     let mut app = logged_in("alice", json!({}));
     type_str(&mut app, "?");

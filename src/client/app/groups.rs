@@ -101,7 +101,7 @@ impl App {
                     return false;
                 };
                 let key = c.key.clone();
-                if c.group.is_none() {
+                if c.group.is_none() && c.is_live() {
                     self.error("/leave works in a group's tab (/end ends a private chat)");
                     return false;
                 }

@@ -173,14 +173,32 @@ impl App {
             }
             ServerFrame::ChatRequestRemoved { user } => self.remove_requests(&user),
             ServerFrame::ChatEnded { chat, user, by } => {
-                if let Some(i) = self.chat_index(&chat) {
-                    self.close_tab(i);
-                }
-                if self.is_me(&by) {
-                    self.info(format!("you ended the private chat with {user}"));
+                let by_me = self.is_me(&by);
+                let why = if by_me {
+                    format!("you ended the private chat with {user}")
                 } else {
-                    self.info(format!("{by} ended the private chat"));
+                    format!("{by} ended the private chat")
+                };
+                if let Some(i) = self.chat_index(&chat) {
+                    if by_me && self.chats[i].draft.is_empty() {
+                        self.close_tab(i);
+                    } else {
+                        // Nothing typed may be lost to what someone else
+                        // does: the tab stays, readable, with its draft,
+                        // until the user closes it.
+                        let c = &mut self.chats[i];
+                        c.closed = Some(why.clone());
+                        c.outbox.clear();
+                        c.log.push_system(
+                            self.now_ms,
+                            format!("{why}. This tab stays readable; /leave closes it."),
+                        );
+                        if i != self.active {
+                            c.attention = Attention::Highlight;
+                        }
+                    }
                 }
+                self.info(why);
             }
             ServerFrame::History(page) => self.on_history(page, out),
             ServerFrame::Read { chat, msg_id } => {
@@ -266,6 +284,8 @@ impl App {
     /// Opens a tab for `key` if there is none, asking for its newest page.
     pub(super) fn open_chat(&mut self, key: ChatKey, out: &mut Vec<Command>) -> usize {
         if let Some(i) = self.chat_index(&key) {
+            // A chat opened again in a tab kept after it ended: live again.
+            self.chats[i].closed = None;
             return i;
         }
         let i = self.push_chat(key);
