@@ -16,77 +16,13 @@
 //! A second test checks at 40 columns that the status bar cuts the
 //! server's address with `…` (a port cut silently reads as another port).
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
 mod tmux_support;
-use tmux_support::{have_tmux, Tmux};
+use tmux_support::{have_tmux, start_server, Tmux};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `tchat-server` on an ephemeral port with its database in `dir`;
-/// returns it and the address it prints.
-fn start_server(dir: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tchat-server"))
-        .args(["--listen", "127.0.0.1:0", "--bcrypt-cost", "4", "--db"])
-        .arg(dir.join("e2e.db"))
-        .env("HOME", dir.join("server-home"))
-        .env("XDG_DATA_HOME", dir.join("server-home/data"))
-        .env("XDG_CONFIG_HOME", dir.join("server-home/config"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tchat-server");
-    let stdout = child.stdout.take().expect("server stdout");
-    let server = Server(child);
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("server prints its address");
-    let addr = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
-    (server, addr)
-}
-
-/// Registers `user` with a real client in a 100×30 tmux session of that
-/// name, with a home of its own. The shell stays after the client exits,
-/// to show how it ended.
-fn start_client(tmux: &Tmux, dir: &Path, addr: &str, user: &str) {
-    let client = env!("CARGO_BIN_EXE_tchat");
-    let home = dir.join(format!("home-{user}"));
-    let config = dir.join("config.toml");
-    let shell = format!(
-        "HOME='{h}' XDG_CONFIG_HOME='{h}/config' XDG_DATA_HOME='{h}/data' XDG_STATE_HOME='{h}/state' \
-         TCHAT_PASSWORD='correct horse' '{client}' --server {addr} --user {user} --register --config '{c}'; \
-         echo \"tchat exited: $?\"; sleep 600",
-        h = home.display(),
-        c = config.display()
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        user,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "sh",
-        "-c",
-        &shell,
-    ]);
-    assert!(out.status.success(), "tmux new-session: {out:?}");
+/// Each client in a 100×30 session of its own (see
+/// [`tmux_support::start_client`]).
+fn start_client(tmux: &Tmux, dir: &std::path::Path, addr: &str, user: &str) {
+    tmux_support::start_client(tmux, dir, addr, user, (100, 30));
 }
 
 /// Row `n` (0-based) of a captured screen; the tab bar is row 0, a group

@@ -160,14 +160,21 @@ pub fn start_server(dir: &std::path::Path) -> (ServerChild, String) {
 }
 
 /// Registers `user` with a real client in a `cols`×`rows` tmux session of
-/// that name, its home (and XDG directories) at `dir/home-USER`. The shell
-/// stays after the client exits, to show how it ended.
+/// that name, its home (and XDG directories) at `dir/home-USER`, with the
+/// config file `dir/config.toml` when there is one. The shell stays after
+/// the client exits, to show how it ended.
 pub fn start_client(tmux: &Tmux, dir: &std::path::Path, addr: &str, user: &str, size: (u16, u16)) {
     let client = env!("CARGO_BIN_EXE_tchat");
     let home = dir.join(format!("home-{user}"));
+    let config = dir.join("config.toml");
+    let config = if config.exists() {
+        format!(" --config '{}'", config.display())
+    } else {
+        String::new()
+    };
     let shell = format!(
         "HOME='{h}' XDG_CONFIG_HOME='{h}/config' XDG_DATA_HOME='{h}/data' XDG_STATE_HOME='{h}/state' \
-         TCHAT_PASSWORD='correct horse' '{client}' --server {addr} --user {user} --register; \
+         TCHAT_PASSWORD='correct horse' '{client}' --server {addr} --user {user} --register{config}; \
          echo \"tchat exited: $?\"; sleep 600",
         h = home.display(),
     );
