@@ -667,10 +667,16 @@ fn a_chat_ended_by_the_peer_keeps_the_tab_and_the_draft() {
         &json!({"type":"chat_ended","chat":"@Bob","user":"Bob","by":"Bob"}).to_string(),
     );
     app.chats[bob].draft = Default::default();
+    app.chats[bob + 1].draft.insert_str("for carol");
+    app.chats[0].draft.insert_str("for everyone");
     type_str(&mut app, "/leave");
     let cmds = press(&mut app, KeyCode::Enter);
     assert!(requests(&cmds).is_empty());
     assert_eq!(app.chats.len(), 2);
+    // The tab that took its place keeps its draft.
+    let carol = app.chats.find(&ChatKey::parse("@Carol").unwrap()).unwrap();
+    assert_eq!(app.chats[carol].draft.lines().join("\n"), "for carol");
+    assert_eq!(app.chats[0].draft.lines().join("\n"), "for everyone");
 }
 
 #[test]
@@ -1172,4 +1178,52 @@ fn hostile_numbers_from_the_server_never_panic_and_show_sanely() {
             screen(&app);
         }
     }
+}
+
+/// The draft of tab `i`.
+fn draft_of(app: &tchat::client::App, i: usize) -> String {
+    match app.chats.get(i) {
+        Some(c) => c.draft.lines().join("\n"),
+        None => app.inbox.draft.lines().join("\n"),
+    }
+}
+
+#[test]
+fn a_command_that_switches_tabs_leaves_an_empty_input_where_it_was_typed() {
+    let mut app = three_tabs();
+    // /chat NAME with the chat open switches to it at once.
+    type_str(&mut app, "/chat Bob");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty(), "nothing to ask: it is open");
+    assert_eq!(app.active, 1, "Bob's tab is shown");
+    assert_eq!(draft_of(&app, 0), "", "the command left #public's input");
+    assert_eq!(draft(&app), "", "and did not land in Bob's");
+    // The next line typed in #public is not glued onto it.
+    alt(&mut app, '1');
+    type_str(&mut app, "hi all");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::Send {
+            chat: "#public".into(),
+            text: "hi all".into()
+        }]
+    );
+
+    // The same from the inbox, with /query (the IRC spelling).
+    alt(&mut app, '4');
+    type_str(&mut app, "/query carol");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.active, 2);
+    assert_eq!(draft_of(&app, app.inbox_tab()), "");
+
+    // A draft in the tab switched to is kept as it was.
+    alt(&mut app, '2');
+    type_str(&mut app, "half a thought");
+    alt(&mut app, '1');
+    type_str(&mut app, "/chat bob");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.active, 1);
+    assert_eq!(draft(&app), "half a thought");
+    assert_eq!(draft_of(&app, 0), "");
 }

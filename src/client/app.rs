@@ -569,7 +569,12 @@ impl App {
     }
 
     fn draft_mut(&mut self) -> &mut TextArea<'static> {
-        match self.chats.get_mut(self.active) {
+        self.draft_at_mut(self.active)
+    }
+
+    /// The draft of tab `i` (the inbox's past the last chat).
+    fn draft_at_mut(&mut self, i: usize) -> &mut TextArea<'static> {
+        match self.chats.get_mut(i) {
             Some(c) => &mut c.draft,
             None => &mut self.inbox.draft,
         }

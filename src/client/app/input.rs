@@ -225,10 +225,16 @@ impl App {
                 Ok(cmd) => {
                     self.notice = None;
                     self.submitting = Some(text.clone());
+                    // The tab it was typed in: a command may switch tabs
+                    // (or close this one), and its input is the one to
+                    // empty, never the one shown now.
+                    let typed_in = self.tab_at(self.active);
                     let done = self.run_command(cmd, out);
                     self.submitting = None;
                     if done {
-                        set_draft(self.draft_mut(), "");
+                        if let Some(i) = self.tab_index(&typed_in) {
+                            set_draft(self.draft_at_mut(i), "");
+                        }
                         self.remember(text);
                     }
                 }
