@@ -1227,3 +1227,143 @@ fn a_command_that_switches_tabs_leaves_an_empty_input_where_it_was_typed() {
     assert_eq!(draft(&app), "half a thought");
     assert_eq!(draft_of(&app, 0), "");
 }
+
+#[test]
+fn msg_sends_at_once_to_an_open_chat() {
+    let mut app = three_tabs();
+    type_str(&mut app, "/msg @bob are you there?");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::Send {
+            chat: "@Bob".into(),
+            text: "are you there?".into()
+        }]
+    );
+    assert_eq!(app.active, 1, "Bob's tab is shown");
+    assert_eq!(app.chats[1].outbox.len(), 1, "pending in Bob's tab");
+    assert_eq!(draft_of(&app, 0), "");
+    assert_eq!(draft(&app), "");
+    // Refused, the text comes back into Bob's input, not the command line.
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"error","id":id,"code":"rate_limited","message":"slow","retry_after_ms":1000}).to_string(),
+    );
+    assert_eq!(draft(&app), "are you there?");
+    assert_eq!(draft_of(&app, 0), "");
+}
+
+#[test]
+fn msg_asks_for_the_chat_and_sends_when_it_opens() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/msg Dave see you at 5");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::RequestChat {
+            user: "Dave".into()
+        }]
+    );
+    assert_eq!(draft(&app), "", "the command went out");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| !n.error && n.text.contains("waits until the private chat opens")));
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    // Pending meanwhile: shown with the request in the inbox.
+    alt(&mut app, '2');
+    assert!(
+        screen(&app).contains("waiting to send: see you at 5"),
+        "{}",
+        screen(&app)
+    );
+    // A second /msg waits too, without asking again.
+    alt(&mut app, '1');
+    type_str(&mut app, "/msg dave and bring the map");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty(), "one request is enough");
+    let cmds = frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@Dave","user":"Dave","ts":T0}).to_string(),
+    );
+    let sends: Vec<Request> = requests(&cmds)
+        .into_iter()
+        .filter(|r| matches!(r, Request::Send { .. }))
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            Request::Send {
+                chat: "@Dave".into(),
+                text: "see you at 5".into()
+            },
+            Request::Send {
+                chat: "@Dave".into(),
+                text: "and bring the map".into()
+            }
+        ]
+    );
+    let dave = app.chats.find(&ChatKey::parse("@Dave").unwrap()).unwrap();
+    assert_eq!(app.active, dave, "asked for just now: it takes the focus");
+    assert_eq!(app.chats[dave].outbox.len(), 2, "pending until confirmed");
+    assert!(app.queued.is_empty());
+}
+
+#[test]
+fn msg_refused_or_declined_gives_the_text_back() {
+    let mut app = three_tabs();
+    // The server refuses the request: the line comes back where it was typed.
+    type_str(&mut app, "/msg Zed hello?");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(draft(&app), "");
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"error","id":id,"code":"no_such_user","message":"no user Zed"}).to_string(),
+    );
+    assert_eq!(draft(&app), "/msg Zed hello?");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.error && n.text.contains("no such user")));
+    ctrl(&mut app, 'u');
+
+    // Declined later, with something else typed there meanwhile: the
+    // notice quotes it and the typing is not touched.
+    type_str(&mut app, "/msg Eve the plan");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    type_str(&mut app, "typing on");
+    frame(
+        &mut app,
+        &json!({"type":"chat_rejected","user":"Eve"}).to_string(),
+    );
+    assert_eq!(draft(&app), "typing on");
+    let n = app.notice.clone().expect("a notice");
+    assert!(
+        n.error && n.text.contains("Eve declined") && n.text.contains("/msg Eve the plan"),
+        "{n:?}"
+    );
+    assert!(app.queued.is_empty());
+}
+
+#[test]
+fn msg_and_query_are_in_the_help_and_tab_completion() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/ms");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(draft(&app), "/msg ");
+    ctrl(&mut app, 'u');
+    type_str(&mut app, "/que");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(draft(&app), "/query ");
+    ctrl(&mut app, 'u');
+    app.size = (100, 80);
+    press(&mut app, KeyCode::F(1));
+    let help = screen(&app);
+    assert!(help.contains("/msg NAME text"), "{help}");
+    assert!(help.contains("/query NAME"), "{help}");
+}

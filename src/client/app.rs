@@ -236,6 +236,17 @@ pub enum Tab {
     Inbox,
 }
 
+/// A message typed with `/msg NAME text` before NAME's chat was open:
+/// sent when the chat opens, given back if it does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMsg {
+    /// The tab it was typed in: where it comes back if it cannot be sent.
+    pub tab: Tab,
+    /// The name as typed.
+    pub user: String,
+    pub text: String,
+}
+
 /// Settings that come from config and flags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -397,6 +408,9 @@ pub struct App {
     /// A file dragged into the terminal, waiting for y/n.
     pub dropped: Option<DroppedFile>,
     next_tid: u64,
+    /// Messages waiting for a private chat to open (`/msg`), by name;
+    /// shown with the request in the inbox.
+    pub queued: BTreeMap<NameKey, Vec<QueuedMsg>>,
 }
 
 fn new_draft() -> TextArea<'static> {
@@ -530,6 +544,7 @@ impl App {
             last_download: None,
             dropped: None,
             next_tid: 0,
+            queued: BTreeMap::new(),
         }
     }
 

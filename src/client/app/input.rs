@@ -273,9 +273,19 @@ impl App {
         set_draft(self.draft_mut(), "");
         self.remember(text.clone());
         self.notice = None;
-        if let Some(c) = self.chats.get_mut(self.active) {
-            c.scroll = None;
-        }
+        self.send_message(self.active, text, out);
+    }
+
+    /// Sends `text` to chat `i` (checked by the caller), shown there as
+    /// pending until the server confirms it.
+    pub(super) fn send_message(&mut self, i: usize, text: String, out: &mut Vec<Command>) {
+        let Some(chat) = self.chats.get(i).map(|c| c.key.clone()) else {
+            return;
+        };
+        self.chats[i].scroll = None;
+        // A refused message comes back into its chat's input (see
+        // `on_error`), never as the command line that sent it.
+        let typed = self.submitting.take();
         let id = self.request(
             out,
             Request::Send {
@@ -287,9 +297,10 @@ impl App {
                 text: text.clone(),
             }),
         );
+        self.submitting = typed;
         // Shown as pending until the server confirms it: the network task
         // may hold it back a moment to stay under the rate limit.
-        if let (Some(id), Some(c)) = (id, self.chats.get_mut(self.active)) {
+        if let (Some(id), Some(c)) = (id, self.chats.get_mut(i)) {
             c.outbox.push((id, clean_text(&text).into_owned()));
         }
     }
