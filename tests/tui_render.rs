@@ -525,3 +525,48 @@ fn group_screens_at_narrow_sizes_elide_visibly() {
         }
     }
 }
+
+/// Every row of the help at `w`×`h`, scrolled page by page from the top.
+fn help_pages(w: u16, h: u16) -> (tchat::client::App, Vec<String>) {
+    let mut app = logged_in("alice", json!({}));
+    app.size = (w, h);
+    press(&mut app, KeyCode::F(1));
+    let mut pages = vec![screen(&app)];
+    for _ in 0..200 {
+        press(&mut app, KeyCode::Down);
+        pages.push(screen(&app));
+    }
+    press(&mut app, KeyCode::Home);
+    (app, pages)
+}
+
+#[test]
+fn help_columns_are_apart_and_lines_wrap_at_narrow_widths() {
+    for (w, h, name) in [(40, 12, "help_40x12"), (59, 20, "help_59x20")] {
+        let (mut app, pages) = help_pages(w, h);
+        insta::assert_snapshot!(name, screen(&app));
+        let all = pages.concat();
+        // Two spaces at least between a command and what it does, and the
+        // end of every description is there: nothing is cut at the edge.
+        assert!(!all.contains("busyset"), "{all}");
+        for end in [
+            "set your status",
+            "(private and mentions first)",
+            "Enter fetch its file, d delete (y/n), Esc back",
+            "delete this tab's group and its messages for everyone",
+            "leave tchat",
+        ] {
+            let last_word = end.rsplit(' ').next().unwrap();
+            assert!(all.contains(last_word), "{end:?} cut at {w}:\n{all}");
+        }
+        press(&mut app, KeyCode::End);
+        insta::assert_snapshot!(format!("{name}_end"), screen(&app));
+    }
+    let (_, pages) = help_pages(80, 24);
+    let all = pages.concat();
+    assert!(
+        all.contains("/status available|away|busy") && all.contains("  set your status"),
+        "{all}"
+    );
+    assert!(!all.contains("busyset"));
+}
