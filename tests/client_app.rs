@@ -1367,3 +1367,52 @@ fn msg_and_query_are_in_the_help_and_tab_completion() {
     assert!(help.contains("/msg NAME text"), "{help}");
     assert!(help.contains("/query NAME"), "{help}");
 }
+
+#[test]
+fn tab_completes_command_arguments_by_command() {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"anna","status":"away"},
+                         {"user":"Bobby","status":"away"}],
+               "groups":[{"chat":"#rust","kind":"open","topic":"","role":"member","unread":0,"last_read":0}]}),
+    );
+    let tab = |app: &mut tchat::client::App, typed: &str| -> String {
+        ctrl(app, 'u');
+        type_str(app, typed);
+        press(app, KeyCode::Tab);
+        draft(app)
+    };
+    // Statuses after /status, not nicks (anna, alice).
+    assert_eq!(tab(&mut app, "/status a"), "/status a");
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("available  away"),
+        "both statuses are listed, no nick"
+    );
+    assert_eq!(tab(&mut app, "/status av"), "/status available ");
+    assert_eq!(tab(&mut app, "/status b"), "/status busy ");
+    assert_eq!(tab(&mut app, "/status aw"), "/status away ");
+    // Theme names after /theme.
+    assert_eq!(tab(&mut app, "/theme li"), "/theme light ");
+    // Groups after /join, with or without the #.
+    assert_eq!(tab(&mut app, "/join #ru"), "/join #rust ");
+    assert_eq!(tab(&mut app, "/join ru"), "/join #rust ");
+    // Nicks after the commands that take one (never yourself).
+    for cmd in ["/chat", "/msg", "/query", "/invite", "/kick", "/accept"] {
+        assert_eq!(tab(&mut app, &format!("{cmd} bo")), format!("{cmd} Bobby "));
+        assert_eq!(tab(&mut app, &format!("{cmd} a")), format!("{cmd} anna "));
+    }
+    // Roles after /role NAME, kinds after /create #name.
+    assert_eq!(tab(&mut app, "/role Bobby m"), "/role Bobby m");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.text.contains("mod") && n.text.contains("member")));
+    assert_eq!(tab(&mut app, "/role Bobby o"), "/role Bobby owner ");
+    assert_eq!(tab(&mut app, "/create #new i"), "/create #new invite ");
+    // Nothing fits: said so, the input unchanged.
+    assert_eq!(tab(&mut app, "/status x"), "/status x");
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    // The text of /msg still completes nicks as in any message.
+    assert_eq!(tab(&mut app, "/msg anna hi bo"), "/msg anna hi Bobby ");
+}
