@@ -1416,3 +1416,33 @@ fn tab_completes_command_arguments_by_command() {
     // The text of /msg still completes nicks as in any message.
     assert_eq!(tab(&mut app, "/msg anna hi bo"), "/msg anna hi Bobby ");
 }
+
+#[test]
+fn the_input_cursor_moves_and_deletes_by_whole_emoji() {
+    let mut app = logged_in("alice", json!({}));
+    let family = "👨\u{200d}👩\u{200d}👧";
+    type_str(&mut app, &format!("a👍🏽{family}b"));
+    press(&mut app, KeyCode::Left); // before b
+    press(&mut app, KeyCode::Left); // before the family, not inside it
+    assert_eq!((app.draft().cursor().0, app.draft().cursor().1), (0, 3));
+    press(&mut app, KeyCode::Left); // before 👍🏽, not between 👍 and 🏽
+    assert_eq!((app.draft().cursor().0, app.draft().cursor().1), (0, 1));
+    // Drawn whole, with the cursor next to it.
+    assert!(
+        screen(&app).contains(&format!("a👍🏽{family}b")),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, KeyCode::Right);
+    assert_eq!((app.draft().cursor().0, app.draft().cursor().1), (0, 3));
+    press(&mut app, KeyCode::Delete);
+    assert_eq!(draft(&app), "a👍🏽b", "Delete takes the whole family");
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(
+        draft(&app),
+        "ab",
+        "Backspace takes 👍🏽, not just its skin tone"
+    );
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(draft(&app), "b");
+}

@@ -570,3 +570,78 @@ fn help_columns_are_apart_and_lines_wrap_at_narrow_widths() {
     );
     assert!(!all.contains("busyset"));
 }
+
+/// The grapheme clusters drawn in the cells of the screen, in order.
+fn cell_symbols(app: &tchat::client::App) -> Vec<String> {
+    let term = render(app);
+    let buf = term.backend().buffer();
+    let mut out = Vec::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push(buf[(x, y)].symbol().to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn emoji_sequences_stay_whole_and_controls_are_still_replaced() {
+    let thumbs = "👍🏽";
+    let family = "👨\u{200d}👩\u{200d}👧";
+    let heart = "❤\u{fe0f}";
+    let flag = "🇩🇪";
+    let accent = "e\u{301}";
+    // Wide and narrow screens: at 40 columns the text wraps through the
+    // clusters, which must move to the next row whole.
+    for (w, h) in [(80, 24), (40, 12), (23, 16)] {
+        let mut app = logged_in("alice", json!({}));
+        app.size = (w, h);
+        let text = format!(
+            "ok {thumbs} fam {family} love {heart} flag {flag} caf{accent} \u{1b}[2J evil \u{202e}rtl {thumbs}{thumbs}{thumbs}{thumbs}"
+        );
+        frame(&mut app, &msg_json("#public", 1, T0, "Bob", &text));
+        // The topic line and the notice show the same cleaning.
+        frame(
+            &mut app,
+            &json!({"type":"group_joined","chat":"#g","kind":"open","topic":format!("topic {thumbs} {family}\u{7}"),
+                    "role":"member","members":[]})
+            .to_string(),
+        );
+        let cells = cell_symbols(&app);
+        for cluster in [thumbs, family, heart, flag, accent] {
+            assert!(
+                cells.iter().any(|c| c == cluster),
+                "{cluster:?} not drawn whole at {w}x{h}:\n{}",
+                screen(&app)
+            );
+        }
+        assert_eq!(
+            cells.iter().filter(|c| *c == thumbs).count(),
+            5,
+            "every 👍🏽 keeps its skin tone at {w}x{h}:\n{}",
+            screen(&app)
+        );
+        assert!(
+            !cells.iter().any(|c| c == "👍" || c == "🏽"),
+            "split at {w}x{h}"
+        );
+        assert!(
+            !cells
+                .iter()
+                .any(|c| c.contains(['\u{1b}', '\u{202e}', '\u{7}'])),
+            "a control character reached the screen"
+        );
+        assert!(cells.iter().any(|c| c == "\u{fffd}"), "replaced, visibly");
+        // The group's topic line.
+        app.update(tchat::client::Event::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('2'),
+            crossterm::event::KeyModifiers::ALT,
+        )));
+        let cells = cell_symbols(&app);
+        assert!(
+            cells.iter().any(|c| c == thumbs),
+            "topic at {w}x{h}:\n{}",
+            screen(&app)
+        );
+    }
+}

@@ -434,20 +434,54 @@ fn set_draft(ta: &mut TextArea<'static>, text: &str) {
     ta.move_cursor(CursorMove::End);
 }
 
+/// The chars of the grapheme cluster before the cursor (`before`) or at
+/// it, on the cursor's row; 1 at the row's edge (the move or deletion then
+/// crosses the line break, as always).
+fn cluster_chars(ta: &TextArea<'_>, before: bool) -> usize {
+    use unicode_segmentation::UnicodeSegmentation;
+    let cursor = ta.cursor();
+    let (row, col) = (cursor.0, cursor.1);
+    let Some(line) = ta.lines().get(row) else {
+        return 1;
+    };
+    let at = line.char_indices().nth(col).map_or(line.len(), |(b, _)| b);
+    let cluster = if before {
+        line[..at].graphemes(true).next_back()
+    } else {
+        line[at..].graphemes(true).next()
+    };
+    cluster.map_or(1, |g| g.chars().count().max(1))
+}
+
 fn apply_edit(ta: &mut TextArea<'_>, edit: Edit) {
+    // The cursor moves and deletes by grapheme cluster, so that it never
+    // stands inside 👍🏽 or 👨‍👩‍👧 (drawing it in two pieces) and Backspace
+    // never leaves a bare skin tone or joiner behind.
     match edit {
         Edit::Insert(c) => ta.insert_char(c),
-        Edit::Left => ta.move_cursor(CursorMove::Back),
-        Edit::Right => ta.move_cursor(CursorMove::Forward),
+        Edit::Left => {
+            for _ in 0..cluster_chars(ta, true) {
+                ta.move_cursor(CursorMove::Back);
+            }
+        }
+        Edit::Right => {
+            for _ in 0..cluster_chars(ta, false) {
+                ta.move_cursor(CursorMove::Forward);
+            }
+        }
         Edit::WordLeft => ta.move_cursor(CursorMove::WordBack),
         Edit::WordRight => ta.move_cursor(CursorMove::WordForward),
         Edit::LineStart => ta.move_cursor(CursorMove::Head),
         Edit::LineEnd => ta.move_cursor(CursorMove::End),
         Edit::Backspace => {
-            ta.delete_char();
+            for _ in 0..cluster_chars(ta, true) {
+                ta.delete_char();
+            }
         }
         Edit::Delete => {
-            ta.delete_next_char();
+            for _ in 0..cluster_chars(ta, false) {
+                ta.delete_next_char();
+            }
         }
         Edit::DeleteWordBack => {
             ta.delete_word();
