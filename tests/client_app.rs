@@ -1446,3 +1446,52 @@ fn the_input_cursor_moves_and_deletes_by_whole_emoji() {
     press(&mut app, KeyCode::Backspace);
     assert_eq!(draft(&app), "b");
 }
+
+#[test]
+fn a_graceful_shutdown_keeps_its_reason_while_reconnecting() {
+    let mut app = logged_in("alice", json!({}));
+    frame(
+        &mut app,
+        &json!({"type":"shutdown","reason":"upgrade, back in 5 minutes"}).to_string(),
+    );
+    let lost = |app: &mut tchat::client::App, reason: &str, secs: u64| {
+        app.update(Event::Net(NetEvent::Lost {
+            reason: reason.into(),
+            retry_in: Duration::from_secs(secs),
+        }));
+    };
+    lost(&mut app, "the server closed the connection", 1);
+    lost(
+        &mut app,
+        "cannot connect to 127.0.0.1:7700: connection refused",
+        2,
+    );
+    let n = app.notice.clone().expect("a notice");
+    assert!(
+        n.text
+            .contains("the server shut down (upgrade, back in 5 minutes)")
+            && n.text.contains("cannot connect"),
+        "{n:?}"
+    );
+    let status = screen(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(
+        status.contains("reconnecting in 2s")
+            && status.contains("shut down: upgrade, back in 5 minutes"),
+        "{status}"
+    );
+    // Narrow: cut with …, who and where still there.
+    app.size = (60, 12);
+    let status = screen(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(
+        status.contains("shut down") && status.contains('…'),
+        "{status}"
+    );
+    // Back: the reason is history.
+    welcome(&mut app, "alice", json!({}));
+    assert!(app.shutdown.is_none());
+    assert!(!screen(&app).contains("shut down"));
+    // A plain loss says what it always said.
+    lost(&mut app, "no answer to ping", 1);
+    let n = app.notice.clone().expect("a notice");
+    assert_eq!(n.text, "connection lost (no answer to ping); reconnecting");
+}

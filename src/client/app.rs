@@ -411,6 +411,10 @@ pub struct App {
     /// Messages waiting for a private chat to open (`/msg`), by name;
     /// shown with the request in the inbox.
     pub queued: BTreeMap<NameKey, Vec<QueuedMsg>>,
+    /// Why the server said it was shutting down (cleaned), kept while
+    /// reconnecting so the notice and the status bar say why rather than
+    /// only "cannot connect"; cleared by the next login.
+    pub shutdown: Option<String>,
 }
 
 fn new_draft() -> TextArea<'static> {
@@ -579,6 +583,7 @@ impl App {
             dropped: None,
             next_tid: 0,
             queued: BTreeMap::new(),
+            shutdown: None,
         }
     }
 

@@ -59,12 +59,22 @@ impl App {
                     c.outbox.clear();
                 }
                 let reason = clean_line(&reason).into_owned();
+                // After a graceful shutdown, the server's reason is the
+                // news; each failed retry only adds its own detail.
+                let lost = match &self.shutdown {
+                    Some(why) => {
+                        format!("the server shut down ({why}); reconnecting, last try: {reason}")
+                    }
+                    None => format!("connection lost ({reason})"),
+                };
                 if unconfirmed > 0 {
                     self.error(format!(
-                        "connection lost ({reason}) before the server confirmed {unconfirmed} message(s): if they are not in the chat once reconnected, send them again"
+                        "{lost} before the server confirmed {unconfirmed} message(s): if they are not in the chat once reconnected, send them again"
                     ));
+                } else if self.shutdown.is_some() {
+                    self.error(lost);
                 } else {
-                    self.error(format!("connection lost ({reason}); reconnecting"));
+                    self.error(format!("{lost}; reconnecting"));
                 }
             }
             NetEvent::RetryIn(d) => {
@@ -236,10 +246,14 @@ impl App {
             }
             ServerFrame::Pong { .. } => {}
             ServerFrame::Shutdown { reason } => {
-                self.error(format!(
-                    "the server is shutting down: {}",
-                    clean_line(&reason)
-                ));
+                let reason = clean_line(&reason).into_owned();
+                let reason = if reason.trim().is_empty() {
+                    "no reason given".to_owned()
+                } else {
+                    reason
+                };
+                self.error(format!("the server is shutting down: {reason}"));
+                self.shutdown = Some(reason);
             }
             frame @ (ServerFrame::GroupJoined { .. }
             | ServerFrame::MemberJoined { .. }
@@ -370,6 +384,7 @@ impl App {
             self.select.leave();
         }
         self.welcomed = true;
+        self.shutdown = None;
         self.screen = Screen::Chat;
         self.conn = ConnState::Connected;
         self.login.busy = false;
