@@ -1495,3 +1495,35 @@ fn a_graceful_shutdown_keeps_its_reason_while_reconnecting() {
     let n = app.notice.clone().expect("a notice");
     assert_eq!(n.text, "connection lost (no answer to ping); reconnecting");
 }
+
+#[test]
+fn a_login_as_a_new_user_is_remembered_without_the_password() {
+    let mut app = new_app();
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
+    press(&mut app, KeyCode::Enter);
+    let cmds = welcome(&mut app, "Alice", json!({}));
+    let remembered: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::Remember(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        remembered,
+        [tchat::client::remember::LastLogin {
+            server: "127.0.0.1:7700".into(),
+            user: "Alice".into()
+        }],
+        "the name as the server spells it"
+    );
+    // A reconnect as the same user writes nothing again.
+    app.update(Event::Net(NetEvent::Lost {
+        reason: "gone".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    let cmds = welcome(&mut app, "Alice", json!({}));
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Remember(_))));
+}

@@ -645,3 +645,20 @@ fn emoji_sequences_stay_whole_and_controls_are_still_replaced() {
         );
     }
 }
+
+#[test]
+fn login_form_says_what_was_remembered() {
+    let mut app = tchat::client::App::new(
+        tchat::client::login::LoginForm::new("tls://chat.example:7700", "alice", false),
+        tchat::client::theme::Theme::default_theme(),
+        tchat::client::theme::ThemeSet::builtin(),
+        tchat::client::app::Settings::default(),
+    );
+    app.login.remembered = true;
+    insta::assert_snapshot!("login_remembered", screen(&app));
+    assert_eq!(app.login.focus, tchat::client::login::Field::Password);
+    // Narrow: the note wraps rather than pushing the keys out.
+    app.size = (40, 16);
+    let text = screen(&app);
+    assert!(text.contains("remembered from last"), "{text}");
+}

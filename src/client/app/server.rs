@@ -383,6 +383,12 @@ impl App {
             self.command_text.clear();
             self.select.leave();
         }
+        if !resync {
+            out.push(Command::Remember(crate::client::remember::LastLogin {
+                server: self.login.server_text(),
+                user: w.user.to_string(),
+            }));
+        }
         self.welcomed = true;
         self.shutdown = None;
         self.screen = Screen::Chat;
