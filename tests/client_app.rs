@@ -667,10 +667,16 @@ fn a_chat_ended_by_the_peer_keeps_the_tab_and_the_draft() {
         &json!({"type":"chat_ended","chat":"@Bob","user":"Bob","by":"Bob"}).to_string(),
     );
     app.chats[bob].draft = Default::default();
+    app.chats[bob + 1].draft.insert_str("for carol");
+    app.chats[0].draft.insert_str("for everyone");
     type_str(&mut app, "/leave");
     let cmds = press(&mut app, KeyCode::Enter);
     assert!(requests(&cmds).is_empty());
     assert_eq!(app.chats.len(), 2);
+    // The tab that took its place keeps its draft.
+    let carol = app.chats.find(&ChatKey::parse("@Carol").unwrap()).unwrap();
+    assert_eq!(app.chats[carol].draft.lines().join("\n"), "for carol");
+    assert_eq!(app.chats[0].draft.lines().join("\n"), "for everyone");
 }
 
 #[test]
@@ -1172,4 +1178,352 @@ fn hostile_numbers_from_the_server_never_panic_and_show_sanely() {
             screen(&app);
         }
     }
+}
+
+/// The draft of tab `i`.
+fn draft_of(app: &tchat::client::App, i: usize) -> String {
+    match app.chats.get(i) {
+        Some(c) => c.draft.lines().join("\n"),
+        None => app.inbox.draft.lines().join("\n"),
+    }
+}
+
+#[test]
+fn a_command_that_switches_tabs_leaves_an_empty_input_where_it_was_typed() {
+    let mut app = three_tabs();
+    // /chat NAME with the chat open switches to it at once.
+    type_str(&mut app, "/chat Bob");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty(), "nothing to ask: it is open");
+    assert_eq!(app.active, 1, "Bob's tab is shown");
+    assert_eq!(draft_of(&app, 0), "", "the command left #public's input");
+    assert_eq!(draft(&app), "", "and did not land in Bob's");
+    // The next line typed in #public is not glued onto it.
+    alt(&mut app, '1');
+    type_str(&mut app, "hi all");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::Send {
+            chat: "#public".into(),
+            text: "hi all".into()
+        }]
+    );
+
+    // The same from the inbox, with /query (the IRC spelling).
+    alt(&mut app, '4');
+    type_str(&mut app, "/query carol");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.active, 2);
+    assert_eq!(draft_of(&app, app.inbox_tab()), "");
+
+    // A draft in the tab switched to is kept as it was.
+    alt(&mut app, '2');
+    type_str(&mut app, "half a thought");
+    alt(&mut app, '1');
+    type_str(&mut app, "/chat bob");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.active, 1);
+    assert_eq!(draft(&app), "half a thought");
+    assert_eq!(draft_of(&app, 0), "");
+}
+
+#[test]
+fn msg_sends_at_once_to_an_open_chat() {
+    let mut app = three_tabs();
+    type_str(&mut app, "/msg @bob are you there?");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::Send {
+            chat: "@Bob".into(),
+            text: "are you there?".into()
+        }]
+    );
+    assert_eq!(app.active, 1, "Bob's tab is shown");
+    assert_eq!(app.chats[1].outbox.len(), 1, "pending in Bob's tab");
+    assert_eq!(draft_of(&app, 0), "");
+    assert_eq!(draft(&app), "");
+    // Refused, the text comes back into Bob's input, not the command line.
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"error","id":id,"code":"rate_limited","message":"slow","retry_after_ms":1000}).to_string(),
+    );
+    assert_eq!(draft(&app), "are you there?");
+    assert_eq!(draft_of(&app, 0), "");
+}
+
+#[test]
+fn msg_asks_for_the_chat_and_sends_when_it_opens() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/msg Dave see you at 5");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::RequestChat {
+            user: "Dave".into()
+        }]
+    );
+    assert_eq!(draft(&app), "", "the command went out");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| !n.error && n.text.contains("waits until the private chat opens")));
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    // Pending meanwhile: shown with the request in the inbox.
+    alt(&mut app, '2');
+    assert!(
+        screen(&app).contains("waiting to send: see you at 5"),
+        "{}",
+        screen(&app)
+    );
+    // A second /msg waits too, without asking again.
+    alt(&mut app, '1');
+    type_str(&mut app, "/msg dave and bring the map");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(requests(&cmds).is_empty(), "one request is enough");
+    let cmds = frame(
+        &mut app,
+        &json!({"type":"chat_opened","chat":"@Dave","user":"Dave","ts":T0}).to_string(),
+    );
+    let sends: Vec<Request> = requests(&cmds)
+        .into_iter()
+        .filter(|r| matches!(r, Request::Send { .. }))
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            Request::Send {
+                chat: "@Dave".into(),
+                text: "see you at 5".into()
+            },
+            Request::Send {
+                chat: "@Dave".into(),
+                text: "and bring the map".into()
+            }
+        ]
+    );
+    let dave = app.chats.find(&ChatKey::parse("@Dave").unwrap()).unwrap();
+    assert_eq!(app.active, dave, "asked for just now: it takes the focus");
+    assert_eq!(app.chats[dave].outbox.len(), 2, "pending until confirmed");
+    assert!(app.queued.is_empty());
+}
+
+#[test]
+fn msg_refused_or_declined_gives_the_text_back() {
+    let mut app = three_tabs();
+    // The server refuses the request: the line comes back where it was typed.
+    type_str(&mut app, "/msg Zed hello?");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(draft(&app), "");
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(
+        &mut app,
+        &json!({"type":"error","id":id,"code":"no_such_user","message":"no user Zed"}).to_string(),
+    );
+    assert_eq!(draft(&app), "/msg Zed hello?");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.error && n.text.contains("no such user")));
+    ctrl(&mut app, 'u');
+
+    // Declined later, with something else typed there meanwhile: the
+    // notice quotes it and the typing is not touched.
+    type_str(&mut app, "/msg Eve the plan");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    frame(&mut app, &json!({"type":"ok","id":id}).to_string());
+    type_str(&mut app, "typing on");
+    frame(
+        &mut app,
+        &json!({"type":"chat_rejected","user":"Eve"}).to_string(),
+    );
+    assert_eq!(draft(&app), "typing on");
+    let n = app.notice.clone().expect("a notice");
+    assert!(
+        n.error && n.text.contains("Eve declined") && n.text.contains("/msg Eve the plan"),
+        "{n:?}"
+    );
+    assert!(app.queued.is_empty());
+}
+
+#[test]
+fn msg_and_query_are_in_the_help_and_tab_completion() {
+    let mut app = logged_in("alice", json!({}));
+    type_str(&mut app, "/ms");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(draft(&app), "/msg ");
+    ctrl(&mut app, 'u');
+    type_str(&mut app, "/que");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(draft(&app), "/query ");
+    ctrl(&mut app, 'u');
+    app.size = (100, 80);
+    press(&mut app, KeyCode::F(1));
+    let help = screen(&app);
+    assert!(help.contains("/msg NAME text"), "{help}");
+    assert!(help.contains("/query NAME"), "{help}");
+}
+
+#[test]
+fn tab_completes_command_arguments_by_command() {
+    let mut app = logged_in(
+        "alice",
+        json!({"online":[{"user":"alice","status":"available"},{"user":"anna","status":"away"},
+                         {"user":"Bobby","status":"away"}],
+               "groups":[{"chat":"#rust","kind":"open","topic":"","role":"member","unread":0,"last_read":0}]}),
+    );
+    let tab = |app: &mut tchat::client::App, typed: &str| -> String {
+        ctrl(app, 'u');
+        type_str(app, typed);
+        press(app, KeyCode::Tab);
+        draft(app)
+    };
+    // Statuses after /status, not nicks (anna, alice).
+    assert_eq!(tab(&mut app, "/status a"), "/status a");
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("available  away"),
+        "both statuses are listed, no nick"
+    );
+    assert_eq!(tab(&mut app, "/status av"), "/status available ");
+    assert_eq!(tab(&mut app, "/status b"), "/status busy ");
+    assert_eq!(tab(&mut app, "/status aw"), "/status away ");
+    // Theme names after /theme.
+    assert_eq!(tab(&mut app, "/theme li"), "/theme light ");
+    // Groups after /join, with or without the #.
+    assert_eq!(tab(&mut app, "/join #ru"), "/join #rust ");
+    assert_eq!(tab(&mut app, "/join ru"), "/join #rust ");
+    // Nicks after the commands that take one (never yourself).
+    for cmd in ["/chat", "/msg", "/query", "/invite", "/kick", "/accept"] {
+        assert_eq!(tab(&mut app, &format!("{cmd} bo")), format!("{cmd} Bobby "));
+        assert_eq!(tab(&mut app, &format!("{cmd} a")), format!("{cmd} anna "));
+    }
+    // Roles after /role NAME, kinds after /create #name.
+    assert_eq!(tab(&mut app, "/role Bobby m"), "/role Bobby m");
+    assert!(app
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.text.contains("mod") && n.text.contains("member")));
+    assert_eq!(tab(&mut app, "/role Bobby o"), "/role Bobby owner ");
+    assert_eq!(tab(&mut app, "/create #new i"), "/create #new invite ");
+    // Nothing fits: said so, the input unchanged.
+    assert_eq!(tab(&mut app, "/status x"), "/status x");
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    // The text of /msg still completes nicks as in any message.
+    assert_eq!(tab(&mut app, "/msg anna hi bo"), "/msg anna hi Bobby ");
+}
+
+#[test]
+fn the_input_cursor_moves_and_deletes_by_whole_emoji() {
+    let mut app = logged_in("alice", json!({}));
+    let family = "👨\u{200d}👩\u{200d}👧";
+    type_str(&mut app, &format!("a👍🏽{family}b"));
+    press(&mut app, KeyCode::Left); // before b
+    press(&mut app, KeyCode::Left); // before the family, not inside it
+    assert_eq!((app.draft().cursor().0, app.draft().cursor().1), (0, 3));
+    press(&mut app, KeyCode::Left); // before 👍🏽, not between 👍 and 🏽
+    assert_eq!((app.draft().cursor().0, app.draft().cursor().1), (0, 1));
+    // Drawn whole, with the cursor next to it.
+    assert!(
+        screen(&app).contains(&format!("a👍🏽{family}b")),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, KeyCode::Right);
+    assert_eq!((app.draft().cursor().0, app.draft().cursor().1), (0, 3));
+    press(&mut app, KeyCode::Delete);
+    assert_eq!(draft(&app), "a👍🏽b", "Delete takes the whole family");
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(
+        draft(&app),
+        "ab",
+        "Backspace takes 👍🏽, not just its skin tone"
+    );
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(draft(&app), "b");
+}
+
+#[test]
+fn a_graceful_shutdown_keeps_its_reason_while_reconnecting() {
+    let mut app = logged_in("alice", json!({}));
+    frame(
+        &mut app,
+        &json!({"type":"shutdown","reason":"upgrade, back in 5 minutes"}).to_string(),
+    );
+    let lost = |app: &mut tchat::client::App, reason: &str, secs: u64| {
+        app.update(Event::Net(NetEvent::Lost {
+            reason: reason.into(),
+            retry_in: Duration::from_secs(secs),
+        }));
+    };
+    lost(&mut app, "the server closed the connection", 1);
+    lost(
+        &mut app,
+        "cannot connect to 127.0.0.1:7700: connection refused",
+        2,
+    );
+    let n = app.notice.clone().expect("a notice");
+    assert!(
+        n.text
+            .contains("the server shut down (upgrade, back in 5 minutes)")
+            && n.text.contains("cannot connect"),
+        "{n:?}"
+    );
+    let status = screen(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(
+        status.contains("reconnecting in 2s")
+            && status.contains("shut down: upgrade, back in 5 minutes"),
+        "{status}"
+    );
+    // Narrow: cut with …, who and where still there.
+    app.size = (60, 12);
+    let status = screen(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(
+        status.contains("shut down") && status.contains('…'),
+        "{status}"
+    );
+    // Back: the reason is history.
+    welcome(&mut app, "alice", json!({}));
+    assert!(app.shutdown.is_none());
+    assert!(!screen(&app).contains("shut down"));
+    // A plain loss says what it always said.
+    lost(&mut app, "no answer to ping", 1);
+    let n = app.notice.clone().expect("a notice");
+    assert_eq!(n.text, "connection lost (no answer to ping); reconnecting");
+}
+
+#[test]
+fn a_login_as_a_new_user_is_remembered_without_the_password() {
+    let mut app = new_app();
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
+    press(&mut app, KeyCode::Enter);
+    let cmds = welcome(&mut app, "Alice", json!({}));
+    let remembered: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::Remember(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        remembered,
+        [tchat::client::remember::LastLogin {
+            server: "127.0.0.1:7700".into(),
+            user: "Alice".into()
+        }],
+        "the name as the server spells it"
+    );
+    // A reconnect as the same user writes nothing again.
+    app.update(Event::Net(NetEvent::Lost {
+        reason: "gone".into(),
+        retry_in: Duration::from_secs(1),
+    }));
+    let cmds = welcome(&mut app, "Alice", json!({}));
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Remember(_))));
 }

@@ -54,7 +54,7 @@ async fn pump(
                     fingerprint,
                 }),
                 Command::File(c) => net.send(NetCommand::File(c)),
-                Command::Bell | Command::Quit => {}
+                Command::Bell | Command::Quit | Command::Remember(_) => {}
             }
         }
     }

@@ -525,3 +525,140 @@ fn group_screens_at_narrow_sizes_elide_visibly() {
         }
     }
 }
+
+/// Every row of the help at `w`×`h`, scrolled page by page from the top.
+fn help_pages(w: u16, h: u16) -> (tchat::client::App, Vec<String>) {
+    let mut app = logged_in("alice", json!({}));
+    app.size = (w, h);
+    press(&mut app, KeyCode::F(1));
+    let mut pages = vec![screen(&app)];
+    for _ in 0..200 {
+        press(&mut app, KeyCode::Down);
+        pages.push(screen(&app));
+    }
+    press(&mut app, KeyCode::Home);
+    (app, pages)
+}
+
+#[test]
+fn help_columns_are_apart_and_lines_wrap_at_narrow_widths() {
+    for (w, h, name) in [(40, 12, "help_40x12"), (59, 20, "help_59x20")] {
+        let (mut app, pages) = help_pages(w, h);
+        insta::assert_snapshot!(name, screen(&app));
+        let all = pages.concat();
+        // Two spaces at least between a command and what it does, and the
+        // end of every description is there: nothing is cut at the edge.
+        assert!(!all.contains("busyset"), "{all}");
+        for end in [
+            "set your status",
+            "(private and mentions first)",
+            "Enter fetch its file, d delete (y/n), Esc back",
+            "delete this tab's group and its messages for everyone",
+            "leave tchat",
+        ] {
+            let last_word = end.rsplit(' ').next().unwrap();
+            assert!(all.contains(last_word), "{end:?} cut at {w}:\n{all}");
+        }
+        press(&mut app, KeyCode::End);
+        insta::assert_snapshot!(format!("{name}_end"), screen(&app));
+    }
+    let (_, pages) = help_pages(80, 24);
+    let all = pages.concat();
+    assert!(
+        all.contains("/status available|away|busy") && all.contains("  set your status"),
+        "{all}"
+    );
+    assert!(!all.contains("busyset"));
+}
+
+/// The grapheme clusters drawn in the cells of the screen, in order.
+fn cell_symbols(app: &tchat::client::App) -> Vec<String> {
+    let term = render(app);
+    let buf = term.backend().buffer();
+    let mut out = Vec::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push(buf[(x, y)].symbol().to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn emoji_sequences_stay_whole_and_controls_are_still_replaced() {
+    let thumbs = "👍🏽";
+    let family = "👨\u{200d}👩\u{200d}👧";
+    let heart = "❤\u{fe0f}";
+    let flag = "🇩🇪";
+    let accent = "e\u{301}";
+    // Wide and narrow screens: at 40 columns the text wraps through the
+    // clusters, which must move to the next row whole.
+    for (w, h) in [(80, 24), (40, 12), (23, 16)] {
+        let mut app = logged_in("alice", json!({}));
+        app.size = (w, h);
+        let text = format!(
+            "ok {thumbs} fam {family} love {heart} flag {flag} caf{accent} \u{1b}[2J evil \u{202e}rtl {thumbs}{thumbs}{thumbs}{thumbs}"
+        );
+        frame(&mut app, &msg_json("#public", 1, T0, "Bob", &text));
+        // The topic line and the notice show the same cleaning.
+        frame(
+            &mut app,
+            &json!({"type":"group_joined","chat":"#g","kind":"open","topic":format!("topic {thumbs} {family}\u{7}"),
+                    "role":"member","members":[]})
+            .to_string(),
+        );
+        let cells = cell_symbols(&app);
+        for cluster in [thumbs, family, heart, flag, accent] {
+            assert!(
+                cells.iter().any(|c| c == cluster),
+                "{cluster:?} not drawn whole at {w}x{h}:\n{}",
+                screen(&app)
+            );
+        }
+        assert_eq!(
+            cells.iter().filter(|c| *c == thumbs).count(),
+            5,
+            "every 👍🏽 keeps its skin tone at {w}x{h}:\n{}",
+            screen(&app)
+        );
+        assert!(
+            !cells.iter().any(|c| c == "👍" || c == "🏽"),
+            "split at {w}x{h}"
+        );
+        assert!(
+            !cells
+                .iter()
+                .any(|c| c.contains(['\u{1b}', '\u{202e}', '\u{7}'])),
+            "a control character reached the screen"
+        );
+        assert!(cells.iter().any(|c| c == "\u{fffd}"), "replaced, visibly");
+        // The group's topic line.
+        app.update(tchat::client::Event::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('2'),
+            crossterm::event::KeyModifiers::ALT,
+        )));
+        let cells = cell_symbols(&app);
+        assert!(
+            cells.iter().any(|c| c == thumbs),
+            "topic at {w}x{h}:\n{}",
+            screen(&app)
+        );
+    }
+}
+
+#[test]
+fn login_form_says_what_was_remembered() {
+    let mut app = tchat::client::App::new(
+        tchat::client::login::LoginForm::new("tls://chat.example:7700", "alice", false),
+        tchat::client::theme::Theme::default_theme(),
+        tchat::client::theme::ThemeSet::builtin(),
+        tchat::client::app::Settings::default(),
+    );
+    app.login.remembered = true;
+    insta::assert_snapshot!("login_remembered", screen(&app));
+    assert_eq!(app.login.focus, tchat::client::login::Field::Password);
+    // Narrow: the note wraps rather than pushing the keys out.
+    app.size = (40, 16);
+    let text = screen(&app);
+    assert!(text.contains("remembered from last"), "{text}");
+}

@@ -16,7 +16,7 @@ use tchat::client::known_servers;
 use tchat::client::login::LoginForm;
 use tchat::client::theme::ThemeSet;
 use tchat::client::trust::{Pin, TrustSettings};
-use tchat::client::{net, terminal, time, Command, Effects, Event};
+use tchat::client::{net, remember, terminal, time, Command, Effects, Event};
 use tchat::protocol::ClientFrame;
 
 /// A full-screen terminal chat client for tchat-server.
@@ -57,6 +57,8 @@ struct Args {
 
 struct Edges {
     net: net::NetHandle,
+    /// Where the last login is remembered.
+    last_login: Option<PathBuf>,
 }
 
 impl Effects for Edges {
@@ -81,6 +83,16 @@ impl Effects for Edges {
 
     fn file(&mut self, cmd: tchat::client::FileCommand) {
         self.net.send(net::NetCommand::File(cmd));
+    }
+
+    fn remember(&mut self, last: remember::LastLogin) {
+        // Off the UI thread; a state directory that cannot be written only
+        // means the next start is not filled in.
+        if let Some(path) = self.last_login.clone() {
+            std::thread::spawn(move || {
+                let _ = remember::save(&path, &last);
+            });
+        }
     }
 }
 
@@ -117,16 +129,20 @@ fn run() -> Result<()> {
         .or(cfg.theme.clone())
         .unwrap_or_else(|| "default".to_owned());
     let theme = themes.get(&theme_name).context("choosing the theme")?;
-    let mut server = args
-        .server
-        .clone()
-        .or(cfg.server.clone())
-        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    // Flags, environment and config first; what they leave open comes from
+    // the last login (never the password).
+    let last_login = remember::default_path();
+    let last = last_login.as_deref().and_then(remember::load);
+    let (mut server, user, remembered) = remember::fill(
+        args.server.clone().or(cfg.server.clone()),
+        args.user.clone().or(cfg.user.clone()),
+        last.as_ref(),
+        DEFAULT_SERVER,
+    );
     if args.tls {
         server = address::with_tls(&server);
     }
     let trust = trust_settings(&args, &server, dir.as_deref())?;
-    let user = args.user.clone().or(cfg.user.clone()).unwrap_or_default();
     let settings = Settings {
         bell: cfg.bell,
         twelve_hour: cfg.time_format == TimeFormat::H12,
@@ -135,6 +151,7 @@ fn run() -> Result<()> {
         download_dir: tchat::client::app::files::default_download_dir(),
     };
     let mut form = LoginForm::new(&server, &user, args.register);
+    form.remembered = remembered;
     let mut initial = Vec::new();
     if let Ok(password) = std::env::var("TCHAT_PASSWORD") {
         if !user.is_empty() && !password.is_empty() {
@@ -165,6 +182,7 @@ fn run() -> Result<()> {
         terminal::spawn_signals(tx.clone());
         let mut edges = Edges {
             net: net::spawn_trusting(tx.clone(), net::Timing::default(), trust),
+            last_login,
         };
         let result = tchat::client::run(&mut term, &mut app, &mut rx, &mut edges, initial).await;
         drop(guard);

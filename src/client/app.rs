@@ -236,6 +236,17 @@ pub enum Tab {
     Inbox,
 }
 
+/// A message typed with `/msg NAME text` before NAME's chat was open:
+/// sent when the chat opens, given back if it does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMsg {
+    /// The tab it was typed in: where it comes back if it cannot be sent.
+    pub tab: Tab,
+    /// The name as typed.
+    pub user: String,
+    pub text: String,
+}
+
 /// Settings that come from config and flags.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -397,6 +408,13 @@ pub struct App {
     /// A file dragged into the terminal, waiting for y/n.
     pub dropped: Option<DroppedFile>,
     next_tid: u64,
+    /// Messages waiting for a private chat to open (`/msg`), by name;
+    /// shown with the request in the inbox.
+    pub queued: BTreeMap<NameKey, Vec<QueuedMsg>>,
+    /// Why the server said it was shutting down (cleaned), kept while
+    /// reconnecting so the notice and the status bar say why rather than
+    /// only "cannot connect"; cleared by the next login.
+    pub shutdown: Option<String>,
 }
 
 fn new_draft() -> TextArea<'static> {
@@ -420,20 +438,54 @@ fn set_draft(ta: &mut TextArea<'static>, text: &str) {
     ta.move_cursor(CursorMove::End);
 }
 
+/// The chars of the grapheme cluster before the cursor (`before`) or at
+/// it, on the cursor's row; 1 at the row's edge (the move or deletion then
+/// crosses the line break, as always).
+fn cluster_chars(ta: &TextArea<'_>, before: bool) -> usize {
+    use unicode_segmentation::UnicodeSegmentation;
+    let cursor = ta.cursor();
+    let (row, col) = (cursor.0, cursor.1);
+    let Some(line) = ta.lines().get(row) else {
+        return 1;
+    };
+    let at = line.char_indices().nth(col).map_or(line.len(), |(b, _)| b);
+    let cluster = if before {
+        line[..at].graphemes(true).next_back()
+    } else {
+        line[at..].graphemes(true).next()
+    };
+    cluster.map_or(1, |g| g.chars().count().max(1))
+}
+
 fn apply_edit(ta: &mut TextArea<'_>, edit: Edit) {
+    // The cursor moves and deletes by grapheme cluster, so that it never
+    // stands inside 👍🏽 or 👨‍👩‍👧 (drawing it in two pieces) and Backspace
+    // never leaves a bare skin tone or joiner behind.
     match edit {
         Edit::Insert(c) => ta.insert_char(c),
-        Edit::Left => ta.move_cursor(CursorMove::Back),
-        Edit::Right => ta.move_cursor(CursorMove::Forward),
+        Edit::Left => {
+            for _ in 0..cluster_chars(ta, true) {
+                ta.move_cursor(CursorMove::Back);
+            }
+        }
+        Edit::Right => {
+            for _ in 0..cluster_chars(ta, false) {
+                ta.move_cursor(CursorMove::Forward);
+            }
+        }
         Edit::WordLeft => ta.move_cursor(CursorMove::WordBack),
         Edit::WordRight => ta.move_cursor(CursorMove::WordForward),
         Edit::LineStart => ta.move_cursor(CursorMove::Head),
         Edit::LineEnd => ta.move_cursor(CursorMove::End),
         Edit::Backspace => {
-            ta.delete_char();
+            for _ in 0..cluster_chars(ta, true) {
+                ta.delete_char();
+            }
         }
         Edit::Delete => {
-            ta.delete_next_char();
+            for _ in 0..cluster_chars(ta, false) {
+                ta.delete_next_char();
+            }
         }
         Edit::DeleteWordBack => {
             ta.delete_word();
@@ -530,6 +582,8 @@ impl App {
             last_download: None,
             dropped: None,
             next_tid: 0,
+            queued: BTreeMap::new(),
+            shutdown: None,
         }
     }
 
@@ -569,7 +623,12 @@ impl App {
     }
 
     fn draft_mut(&mut self) -> &mut TextArea<'static> {
-        match self.chats.get_mut(self.active) {
+        self.draft_at_mut(self.active)
+    }
+
+    /// The draft of tab `i` (the inbox's past the last chat).
+    fn draft_at_mut(&mut self, i: usize) -> &mut TextArea<'static> {
+        match self.chats.get_mut(i) {
             Some(c) => &mut c.draft,
             None => &mut self.inbox.draft,
         }

@@ -6,6 +6,12 @@ use crate::protocol::{ChatKey, GroupKind, GroupRole, Status};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlashCommand {
     Chat(String),
+    /// `/msg NAME text`: send `text` to NAME's private chat, asking for
+    /// the chat first if it is not open.
+    Msg {
+        user: String,
+        text: String,
+    },
     Accept(String),
     Reject(String),
     Cancel(String),
@@ -80,11 +86,17 @@ pub enum SlashCommand {
 
 /// Every command with its argument and a one-line description, for `/help`,
 /// the help overlay and Tab completion.
-pub const COMMANDS: [(&str, &str, &str); 24] = [
+pub const COMMANDS: [(&str, &str, &str); 26] = [
     (
         "/chat",
         "NAME",
         "ask NAME for a private chat, or switch to it if open",
+    ),
+    ("/query", "NAME", "the same as /chat NAME"),
+    (
+        "/msg",
+        "NAME text",
+        "send text to NAME; asks for the chat first if it is not open",
     ),
     ("/accept", "NAME", "accept NAME's chat request"),
     ("/reject", "NAME", "reject NAME's chat request"),
@@ -248,7 +260,14 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         }
     };
     match name.to_ascii_lowercase().as_str() {
-        "/chat" | "/query" | "/msg" => need_name("/chat").map(SlashCommand::Chat),
+        "/chat" | "/query" => need_name(name).map(SlashCommand::Chat),
+        "/msg" => match (arg, rest_after(line, 2)) {
+            (Some(a), Some(text)) => Ok(SlashCommand::Msg {
+                user: a.trim_start_matches('@').to_owned(),
+                text,
+            }),
+            _ => Err("usage: /msg NAME text".to_owned()),
+        },
         "/accept" => need_name("/accept").map(SlashCommand::Accept),
         "/reject" => need_name("/reject").map(SlashCommand::Reject),
         "/cancel" => need_name("/cancel").map(SlashCommand::Cancel),
@@ -353,6 +372,15 @@ mod tests {
     fn parses_commands() {
         assert_eq!(parse("/chat bob"), Ok(SlashCommand::Chat("bob".into())));
         assert_eq!(parse("/chat @Bob"), Ok(SlashCommand::Chat("Bob".into())));
+        assert_eq!(parse("/query Bob"), Ok(SlashCommand::Chat("Bob".into())));
+        assert_eq!(
+            parse("/msg @Bob  hi  there "),
+            Ok(SlashCommand::Msg {
+                user: "Bob".into(),
+                text: "hi  there".into()
+            })
+        );
+        assert!(parse("/msg Bob").unwrap_err().contains("usage: /msg"));
         assert_eq!(parse(" /END "), Ok(SlashCommand::End));
         assert_eq!(
             parse("/status away"),

@@ -138,5 +138,8 @@ pub enum Command {
     File(FileCommand),
     /// Ring the terminal bell.
     Bell,
+    /// A login as a new user succeeded: remember its server and user name
+    /// (never the password) for the next start.
+    Remember(super::remember::LastLogin),
     Quit,
 }

@@ -42,6 +42,9 @@ pub struct LoginForm {
     pub error: Option<String>,
     /// A login is under way.
     pub busy: bool,
+    /// The server or user was filled in from the last login (the form says
+    /// so while no error or login under way takes the line).
+    pub remembered: bool,
 }
 
 fn single_line(text: &str) -> TextArea<'static> {
@@ -67,6 +70,7 @@ impl LoginForm {
             },
             error: None,
             busy: false,
+            remembered: false,
         }
     }
 

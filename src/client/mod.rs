@@ -16,6 +16,7 @@ pub mod keys;
 pub mod known_servers;
 pub mod login;
 pub mod net;
+pub mod remember;
 pub mod sanitize;
 pub mod terminal;
 pub mod theme;
@@ -49,6 +50,9 @@ pub trait Effects {
     fn bell(&mut self);
     /// A file transfer command; edges without a network ignore it.
     fn file(&mut self, _cmd: FileCommand) {}
+    /// Remember the server and user of a login for the next start; edges
+    /// without a state directory ignore it.
+    fn remember(&mut self, _last: remember::LastLogin) {}
 }
 
 /// Carries out the commands; returns true on quit.
@@ -64,6 +68,7 @@ pub fn apply<E: Effects>(commands: Vec<Command>, effects: &mut E) -> bool {
             } => effects.trust(server, fingerprint),
             Command::File(cmd) => effects.file(cmd),
             Command::Bell => effects.bell(),
+            Command::Remember(last) => effects.remember(last),
             Command::Quit => quit = true,
         }
     }

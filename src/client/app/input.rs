@@ -146,7 +146,55 @@ impl App {
                 return;
             }
         }
-        let (prefix, candidates): (String, Vec<String>) = if is_command {
+        let arg = if row == 0 && start > 0 {
+            argument_kind(&first, start)
+        } else {
+            None
+        };
+        let (prefix, candidates): (String, Vec<String>) = if let Some(kind) = arg {
+            let cands = match kind {
+                ArgKind::Words(words) => words
+                    .iter()
+                    .filter(|w| w.starts_with(&word.to_ascii_lowercase()))
+                    .map(|w| (*w).to_owned())
+                    .collect(),
+                ArgKind::Themes => self
+                    .themes
+                    .names()
+                    .into_iter()
+                    .filter(|t| {
+                        t.to_ascii_lowercase()
+                            .starts_with(&word.to_ascii_lowercase())
+                    })
+                    .collect(),
+                ArgKind::Group => {
+                    // `/join rust` completes to `/join #rust` too.
+                    let bare = NameKey::of(word.trim_start_matches('#'));
+                    self.known_groups()
+                        .into_iter()
+                        .filter(|n| NameKey::of(n).starts_with(bare.as_str()))
+                        .map(|n| format!("#{n}"))
+                        .collect()
+                }
+                ArgKind::Nick => {
+                    let bare = NameKey::of(word.trim_start_matches('@'));
+                    let mut names = self.known_names();
+                    if let Some(g) = self.active_chat().and_then(|c| c.group.as_ref()) {
+                        names.extend(g.members.values().map(|m| m.user.to_string()));
+                        names.sort_by_key(|n| NameKey::of(n));
+                        names.dedup_by_key(|n| NameKey::of(n));
+                    }
+                    names.retain(|n| {
+                        NameKey::of(n).starts_with(bare.as_str())
+                            && self.me.as_ref().is_none_or(|m| m.key() != NameKey::of(n))
+                    });
+                    names
+                }
+            };
+            // Completed whole, so what was typed (`#`, `@`) is replaced.
+            let typed = word.trim_start_matches(['@', '#']).to_owned();
+            return self.complete_argument(&typed, cands, col - start);
+        } else if is_command {
             let admin: &[(&str, &str, &str)] = if self.is_admin() {
                 &ADMIN_COMMANDS
             } else {
@@ -225,10 +273,16 @@ impl App {
                 Ok(cmd) => {
                     self.notice = None;
                     self.submitting = Some(text.clone());
+                    // The tab it was typed in: a command may switch tabs
+                    // (or close this one), and its input is the one to
+                    // empty, never the one shown now.
+                    let typed_in = self.tab_at(self.active);
                     let done = self.run_command(cmd, out);
                     self.submitting = None;
                     if done {
-                        set_draft(self.draft_mut(), "");
+                        if let Some(i) = self.tab_index(&typed_in) {
+                            set_draft(self.draft_at_mut(i), "");
+                        }
                         self.remember(text);
                     }
                 }
@@ -267,9 +321,19 @@ impl App {
         set_draft(self.draft_mut(), "");
         self.remember(text.clone());
         self.notice = None;
-        if let Some(c) = self.chats.get_mut(self.active) {
-            c.scroll = None;
-        }
+        self.send_message(self.active, text, out);
+    }
+
+    /// Sends `text` to chat `i` (checked by the caller), shown there as
+    /// pending until the server confirms it.
+    pub(super) fn send_message(&mut self, i: usize, text: String, out: &mut Vec<Command>) {
+        let Some(chat) = self.chats.get(i).map(|c| c.key.clone()) else {
+            return;
+        };
+        self.chats[i].scroll = None;
+        // A refused message comes back into its chat's input (see
+        // `on_error`), never as the command line that sent it.
+        let typed = self.submitting.take();
         let id = self.request(
             out,
             Request::Send {
@@ -281,12 +345,47 @@ impl App {
                 text: text.clone(),
             }),
         );
+        self.submitting = typed;
         // Shown as pending until the server confirms it: the network task
         // may hold it back a moment to stay under the rate limit.
-        if let (Some(id), Some(c)) = (id, self.chats.get_mut(self.active)) {
+        if let (Some(id), Some(c)) = (id, self.chats.get_mut(i)) {
             c.outbox.push((id, clean_text(&text).into_owned()));
         }
     }
+}
+
+/// What an argument of a command is, for Tab.
+enum ArgKind {
+    /// One of these words.
+    Words(&'static [&'static str]),
+    Themes,
+    /// A group (`#name`).
+    Group,
+    /// A user name.
+    Nick,
+}
+
+/// The kind of the argument that starts at char `start` of the command
+/// line `line`, if the command has a known one there.
+fn argument_kind(line: &str, start: usize) -> Option<ArgKind> {
+    let before: String = line.chars().take(start).collect();
+    let mut words = before.split_whitespace();
+    let cmd = words.next()?.to_ascii_lowercase();
+    let n = words.count() + 1;
+    Some(match (cmd.as_str(), n) {
+        ("/status", 1) => ArgKind::Words(&["available", "away", "busy"]),
+        ("/theme", 1) => ArgKind::Themes,
+        ("/join" | "/delete-group", 1) => ArgKind::Group,
+        ("/create", 2) => ArgKind::Words(&["open", "invite"]),
+        ("/role", 2) => ArgKind::Words(&["owner", "mod", "member"]),
+        (
+            "/chat" | "/query" | "/msg" | "/accept" | "/reject" | "/cancel" | "/invite" | "/kick"
+            | "/role" | "/ban" | "/unban" | "/mute" | "/unmute" | "/disconnect" | "/promote"
+            | "/demote",
+            1,
+        ) => ArgKind::Nick,
+        _ => return None,
+    })
 }
 
 fn longest_common_prefix(words: &[String]) -> String {
@@ -307,6 +406,34 @@ fn longest_common_prefix(words: &[String]) -> String {
 }
 
 impl App {
+    /// Tab on a command's argument: the one candidate (and a space), or
+    /// the longest common start of several (listed in the notice).
+    /// `typed` is the word without `@`/`#`; `chars` how many characters
+    /// of the input it replaces.
+    fn complete_argument(&mut self, typed: &str, cands: Vec<String>, chars: usize) {
+        let replacement = match cands.len() {
+            0 => {
+                self.error(format!("no completion for {}", clean_line(typed)));
+                return;
+            }
+            1 => format!("{} ", cands[0]),
+            _ => {
+                self.info(cands.join("  "));
+                let lcp = longest_common_prefix(&cands);
+                let known = lcp.trim_start_matches('#').chars().count();
+                if known <= typed.chars().count() {
+                    return;
+                }
+                lcp
+            }
+        };
+        let ta = self.draft_mut();
+        for _ in 0..chars {
+            ta.delete_char();
+        }
+        ta.insert_str(replacement);
+    }
+
     /// Tab on `/send`'s path: the one match, or the longest common start
     /// of several (listed in the notice); directories end in `/`.
     fn complete_path_word(&mut self, word: &str) {

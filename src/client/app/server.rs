@@ -59,12 +59,22 @@ impl App {
                     c.outbox.clear();
                 }
                 let reason = clean_line(&reason).into_owned();
+                // After a graceful shutdown, the server's reason is the
+                // news; each failed retry only adds its own detail.
+                let lost = match &self.shutdown {
+                    Some(why) => {
+                        format!("the server shut down ({why}); reconnecting, last try: {reason}")
+                    }
+                    None => format!("connection lost ({reason})"),
+                };
                 if unconfirmed > 0 {
                     self.error(format!(
-                        "connection lost ({reason}) before the server confirmed {unconfirmed} message(s): if they are not in the chat once reconnected, send them again"
+                        "{lost} before the server confirmed {unconfirmed} message(s): if they are not in the chat once reconnected, send them again"
                     ));
+                } else if self.shutdown.is_some() {
+                    self.error(lost);
                 } else {
-                    self.error(format!("connection lost ({reason}); reconnecting"));
+                    self.error(format!("{lost}; reconnecting"));
                 }
             }
             NetEvent::RetryIn(d) => {
@@ -165,13 +175,23 @@ impl App {
                     self.chats[i].attention = Attention::Highlight;
                 }
                 self.info(format!("private chat with {user} is open"));
+                self.send_queued(&user.key(), i, out);
             }
             ServerFrame::ChatRejected { user } => {
                 self.inbox.remove_outgoing(&user.key());
                 self.focus_on_open.remove(&ChatId::Private(user.key()));
-                self.info(format!("{user} declined your chat request"));
+                let why = format!("{user} declined your chat request");
+                if !self.give_back_queued(&user.key(), &why) {
+                    self.info(why);
+                }
             }
-            ServerFrame::ChatRequestRemoved { user } => self.remove_requests(&user),
+            ServerFrame::ChatRequestRemoved { user } => {
+                self.remove_requests(&user);
+                self.give_back_queued(
+                    &user.key(),
+                    &format!("the chat request to {user} was withdrawn"),
+                );
+            }
             ServerFrame::ChatEnded { chat, user, by } => {
                 let by_me = self.is_me(&by);
                 let why = if by_me {
@@ -226,10 +246,14 @@ impl App {
             }
             ServerFrame::Pong { .. } => {}
             ServerFrame::Shutdown { reason } => {
-                self.error(format!(
-                    "the server is shutting down: {}",
-                    clean_line(&reason)
-                ));
+                let reason = clean_line(&reason).into_owned();
+                let reason = if reason.trim().is_empty() {
+                    "no reason given".to_owned()
+                } else {
+                    reason
+                };
+                self.error(format!("the server is shutting down: {reason}"));
+                self.shutdown = Some(reason);
             }
             frame @ (ServerFrame::GroupJoined { .. }
             | ServerFrame::MemberJoined { .. }
@@ -359,7 +383,14 @@ impl App {
             self.command_text.clear();
             self.select.leave();
         }
+        if !resync {
+            out.push(Command::Remember(crate::client::remember::LastLogin {
+                server: self.login.server_text(),
+                user: w.user.to_string(),
+            }));
+        }
         self.welcomed = true;
+        self.shutdown = None;
         self.screen = Screen::Chat;
         self.conn = ConnState::Connected;
         self.login.busy = false;
@@ -445,6 +476,36 @@ impl App {
         } else {
             self.notice = None;
         }
+        self.resume_queued(resync, out);
+    }
+
+    /// After a login, what `/msg` left waiting: sent if its chat is open
+    /// now, asked for again if its request is gone (it may have been lost
+    /// with the connection); given back if this is another user.
+    fn resume_queued(&mut self, resync: bool, out: &mut Vec<Command>) {
+        let names: Vec<NameKey> = self.queued.keys().cloned().collect();
+        for key in names {
+            if !resync {
+                self.give_back_queued(&key, "logged in as someone else");
+                continue;
+            }
+            let open = self
+                .chats
+                .find_id(&ChatId::Private(key.clone()))
+                .filter(|&i| self.chats[i].is_live());
+            if let Some(i) = open {
+                self.send_queued(&key, i, out);
+            } else if !self.inbox.outgoing.iter().any(|r| r.to.key() == key) {
+                let Some(name) = self.queued[&key].first().map(|q| q.user.clone()) else {
+                    continue;
+                };
+                self.request(
+                    out,
+                    Request::RequestChat { user: name.clone() },
+                    Some(Pending::RequestChat(name)),
+                );
+            }
+        }
     }
 
     pub(super) fn on_ok(&mut self, p: Pending, ok: OkReply) {
@@ -470,6 +531,10 @@ impl App {
                 self.inbox.remove_outgoing(&NameKey::of(&name));
                 self.focus_on_open
                     .remove(&ChatId::Private(NameKey::of(&name)));
+                self.give_back_queued(
+                    &NameKey::of(&name),
+                    &format!("you cancelled your request to {}", clean_line(&name)),
+                );
             }
             // Confirmed: the pending line becomes the message (the
             // `message` event that also comes is then a duplicate).
@@ -584,10 +649,22 @@ impl App {
                 self.audit.failed();
                 self.error(format!("could not load older audit entries: {msg}"));
             }
+            Some(Pending::RequestChat(name))
+                if e.code == ErrorCode::AlreadyRequested
+                    && self.queued.contains_key(&NameKey::of(&name)) =>
+            {
+                // The request made elsewhere is the one to wait for.
+                self.info(format!(
+                    "your request to {} is already waiting: your message is sent when the chat opens",
+                    clean_line(&name)
+                ));
+            }
             Some(Pending::RequestChat(name) | Pending::Accept(name)) => {
-                self.focus_on_open
-                    .remove(&ChatId::Private(NameKey::of(&name)));
-                self.error(msg);
+                let key = NameKey::of(&name);
+                self.focus_on_open.remove(&ChatId::Private(key.clone()));
+                if !self.give_back_queued(&key, &msg) {
+                    self.error(msg);
+                }
             }
             _ => self.error(msg),
         }

@@ -1,6 +1,6 @@
 //! Running `/commands`.
 
-use crate::protocol::Request;
+use crate::protocol::{validate_text, Request};
 
 use super::*;
 use crate::client::commands::SlashCommand;
@@ -62,6 +62,7 @@ impl App {
                 }
             }
             SlashCommand::Chat(name) => self.cmd_chat(&name, out),
+            SlashCommand::Msg { user, text } => return self.cmd_msg(&user, text, out),
             SlashCommand::Accept(name) => self.cmd_accept(&name, out),
             SlashCommand::Reject(name) => self.cmd_reject(&name, out),
             SlashCommand::Cancel(name) => self.cmd_cancel(&name, out),
@@ -134,6 +135,98 @@ impl App {
             },
             Some(Pending::RequestChat(name.to_owned())),
         );
+    }
+
+    /// `/msg NAME text`: into NAME's open chat at once; otherwise the
+    /// chat is asked for and the text waits (shown in the inbox with the
+    /// request) until `chat_opened`, or comes back if the request fails.
+    pub(super) fn cmd_msg(&mut self, name: &str, text: String, out: &mut Vec<Command>) -> bool {
+        if let Err(e) = validate_text(&text) {
+            self.error(format!("not sent: {e}"));
+            return false;
+        }
+        let key = NameKey::of(name);
+        if self.me.as_ref().is_some_and(|m| m.key() == key) {
+            self.error("that is you: pick someone else");
+            return false;
+        }
+        if let Some(i) = self
+            .private_index(name)
+            .filter(|&i| self.chats[i].is_live())
+        {
+            self.switch_tab(i);
+            self.send_message(i, text, out);
+            return true;
+        }
+        let asked =
+            self.queued.contains_key(&key) || self.inbox.outgoing.iter().any(|r| r.to.key() == key);
+        let tab = self.tab_at(self.active);
+        self.queued.entry(key.clone()).or_default().push(QueuedMsg {
+            tab,
+            user: name.to_owned(),
+            text,
+        });
+        if !asked {
+            self.focus_on_open.insert(ChatId::Private(key), self.now_ms);
+            // What comes back if the request fails is the message (see
+            // `give_back_queued`), not this request's command line.
+            let typed = self.submitting.take();
+            self.request(
+                out,
+                Request::RequestChat {
+                    user: name.to_owned(),
+                },
+                Some(Pending::RequestChat(name.to_owned())),
+            );
+            self.submitting = typed;
+        }
+        self.info(format!(
+            "your message to {} waits until the private chat opens (the Inbox shows it)",
+            clean_line(name)
+        ));
+        true
+    }
+
+    /// Sends what waits for `name`'s chat, now open in tab `i`.
+    pub(super) fn send_queued(&mut self, name: &NameKey, i: usize, out: &mut Vec<Command>) {
+        for q in self.queued.remove(name).unwrap_or_default() {
+            self.send_message(i, q.text, out);
+        }
+    }
+
+    /// The chat with `name` will not open (`why`): what waited for it goes
+    /// back as `/msg NAME text` into the input it was typed in if that is
+    /// empty, and is otherwise quoted in the notice (↑ recalls it too).
+    /// Returns whether there was anything.
+    pub(super) fn give_back_queued(&mut self, name: &NameKey, why: &str) -> bool {
+        let Some(list) = self.queued.remove(name) else {
+            return false;
+        };
+        let mut left = Vec::new();
+        let mut back = false;
+        for q in list {
+            let line = format!("/msg {} {}", q.user, q.text);
+            match self.tab_index(&q.tab) {
+                Some(t) if self.draft_at_mut(t).is_empty() => {
+                    set_draft(self.draft_at_mut(t), &line);
+                    back = true;
+                }
+                _ => left.push(line),
+            }
+        }
+        let mut text = format!("{why}: your message was not sent");
+        if back {
+            text.push_str("; it is back in the input");
+        }
+        if !left.is_empty() {
+            let quoted: Vec<String> = left
+                .iter()
+                .map(|l| format!("“{}”", clean_line(l)))
+                .collect();
+            text.push_str(&format!(" (↑ recalls it): {}", quoted.join(" ")));
+        }
+        self.error(text);
+        true
     }
 
     pub(super) fn cmd_accept(&mut self, name: &str, out: &mut Vec<Command>) {

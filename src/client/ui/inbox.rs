@@ -5,6 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::client::app::App;
+use crate::client::sanitize::clean_line;
 use crate::client::time;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -84,6 +85,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             time::ago(r.ts, app.now_ms),
         );
         line(&mut y, &text, if sel { s.selected } else { s.base });
+        // What `/msg` typed for this chat, sent when it opens.
+        if let Some(waiting) = app.queued.get(&r.to.key()).filter(|q| !q.is_empty()) {
+            let first = clean_line(&waiting[0].text);
+            let text = match waiting.len() {
+                1 => format!("      waiting to send: {first}"),
+                n => format!("      {n} messages waiting to send: {first} …"),
+            };
+            line(&mut y, &text, s.dim);
+        }
     }
     if inbox.overflow > 0 {
         let text = format!("  … and {} more not listed", inbox.overflow);

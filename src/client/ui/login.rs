@@ -87,6 +87,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         "Enter: log in   Tab: next field   Ctrl-R: register instead"
     };
+    let status = if form.remembered && !form.busy && form.error.is_none() {
+        format!("Server and user remembered from last time.\n{status}")
+    } else {
+        status.to_owned()
+    };
     if let Some(err) = &form.error {
         let er = Rect::new(inner.x + 1, y, inner.width.saturating_sub(2), 2);
         Paragraph::new(err.as_str())

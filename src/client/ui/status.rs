@@ -32,6 +32,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if app.is_admin() {
         flags.push((" · admin".to_owned(), s.status_ok));
     }
+    // Reconnecting after the server shut down: say why (cut with `…`,
+    // leaving room for who and where).
+    let shutdown = app
+        .shutdown
+        .as_ref()
+        .filter(|_| !matches!(app.conn, ConnState::Connected));
     let flags_w: usize = flags.iter().map(|(t, _)| width(t)).sum();
     let conn = if flags_w > 0 && 1 + width(&conn) + flags_w + width(right) + 1 > w {
         conn.chars().next().map_or(conn.clone(), String::from)
@@ -47,6 +53,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     for (text, style) in flags {
         if width(&text) <= room(x) {
             let (nx, _) = buf.set_stringn(x, area.y, &text, room(x), style);
+            x = nx;
+        }
+    }
+    if let Some(why) = shutdown {
+        // Before who and where, which keeps a few cells (`  alice…`).
+        let room = room(x).saturating_sub(8);
+        let long = format!(" · server shut down: {why}");
+        let text = if width(&long) <= room {
+            long
+        } else {
+            crate::client::wrap::elide(&format!(" · shut down: {why}"), room)
+        };
+        if room >= 16 {
+            let (nx, _) = buf.set_stringn(x, area.y, &text, room, s.status_warn);
             x = nx;
         }
     }
