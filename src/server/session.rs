@@ -62,6 +62,7 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     let _ = stream.set_nodelay(true);
+    limit_unsent(&stream);
     match shared.tls.clone() {
         None => {
             let (read, write) = stream.into_split();
@@ -129,6 +130,38 @@ async fn run<R, W>(
     conn.read_loop(read).await;
     let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
 }
+
+/// Most bytes the kernel holds unsent for a connection: beyond this the
+/// socket is not writable and frames wait in the session's own queue. Without
+/// it the kernel takes up to `tcp_wmem`'s 4 MiB from a download before a
+/// slow reader has read any of it, and a chat event queued after that waits
+/// behind all of it (a minute at 64 KiB/s); with it, events interleave with
+/// a download within a few hundred KiB of file data.
+#[cfg(target_os = "linux")]
+const UNSENT_LOW_WATER: libc::c_int = 128 * 1024;
+
+#[cfg(target_os = "linux")]
+fn limit_unsent(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let value: libc::c_int = UNSENT_LOW_WATER;
+    // SAFETY: setsockopt on a socket we own, with a c_int option value of
+    // the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "TCP_NOTSENT_LOWAT");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn limit_unsent(_stream: &TcpStream) {}
 
 /// Tells a connection refused at accept why, and closes it.
 pub async fn refuse(mut stream: TcpStream, frame: Bytes) {
