@@ -672,23 +672,17 @@ impl Connection {
                 if downloads.current.get(&job.file_id) != Some(&generation) {
                     return;
                 }
-                let frame = match &chunk {
-                    Some(bytes) => {
-                        use base64::Engine as _;
-                        ServerFrame::FileData {
-                            file_id: job.file_id.clone(),
-                            offset,
-                            data: base64::engine::general_purpose::STANDARD.encode(bytes),
-                        }
-                    }
+                let line = match &chunk {
+                    Some(bytes) => ServerFrame::file_data_line(&job.file_id, offset, bytes),
                     None => {
                         downloads.current.remove(&job.file_id);
                         ServerFrame::FileEnd {
                             file_id: job.file_id.clone(),
                         }
+                        .to_line()
                     }
                 };
-                if outbox.push(frame.to_line()).is_err() {
+                if outbox.push(line).is_err() {
                     control.close_with(not_reading_frame());
                     return;
                 }
