@@ -6,6 +6,7 @@
 //! every other connection; only what touches shared state goes to the hub.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,6 +127,7 @@ async fn run<R, W>(
         control,
         user: None,
         downloads: Arc::default(),
+        hub_sent: AtomicU64::new(0),
     };
     conn.read_loop(read).await;
     let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
@@ -186,6 +188,9 @@ struct Connection {
     /// Downloads under way: file_id -> the generation allowed to send. A
     /// replaced or cancelled download's task finds its generation gone.
     downloads: Arc<std::sync::Mutex<Downloads>>,
+    /// Requests, replies, logins and registrations sent to the hub; see
+    /// `SessionControl::hub_answered`.
+    hub_sent: AtomicU64,
 }
 
 /// The downloads of one connection.
@@ -319,6 +324,7 @@ impl Connection {
     /// straight to the queue before that.
     async fn reply(&self, frame: ServerFrame) {
         if self.user.is_some() {
+            self.hub_sent.fetch_add(1, Ordering::Relaxed);
             let _ = self
                 .shared
                 .hub
@@ -332,6 +338,19 @@ impl Connection {
         }
     }
 
+    /// Like [`Connection::reply`], but straight to the queue when the hub
+    /// holds no earlier answer of this session (nothing to overtake): a
+    /// chunk's `ok` then does not wait for a hub round, which a busy room
+    /// paces to one per 10 ms (8 chunks per round: 26 MB/s).
+    async fn reply_in_order(&self, frame: ServerFrame) {
+        let answered = self.control.hub_answered.load(Ordering::Acquire);
+        if self.hub_sent.load(Ordering::Relaxed) == answered {
+            self.reply_direct(&frame);
+        } else {
+            self.reply(frame).await;
+        }
+    }
+
     fn reply_direct(&self, frame: &ServerFrame) {
         self.queue_reply(frame.to_line());
     }
@@ -342,6 +361,9 @@ impl Connection {
     }
 
     async fn to_hub(&self, cmd: HubCommand) -> Flow {
+        if matches!(cmd, HubCommand::Request { .. }) {
+            self.hub_sent.fetch_add(1, Ordering::Relaxed);
+        }
         match self.shared.hub.send(cmd).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Close,
@@ -545,7 +567,7 @@ impl Connection {
         match written {
             Ok(Ok(Ok(_))) => {
                 if let Some(id) = id {
-                    self.reply(ServerFrame::ok(id)).await;
+                    self.reply_in_order(ServerFrame::ok(id)).await;
                 }
             }
             Ok(Ok(Err(held))) => {
@@ -778,6 +800,7 @@ impl Connection {
         };
         let session = self.session;
         let registered_name = name.clone();
+        self.hub_sent.fetch_add(1, Ordering::Relaxed);
         let Some(ok) = self
             .ask(|reply| HubCommand::Register {
                 session,
@@ -848,6 +871,7 @@ impl Connection {
             sleep_until(started + hasher.failure_floor()).await;
         }
         let session = self.session;
+        self.hub_sent.fetch_add(1, Ordering::Relaxed);
         let Some(ok) = self
             .ask(|reply| HubCommand::Login {
                 session,
