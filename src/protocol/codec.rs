@@ -42,9 +42,10 @@ impl Decoder for LineCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<BytesMut>, LineError> {
         let search_end = buf.len().min(self.max_frame);
-        let found = buf[self.scanned.min(search_end)..search_end]
-            .iter()
-            .position(|b| *b == b'\n')
+        // memchr, not `iter().position`: a 43 KiB file_chunk line is
+        // searched word by word instead of byte by byte (the byte loop was
+        // 6 % of the server's CPU during an upload).
+        let found = memchr::memchr(b'\n', &buf[self.scanned.min(search_end)..search_end])
             .map(|i| i + self.scanned.min(search_end));
         match found {
             Some(pos) => {

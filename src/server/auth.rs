@@ -141,9 +141,11 @@ impl PasswordHasher {
 /// Lowers the scheduling priority of the current (blocking-pool) thread, so
 /// that when logins and message delivery compete for the cores, delivery
 /// wins and a login storm does not stall a busy room; logins still use every
-/// idle cycle. In this server the blocking pool runs only hashing and
-/// start-up work, and delivery runs on the reactor and hub threads, so the
-/// lowered priority never reaches delivery.
+/// idle cycle. Delivery runs on the reactor and hub threads, which this
+/// never touches. The blocking pool also reads history pages and file
+/// chunks: one of those landing on a thread that once hashed runs at the
+/// lowered priority too, so under a login storm it yields to delivery as
+/// well (a dedicated hashing pool would keep them apart).
 fn yield_cpu_to_delivery() {
     thread_local! {
         static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

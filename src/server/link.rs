@@ -19,6 +19,12 @@ pub struct SessionControl {
     /// Abandons the queue: the writer sends only the fatal frame and closes.
     abort: CancellationToken,
     fatal: Mutex<Option<Bytes>>,
+    /// How many of this session's requests, replies, logins and
+    /// registrations the hub has answered (their frames are queued). The
+    /// session counts what it sent; when the two agree nothing of its own
+    /// is waiting in the hub, so it may queue a reply itself without
+    /// overtaking one.
+    pub hub_answered: std::sync::atomic::AtomicU64,
 }
 
 impl SessionControl {

@@ -31,6 +31,9 @@ pub struct LineReader {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Bytes after `start` already searched for a newline: a long line
+    /// (a 43 KiB `file_data`) arriving in many reads is scanned once.
+    scanned: usize,
 }
 
 impl LineReader {
@@ -40,20 +43,22 @@ impl LineReader {
             buf: vec![0; 4096],
             start: 0,
             end: 0,
+            scanned: 0,
         }
     }
 
     /// The next line without its newline; an error when the connection ends.
     pub async fn next_line(&mut self) -> Result<&[u8]> {
         loop {
-            if let Some(pos) = self.buf[self.start..self.end]
-                .iter()
-                .position(|b| *b == b'\n')
-            {
+            let from = self.start + self.scanned;
+            if let Some(pos) = self.buf[from..self.end].iter().position(|b| *b == b'\n') {
                 let line_start = self.start;
-                self.start += pos + 1;
-                return Ok(&self.buf[line_start..line_start + pos]);
+                let line_end = from + pos;
+                self.start = line_end + 1;
+                self.scanned = 0;
+                return Ok(&self.buf[line_start..line_end]);
             }
+            self.scanned = self.end - self.start;
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;

@@ -7,6 +7,7 @@
 //! Build it in release mode: `cargo run --release --bin tchat-bench -- all`.
 
 mod client;
+mod files;
 mod histogram;
 mod report;
 mod scenarios;
@@ -77,6 +78,30 @@ enum Scenario {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
     },
+    /// File transfer (§14): upload and download one big file with the
+    /// server pinned to CPU 0 and the generator to CPU 1, a slow reader,
+    /// and a busy room with and without transfers running.
+    Files {
+        /// The size of the file, in MiB.
+        #[arg(long, default_value_t = 256)]
+        size_mib: u64,
+        /// Clients in the busy room.
+        #[arg(long, default_value_t = 100)]
+        room: usize,
+        /// Seconds each busy-room run lasts.
+        #[arg(long, default_value_t = 20)]
+        room_seconds: u64,
+        /// The slow reader's rate, in bytes per second.
+        #[arg(long, default_value_t = 1_000_000)]
+        slow_rate: u64,
+        /// How long the slow reader reads.
+        #[arg(long, default_value_t = 10)]
+        slow_seconds: u64,
+        /// CPUs for the server (`taskset -c`); the generator takes the
+        /// others. `none`: no pinning.
+        #[arg(long, default_value = "0")]
+        server_cpus: String,
+    },
     /// Every scenario with its defaults.
     All,
 }
@@ -87,6 +112,12 @@ fn main() -> Result<()> {
         .server_bin
         .unwrap_or_else(server_proc::default_server_bin);
     let env = scenarios::Env::new(server_bin)?;
+    if let Scenario::Files { server_cpus, .. } = &cli.scenario {
+        if server_cpus != "none" {
+            // Before the runtime exists, so its threads inherit the mask.
+            pin_away_from(server_cpus)?;
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -144,11 +175,57 @@ fn main() -> Result<()> {
                 Scenario::History { messages, queries } => {
                     Ok(vec![scenarios::history(&env, messages, queries).await?])
                 }
+                Scenario::Files {
+                    size_mib,
+                    room,
+                    room_seconds,
+                    slow_rate,
+                    slow_seconds,
+                    server_cpus,
+                } => {
+                    let run = files::FilesRun {
+                        size_mib,
+                        room,
+                        room_seconds,
+                        slow_rate,
+                        slow_seconds,
+                        server_cpus: (server_cpus != "none").then_some(server_cpus),
+                    };
+                    files::files(&env, &run).await
+                }
                 Scenario::All => Ok(Vec::new()),
             }
         })?;
         for r in reports {
             println!("{}", r.render());
+        }
+    }
+    Ok(())
+}
+
+/// Pins this thread (and the threads it starts later) to every CPU not in
+/// `server_cpus` (a comma-separated list of CPU numbers).
+fn pin_away_from(server_cpus: &str) -> Result<()> {
+    let server: Vec<usize> = server_cpus
+        .split(',')
+        .map(|c| c.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("--server-cpus {server_cpus:?}: {e}"))?;
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
+    // sched_setaffinity get a pointer to it and its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut any = false;
+        for cpu in (0..cpus).filter(|c| !server.contains(c)) {
+            libc::CPU_SET(cpu, &mut set);
+            any = true;
+        }
+        if !any {
+            anyhow::bail!("no CPU left for the generator besides {server_cpus}");
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            anyhow::bail!("sched_setaffinity: {}", std::io::Error::last_os_error());
         }
     }
     Ok(())

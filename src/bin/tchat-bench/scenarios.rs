@@ -20,12 +20,15 @@ use crate::histogram::Histogram;
 use crate::report::{loss, Report};
 use crate::server_proc::{own_stats, ServerProcess};
 
-const PASSWORD: &str = "bench password";
+pub(crate) const PASSWORD: &str = "bench password";
 /// Parallel connection attempts while logging many clients in; more would
-/// overflow the listen backlog and add SYN retries to the figures.
-const CONNECT_CONCURRENCY: usize = 64;
+/// overflow the listen backlog and add SYN retries to the figures. Below
+/// the server's per-address lockout (`LOCKOUT_IP_FAILURES`, 20), which
+/// counts logins from the moment they start: 20 in flight from one address
+/// lock it out for everyone after them, however they end.
+const CONNECT_CONCURRENCY: usize = 16;
 /// A receiver gives up after this long without a line.
-const QUIET: Duration = Duration::from_secs(10);
+pub(crate) const QUIET: Duration = Duration::from_secs(10);
 
 pub struct Env {
     server_bin: PathBuf,
@@ -40,12 +43,24 @@ impl Env {
         })
     }
 
-    fn db(&self, name: &str) -> PathBuf {
+    pub(crate) fn db(&self, name: &str) -> PathBuf {
         self.dir.path().join(format!("{name}.db"))
     }
 
     fn start(&self, db: &Path, cost: u32) -> Result<ServerProcess> {
         ServerProcess::start(&self.server_bin, db, cost, &[])
+    }
+
+    /// Starts the server with `extra` arguments, under `taskset -c cpus`
+    /// when `cpus` is given.
+    pub(crate) fn start_pinned(
+        &self,
+        db: &Path,
+        cost: u32,
+        extra: &[&str],
+        cpus: Option<&str>,
+    ) -> Result<ServerProcess> {
+        ServerProcess::start_on(&self.server_bin, db, cost, extra, cpus)
     }
 }
 
@@ -55,7 +70,7 @@ fn user(prefix: &str, i: usize) -> String {
 
 /// Creates accounts straight in the database, one hash per group: hashing
 /// each at the real cost would take minutes and measure nothing.
-fn create_accounts(db: &Path, groups: &[(&str, usize, u32)]) -> Result<()> {
+pub(crate) fn create_accounts(db: &Path, groups: &[(&str, usize, u32)]) -> Result<()> {
     let store = SqliteStore::open(db)?;
     store.begin()?;
     for (prefix, count, cost) in groups {
@@ -68,7 +83,11 @@ fn create_accounts(db: &Path, groups: &[(&str, usize, u32)]) -> Result<()> {
     Ok(())
 }
 
-async fn login_all(addr: SocketAddr, prefix: &str, n: usize) -> Result<Vec<BenchClient>> {
+pub(crate) async fn login_all(
+    addr: SocketAddr,
+    prefix: &str,
+    n: usize,
+) -> Result<Vec<BenchClient>> {
     let prefix = prefix.to_owned();
     let clients: Vec<Result<BenchClient>> = stream::iter(0..n)
         .map(|i| {
@@ -82,7 +101,7 @@ async fn login_all(addr: SocketAddr, prefix: &str, n: usize) -> Result<Vec<Bench
 }
 
 /// Reads until `expected` messages arrived or nothing came for [`QUIET`].
-async fn receive(mut reader: LineReader, expected: u64) -> (Received, LineReader) {
+pub(crate) async fn receive(mut reader: LineReader, expected: u64) -> (Received, LineReader) {
     let mut got = Received::default();
     while got.messages < expected {
         match timeout(QUIET, next_line(&mut reader)).await {
@@ -95,7 +114,9 @@ async fn receive(mut reader: LineReader, expected: u64) -> (Received, LineReader
     (got, reader)
 }
 
-async fn merge_all(tasks: Vec<tokio::task::JoinHandle<(Received, LineReader)>>) -> Received {
+pub(crate) async fn merge_all(
+    tasks: Vec<tokio::task::JoinHandle<(Received, LineReader)>>,
+) -> Received {
     let mut all = Received::default();
     for t in tasks {
         if let Ok((r, _)) = t.await {
@@ -123,7 +144,7 @@ fn errors_row(report: &mut Report, got: &Received) {
 
 /// Sends one timestamped public message per second from `writer`,
 /// starting at `first`.
-async fn send_every_second(
+pub(crate) async fn send_every_second(
     mut writer: OwnedWriteHalf,
     first: tokio::time::Instant,
     seconds: u64,

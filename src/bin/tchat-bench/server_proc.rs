@@ -27,8 +27,28 @@ pub struct ProcStats {
 
 impl ServerProcess {
     pub fn start(bin: &Path, db: &Path, cost: u32, extra: &[&str]) -> Result<ServerProcess> {
+        ServerProcess::start_on(bin, db, cost, extra, None)
+    }
+
+    /// [`ServerProcess::start`] under `taskset -c cpus` when `cpus` is
+    /// given (taskset execs the server, so the child's pid is the server's).
+    pub fn start_on(
+        bin: &Path,
+        db: &Path,
+        cost: u32,
+        extra: &[&str],
+        cpus: Option<&str>,
+    ) -> Result<ServerProcess> {
         let began = Instant::now();
-        let mut child = Command::new(bin)
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -62,6 +82,10 @@ impl ServerProcess {
         })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stats(&self) -> ProcStats {
         proc_stats(self.child.id()).unwrap_or_default()
     }
@@ -92,7 +116,7 @@ pub fn own_stats() -> ProcStats {
     proc_stats(std::process::id()).unwrap_or_default()
 }
 
-fn proc_stats(pid: u32) -> Option<ProcStats> {
+pub fn proc_stats(pid: u32) -> Option<ProcStats> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which may contain spaces.
     let rest = &stat[stat.rfind(')')? + 2..];

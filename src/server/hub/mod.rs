@@ -339,6 +339,9 @@ pub struct Hub {
     touched: Vec<SessionId>,
     /// How many writers the last round woke: the measure of fan-out load.
     woken_last_round: usize,
+    /// Sessions whose commands this round answers, once per command: their
+    /// `hub_answered` counts go up once the round is delivered.
+    answered_in_round: Vec<SessionId>,
     /// Requests of the current batch that expect an answer, to be told
     /// `internal` if the commit fails.
     pending: Vec<(SessionId, Option<u64>)>,
@@ -398,6 +401,7 @@ impl Hub {
             out: Vec::new(),
             touched: Vec::new(),
             woken_last_round: 0,
+            answered_in_round: Vec::new(),
             pending: Vec::new(),
             attached_in_batch: Vec::new(),
             offline_in_batch: Vec::new(),
@@ -458,9 +462,11 @@ impl Hub {
             // land one by one while the batch is told they failed.
             tracing::error!(error = %e, "cannot start a transaction; refusing this batch");
             for cmd in commands {
+                self.note_answer(&cmd);
                 self.refuse_unstored(cmd);
             }
             self.deliver();
+            self.count_answered();
             self.offline_in_batch.clear();
             return false;
         }
@@ -469,6 +475,7 @@ impl Hub {
         let mut held = 0;
         let mut cut_short = false;
         for cmd in commands.by_ref() {
+            self.note_answer(&cmd);
             if self.store.in_transaction() {
                 self.handle(cmd);
             } else {
@@ -498,11 +505,37 @@ impl Hub {
                 }
             }
         }
+        self.count_answered();
         self.pending.clear();
         self.attached_in_batch.clear();
         self.offline_in_batch.clear();
         self.status_undo.clear();
         cut_short && !self.shutting_down
+    }
+
+    /// Notes a command whose answer the session counts (see
+    /// `SessionControl::hub_answered`).
+    fn note_answer(&mut self, cmd: &HubCommand) {
+        match cmd {
+            HubCommand::Request { session, .. }
+            | HubCommand::Reply { session, .. }
+            | HubCommand::Login { session, .. }
+            | HubCommand::Register { session, .. } => self.answered_in_round.push(*session),
+            _ => {}
+        }
+    }
+
+    /// After a round's frames are queued: its sessions' answers are out.
+    fn count_answered(&mut self) {
+        for session in self.answered_in_round.drain(..) {
+            if let Some(entry) = self.sessions.get(&session) {
+                entry
+                    .link
+                    .control
+                    .hub_answered
+                    .fetch_add(1, std::sync::atomic::Ordering::Release);
+            }
+        }
     }
 
     /// Tells a session waiting on a login or registration whether it is now
