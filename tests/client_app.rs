@@ -651,6 +651,15 @@ fn a_chat_ended_by_the_peer_keeps_the_tab_and_the_draft() {
         app.chats[bob].draft.lines().join("\n"),
         "wait, one more thing"
     );
+    // `/chat Bob` goes to that tab and asks for the chat again.
+    alt(&mut app, '1');
+    type_str(&mut app, "/chat Bob");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        requests(&cmds),
+        [Request::RequestChat { user: "Bob".into() }]
+    );
+    assert_eq!(app.active, bob);
     // Opened again, the same tab is live again, draft and all.
     frame(
         &mut app,

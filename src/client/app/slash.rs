@@ -112,7 +112,10 @@ impl App {
     pub(super) fn cmd_chat(&mut self, name: &str, out: &mut Vec<Command>) {
         if let Some(i) = self.private_index(name) {
             self.switch_tab(i);
-            return;
+            // A tab kept after its chat ended: ask for the chat again.
+            if self.chats[i].is_live() {
+                return;
+            }
         }
         if self
             .me
