@@ -63,19 +63,7 @@ impl Hub {
                     except,
                 } => {
                     for account in recipients.iter() {
-                        let Some(online) = self.online.get(account) else {
-                            continue;
-                        };
-                        for id in &online.sessions {
-                            if Some(*id) == except {
-                                continue;
-                            }
-                            if let Some(entry) = self.sessions.get_mut(id) {
-                                if entry.attached_seq <= seq {
-                                    push_to(entry, &frame, *id, &mut self.touched);
-                                }
-                            }
-                        }
+                        self.push_to_account(*account, &frame, seq, except);
                     }
                 }
                 Effect::ToUser {
@@ -83,21 +71,7 @@ impl Hub {
                     frame,
                     seq,
                     except,
-                } => {
-                    let Some(online) = self.online.get(&account) else {
-                        continue;
-                    };
-                    for id in &online.sessions {
-                        if Some(*id) == except {
-                            continue;
-                        }
-                        if let Some(entry) = self.sessions.get_mut(id) {
-                            if entry.attached_seq <= seq {
-                                push_to(entry, &frame, *id, &mut self.touched);
-                            }
-                        }
-                    }
-                }
+                } => self.push_to_account(account, &frame, seq, except),
                 Effect::Done(reply, ok) => {
                     let _ = reply.send(ok);
                 }
@@ -153,6 +127,30 @@ impl Hub {
             if let Some(entry) = self.sessions.get_mut(&id) {
                 entry.needs_wake = false;
                 entry.link.outbox.wake();
+            }
+        }
+    }
+
+    /// Queues `frame` for every session of `account` attached by `seq`,
+    /// but `except`.
+    fn push_to_account(
+        &mut self,
+        account: AccountId,
+        frame: &Bytes,
+        seq: u64,
+        except: Option<SessionId>,
+    ) {
+        let Some(online) = self.online.get(&account) else {
+            return;
+        };
+        for id in &online.sessions {
+            if Some(*id) == except {
+                continue;
+            }
+            if let Some(entry) = self.sessions.get_mut(id) {
+                if entry.attached_seq <= seq {
+                    push_to(entry, frame, *id, &mut self.touched);
+                }
             }
         }
     }
