@@ -167,16 +167,25 @@ fn yield_cpu_to_delivery() {
 /// runs.
 #[derive(Debug, Default)]
 struct Attempts {
-    /// When each counted attempt started, oldest first.
+    /// When each counted attempt started, oldest first: failures, and
+    /// attempts whose password is being checked.
     started: VecDeque<Instant>,
+    /// How many of those are still being checked.
+    in_flight: usize,
     locked_until: Option<Instant>,
 }
+
+/// How long an attempt refused because others are still being checked is
+/// told to wait: about as long as those checks take, not a lockout (they
+/// may all be good passwords, as when an office behind one address
+/// reconnects at once).
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 
 /// Counts attempts per key when they *start*: an attempt is reserved before
 /// its password is checked and stays counted unless it turns out to succeed.
 /// So attempts sent in parallel cannot all slip past the limit while their
-/// checks are in flight, and an attempt whose session vanished mid-check
-/// simply counts as a failure until it leaves the window.
+/// checks are in flight: at most the limit's number of checks run in a
+/// window. A lockout begins when failures reach the limit.
 #[derive(Debug)]
 struct Tracker<K> {
     limit: usize,
@@ -191,27 +200,18 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         }
     }
 
-    /// How long `key` stays locked, forgetting a lock that has run out
-    /// (and the attempts that caused it, so the key starts afresh).
-    fn locked_for(&mut self, key: &K, now: Instant) -> Option<Duration> {
+    /// How long `key` must wait: a running lockout, or a moment while the
+    /// attempts that fill its count are still being checked. A lock that
+    /// has run out is forgotten with the attempts that caused it.
+    fn wait_for(&mut self, key: &K, now: Instant) -> Option<Duration> {
         let entry = self.entries.get_mut(key)?;
-        let until = entry.locked_until?;
-        if until > now {
-            return Some(until - now);
+        if let Some(until) = entry.locked_until {
+            if until > now {
+                return Some(until - now);
+            }
+            entry.locked_until = None;
+            entry.started.clear();
         }
-        entry.locked_until = None;
-        entry.started.clear();
-        None
-    }
-
-    /// Counts one attempt starting now; the limit-th attempt locks the key
-    /// for everyone after it (and says so).
-    fn reserve(&mut self, key: &K, now: Instant) -> bool {
-        if self.entries.len() > 100_000 {
-            self.prune(now);
-        }
-        let limit = self.limit;
-        let entry = self.entries.entry(key.clone()).or_default();
         while entry
             .started
             .front()
@@ -219,8 +219,28 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         {
             entry.started.pop_front();
         }
+        (entry.started.len() >= self.limit && entry.in_flight > 0).then_some(IN_FLIGHT_WAIT)
+    }
+
+    /// Counts one attempt starting now.
+    fn reserve(&mut self, key: &K, now: Instant) {
+        if self.entries.len() > 100_000 {
+            self.prune(now);
+        }
+        let entry = self.entries.entry(key.clone()).or_default();
         entry.started.push_back(now);
-        if entry.started.len() >= limit {
+        entry.in_flight += 1;
+    }
+
+    /// An attempt failed: it stays counted, and when the failures fill the
+    /// count a lockout begins (whether one began now).
+    fn fail(&mut self, key: &K, now: Instant) -> bool {
+        let limit = self.limit;
+        let Some(entry) = self.entries.get_mut(key) else {
+            return false;
+        };
+        entry.in_flight = entry.in_flight.saturating_sub(1);
+        if entry.started.len() >= limit && entry.locked_until.is_none() {
             entry.locked_until = Some(now + LOCKOUT_DURATION);
             return true;
         }
@@ -233,6 +253,7 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
+        entry.in_flight = entry.in_flight.saturating_sub(1);
         if let Some(i) = entry.started.iter().rposition(|t| *t == started) {
             entry.started.remove(i);
         }
@@ -249,7 +270,8 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
     /// grow memory without bound.
     fn prune(&mut self, now: Instant) {
         self.entries.retain(|_, a| {
-            a.locked_until.is_some_and(|t| t > now)
+            a.in_flight > 0
+                || a.locked_until.is_some_and(|t| t > now)
                 || a.started
                     .back()
                     .is_some_and(|t| now.duration_since(*t) <= LOCKOUT_WINDOW)
@@ -262,9 +284,6 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptTicket {
     started: Instant,
-    /// This attempt was the one that reached a limit: if it fails, a
-    /// lockout begins.
-    locks: bool,
 }
 
 /// Counts logins per account name and per address (IPv6 by /64); after too
@@ -299,17 +318,14 @@ impl Lockout {
     ) -> Result<AttemptTicket, Duration> {
         let address = limit_key(ip);
         let account = account_key.to_owned();
-        let a = self.accounts.locked_for(&account, now);
-        let b = self.addresses.locked_for(&address, now);
+        let a = self.accounts.wait_for(&account, now);
+        let b = self.addresses.wait_for(&address, now);
         if let Some(wait) = a.max(b) {
             return Err(wait);
         }
-        let account_locks = self.accounts.reserve(&account, now);
-        let address_locks = self.addresses.reserve(&address, now);
-        Ok(AttemptTicket {
-            started: now,
-            locks: account_locks || address_locks,
-        })
+        self.accounts.reserve(&account, now);
+        self.addresses.reserve(&address, now);
+        Ok(AttemptTicket { started: now })
     }
 
     /// Ends an attempt begun with [`Lockout::begin`]. A failure stays
@@ -329,7 +345,10 @@ impl Lockout {
             self.addresses.refund(&limit_key(ip), ticket.started);
             return false;
         }
-        ticket.locks
+        let now = Instant::now().max(ticket.started);
+        let account = self.accounts.fail(&account_key.to_owned(), now);
+        let address = self.addresses.fail(&limit_key(ip), now);
+        account || address
     }
 }
 
@@ -455,6 +474,23 @@ mod tests {
         // again, and its own attempt no longer counts for the address.
         l.settle("bob", ip, tickets[0], true);
         assert!(l.begin("bob", ip, t0).is_ok());
+    }
+
+    #[test]
+    fn attempts_refused_while_others_are_checked_wait_a_moment_not_a_lockout() {
+        let mut l = Lockout::default();
+        let ip: IpAddr = "10.0.0.6".parse().unwrap();
+        let t0 = Instant::now();
+        // Twenty people behind one address log in at once.
+        let tickets: Vec<_> = (0..20)
+            .map(|i| l.begin(&format!("user{i}"), ip, t0).unwrap())
+            .collect();
+        let wait = l.begin("user20", ip, t0).unwrap_err();
+        assert_eq!(wait, IN_FLIGHT_WAIT, "a moment, not five minutes");
+        for (i, t) in tickets.into_iter().enumerate() {
+            l.settle(&format!("user{i}"), ip, t, true);
+        }
+        assert!(l.begin("user20", ip, t0).is_ok());
     }
 
     #[test]
