@@ -316,3 +316,25 @@ async fn the_audit_log_survives_a_restart_and_its_seq_keeps_increasing() {
     );
     assert_detail_mentions(entry_for(&after, "ban", "bob"), "remember me");
 }
+
+#[tokio::test]
+async fn a_timed_ban_is_recorded_with_its_end_as_a_readable_utc_time() {
+    // Reading: the log is read by people (`tchat-server audit`, the
+    // client's view), so the end of a ban is a date, not a raw `ts`.
+    let server = TestServer::start().await;
+    let mut boss = admin(&server, "boss").await;
+    server.account("bob").await;
+    boss.ok(ban_req("bob", Some(60), "spam")).await;
+    let entries = audit_entries(&mut boss, 1).await;
+    let detail = entries[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(" UTC") && detail.contains("spam"),
+        "{detail}"
+    );
+    assert!(
+        !detail
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|n| n.len() >= 10),
+        "no raw timestamp: {detail}"
+    );
+}

@@ -133,7 +133,7 @@ impl Admin {
             .set_ban(&key, Some(Ban { until_ms }))
             .map_err(|e| AdminError::from_store(e, name))?;
         let detail = match until_ms {
-            Some(t) => format!("until {t}"),
+            Some(t) => format!("until {} UTC", format_utc(t)),
             None => "for good".to_owned(),
         };
         self.record(name, "ban", &detail)?;

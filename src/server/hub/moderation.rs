@@ -261,7 +261,7 @@ fn until_after(minutes: u64) -> i64 {
 
 fn detail_with_until(reason: Option<&str>, until: Option<i64>) -> String {
     let how_long = match until {
-        Some(t) => format!("until {t}"),
+        Some(t) => format!("until {} UTC", crate::server::admin::format_utc(t)),
         None => "for good".to_owned(),
     };
     match reason {
