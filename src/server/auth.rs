@@ -247,14 +247,19 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         false
     }
 
-    /// An attempt reserved at `started` succeeded: it no longer counts, and
-    /// a lock it completed is lifted.
-    fn refund(&mut self, key: &K, started: Instant) {
+    /// An attempt reserved at `started` (the newest one, when another node
+    /// reserved it) succeeded: it no longer counts, and a lock it completed
+    /// is lifted.
+    fn refund(&mut self, key: &K, started: Option<Instant>) {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
         entry.in_flight = entry.in_flight.saturating_sub(1);
-        if let Some(i) = entry.started.iter().rposition(|t| *t == started) {
+        let found = match started {
+            Some(started) => entry.started.iter().rposition(|t| *t == started),
+            None => entry.started.len().checked_sub(1),
+        };
+        if let Some(i) = found {
             entry.started.remove(i);
         }
         if entry.started.len() < self.limit {
@@ -342,7 +347,7 @@ impl Lockout {
     ) -> bool {
         if success {
             self.accounts.clear(&account_key.to_owned());
-            self.addresses.refund(&limit_key(ip), ticket.started);
+            self.addresses.refund(&limit_key(ip), Some(ticket.started));
             return false;
         }
         let now = Instant::now().max(ticket.started);
@@ -353,6 +358,24 @@ impl Lockout {
 }
 
 impl Lockout {
+    /// Counts an attempt that another node began (it checked the limits).
+    pub fn count_begun_elsewhere(&mut self, account_key: &str, ip: IpAddr, now: Instant) {
+        self.accounts.reserve(&account_key.to_owned(), now);
+        self.addresses.reserve(&limit_key(ip), now);
+    }
+
+    /// Settles an attempt that another node began and checked.
+    pub fn count_settled_elsewhere(&mut self, account_key: &str, ip: IpAddr, success: bool) {
+        if success {
+            self.accounts.clear(&account_key.to_owned());
+            self.addresses.refund(&limit_key(ip), None);
+            return;
+        }
+        let now = Instant::now();
+        self.accounts.fail(&account_key.to_owned(), now);
+        self.addresses.fail(&limit_key(ip), now);
+    }
+
     /// Forgets an account's attempts and lock (an operator unlocking it, or
     /// lifting a ban).
     pub fn unlock(&mut self, account_key: &str) {
@@ -384,6 +407,15 @@ impl RegistrationLimit {
     /// Counts a registration attempt from `ip` starting now, or says how
     /// long `ip` must wait. An attempt counts whether or not it ends with
     /// an account (a taken name included): each one costs a password hash.
+    /// Counts a registration that another node let begin.
+    pub fn count_begun_elsewhere(&mut self, ip: IpAddr, now: Instant) {
+        let ip = limit_key(ip);
+        if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {
+            return;
+        }
+        self.recent.entry(ip).or_default().push_back(now);
+    }
+
     pub fn begin(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
         let ip = limit_key(ip);
         if self.per_hour == 0 || (ip.is_loopback() && !self.include_loopback) {

@@ -5,6 +5,7 @@ pub(crate) mod address_key;
 pub mod admin;
 pub mod admin_socket;
 pub(crate) mod auth;
+pub mod cluster;
 mod config;
 mod conn_limit;
 pub(crate) mod files;
@@ -137,7 +138,7 @@ impl Server {
                     source,
                 }
             })?);
-        let hub = Hub::new(Box::new(store), &config, files.clone())?;
+        let hub = Hub::new(Box::new(store), &config, files.clone(), None)?;
         let admin_socket = admin_socket::bind(&config.db_path);
         let listener =
             TcpListener::bind(config.listen)

@@ -57,6 +57,9 @@ pub(super) struct Groups {
     by_key: HashMap<NameKey, ChatId>,
     of_account: HashMap<AccountId, HashSet<ChatId>>,
     next_seq: u64,
+    /// Something changed since [`Groups::take_changed`] was last asked:
+    /// other nodes must read the groups again.
+    changed: bool,
 }
 
 impl Groups {
@@ -73,6 +76,7 @@ impl Groups {
                 groups.put_member(g.id, account, Membership { role, seq });
             }
         }
+        groups.changed = false;
         Ok(groups)
     }
 
@@ -81,6 +85,7 @@ impl Groups {
     }
 
     pub fn get_mut(&mut self, id: ChatId) -> Option<&mut Group> {
+        self.changed = true;
         self.by_id.get_mut(&id)
     }
 
@@ -93,6 +98,7 @@ impl Groups {
     }
 
     pub fn insert(&mut self, id: ChatId, name: UserName, kind: GroupKind, topic: String) {
+        self.changed = true;
         self.by_key.insert(name.key(), id);
         self.by_id.insert(
             id,
@@ -107,6 +113,7 @@ impl Groups {
     }
 
     pub fn remove(&mut self, id: ChatId) -> Option<Group> {
+        self.changed = true;
         let group = self.by_id.remove(&id)?;
         self.by_key.remove(&group.name.key());
         for account in group.members.keys() {
@@ -125,6 +132,7 @@ impl Groups {
     }
 
     pub fn put_member(&mut self, id: ChatId, account: AccountId, membership: Membership) {
+        self.changed = true;
         if let Some(group) = self.by_id.get_mut(&id) {
             group.members.insert(account, membership);
             group.recipients = None;
@@ -133,6 +141,7 @@ impl Groups {
     }
 
     pub fn drop_member(&mut self, id: ChatId, account: AccountId) -> Option<Membership> {
+        self.changed = true;
         let group = self.by_id.get_mut(&id)?;
         let gone = group.members.remove(&account)?;
         group.recipients = None;
@@ -146,6 +155,7 @@ impl Groups {
     }
 
     pub fn set_role(&mut self, id: ChatId, account: AccountId, role: GroupRole) {
+        self.changed = true;
         if let Some(m) = self
             .by_id
             .get_mut(&id)
@@ -153,6 +163,11 @@ impl Groups {
         {
             m.role = role;
         }
+    }
+
+    /// Whether anything changed since the last time this was asked.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// The groups `account` is a member of.
@@ -304,7 +319,7 @@ impl Hub {
             list.push(GroupMember {
                 user: self.name_of(account)?,
                 role: m.role,
-                online: self.online.contains_key(&account),
+                online: self.is_online(account),
                 status: self.status_of(account),
             });
         }
@@ -319,9 +334,14 @@ impl Hub {
         except: Option<SessionId>,
     ) {
         let recipients = self.groups.recipients(id);
+        let frame = frame.to_line();
+        self.record(|| Ev::To {
+            a: recipients.to_vec(),
+            f: cluster::raw(&frame),
+        });
         self.out.push(Effect::ToMembers {
             recipients,
-            frame: frame.to_line(),
+            frame,
             seq: self.seq,
             except,
         });
@@ -460,9 +480,14 @@ impl Hub {
             .copied()
             .filter(|a| *a != account)
             .collect();
+        let frame = ServerFrame::MemberJoined { chat, user, role }.to_line();
+        self.record(|| Ev::To {
+            a: recipients.to_vec(),
+            f: cluster::raw(&frame),
+        });
         self.out.push(Effect::ToMembers {
             recipients,
-            frame: ServerFrame::MemberJoined { chat, user, role }.to_line(),
+            frame,
             seq: self.seq,
             except: None,
         });

@@ -12,6 +12,7 @@ pub use cmd::{needs, Needs};
 mod delivery;
 mod groups;
 mod moderation;
+mod nodes;
 mod post;
 mod requests;
 mod sessions;
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::admin_socket::{AdminReply, AdminRequest};
 use super::auth::{AttemptTicket, Lockout, RegistrationLimit};
+use super::cluster::{self, Cluster, Ev};
 use super::config::ServerConfig;
 use super::history::HistoryJob;
 use super::transfer::FileStore;
@@ -147,6 +149,9 @@ pub enum HubCommand {
         request: AdminRequest,
         reply: oneshot::Sender<AdminReply>,
     },
+    /// Another node committed a round this one has not applied yet: a
+    /// round catches up.
+    Remote,
     /// Nothing to do but look whether the database was changed from
     /// outside (the account command line), so that a ban or a password
     /// change takes effect on sessions that are idle.
@@ -367,6 +372,8 @@ pub struct Hub {
     file_quota_bytes: u64,
     /// Rounds since the last sweep of unreferenced files.
     rounds_since_sweep: u64,
+    /// This node's part in a cluster of nodes, if it is one.
+    cluster: Option<Cluster>,
 }
 
 impl Hub {
@@ -374,10 +381,12 @@ impl Hub {
         store: Box<dyn Store>,
         config: &ServerConfig,
         files: std::sync::Arc<FileStore>,
+        cluster: Option<Cluster>,
     ) -> Result<Hub, StoreError> {
         restore_uploads(store.as_ref(), &files)?;
         let groups = groups::Groups::load(store.as_ref())?;
-        Ok(Hub {
+        let mut hub = Hub {
+            cluster: None,
             groups,
             roles: HashMap::new(),
             mutes: HashMap::new(),
@@ -408,7 +417,11 @@ impl Hub {
             status_undo: Vec::new(),
             shutting_down: false,
             data_version: 0,
-        })
+        };
+        if let Some(cluster) = cluster {
+            hub.join_cluster(cluster)?;
+        }
+        Ok(hub)
     }
 
     /// Runs until shutdown or until every sender is gone.
@@ -470,7 +483,13 @@ impl Hub {
             self.offline_in_batch.clear();
             return false;
         }
-        self.enforce_changes_from_outside();
+        if self.cluster.is_some() {
+            // Other nodes' rounds, and the account command line's changes
+            // (a gap in the log), are applied from the log.
+            self.catch_up();
+        } else {
+            self.enforce_changes_from_outside();
+        }
         let mut counted = 0;
         let mut held = 0;
         let mut cut_short = false;
@@ -491,7 +510,9 @@ impl Hub {
                 break;
             }
         }
-        match self.store.commit() {
+        let committed = self.seal_round().and_then(|()| self.store.commit());
+        self.round_ended(committed.is_ok());
+        match committed {
             Ok(()) => self.deliver(),
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; answering the batch with internal errors");
@@ -665,7 +686,13 @@ impl Hub {
                     Err(left) => LoginLookup::Locked {
                         retry_after_ms: left.as_millis().max(1) as u64,
                     },
-                    Ok(ticket) => match self.store.account_by_key(&key) {
+                    Ok(ticket) => match {
+                        self.record(|| Ev::LoginBegin {
+                            k: key.to_string(),
+                            ip,
+                        });
+                        self.store.account_by_key(&key)
+                    } {
                         Ok(account) => LoginLookup::Proceed {
                             account: account.map(|a| (a.id, a.password_hash)),
                             ticket,
@@ -683,7 +710,10 @@ impl Hub {
             }
             HubCommand::RegisterCheck { ip, reply } => {
                 let answer = match self.registrations.begin(ip, Instant::now()) {
-                    Ok(()) => RegisterCheck::Go,
+                    Ok(()) => {
+                        self.record(|| Ev::Register { ip });
+                        RegisterCheck::Go
+                    }
                     Err(wait) => RegisterCheck::TooMany {
                         retry_after_ms: wait.as_millis().max(1) as u64,
                     },
@@ -768,7 +798,9 @@ impl Hub {
                 let answer = self.admin_request(request);
                 self.out.push(Effect::AdminDone(reply, answer));
             }
+            HubCommand::Remote => {}
             HubCommand::Tick => {
+                self.cluster_tick();
                 // About every ten minutes: forget expired uploads and bytes
                 // nothing refers to.
                 self.rounds_since_sweep += 1;
@@ -825,17 +857,26 @@ impl Hub {
     }
 
     fn broadcast(&mut self, frame: &ServerFrame, except: Option<SessionId>) {
+        let frame = frame.to_line();
+        self.record(|| Ev::All {
+            f: cluster::raw(&frame),
+        });
         self.out.push(Effect::ToAll {
-            frame: frame.to_line(),
+            frame,
             seq: self.seq,
             except,
         });
     }
 
     fn send_to_user(&mut self, account: AccountId, frame: &ServerFrame, except: Option<SessionId>) {
+        let frame = frame.to_line();
+        self.record(|| Ev::To {
+            a: vec![account],
+            f: cluster::raw(&frame),
+        });
         self.out.push(Effect::ToUser {
             account,
-            frame: frame.to_line(),
+            frame,
             seq: self.seq,
             except,
         });

@@ -40,7 +40,7 @@ impl Hub {
         let mut fatal = ErrorFrame::new(None, ErrorCode::Kicked, kicked_message(&by, &reason));
         fatal.by = Some(by);
         fatal.reason = reason.clone();
-        self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
+        self.end_sessions_everywhere(target.id, ServerFrame::Error(fatal.fatal()).to_line());
         self.audit_action(actor, "kick", target, reason.as_deref().unwrap_or(""))?;
         Ok(())
     }
@@ -63,7 +63,7 @@ impl Hub {
         fatal.until = Some(until);
         fatal.by = Some(by);
         fatal.reason = reason.clone();
-        self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
+        self.end_sessions_everywhere(target.id, ServerFrame::Error(fatal.fatal()).to_line());
         let detail = detail_with_until(reason.as_deref(), until);
         self.audit_action(actor, "ban", target, &detail)?;
         Ok(until)
@@ -72,7 +72,7 @@ impl Hub {
     /// Lifts a ban, and any login lockout of the account with it.
     pub(super) fn unban_account(&mut self, actor: Actor, target: &Account) -> Result<(), Failure> {
         self.store.set_ban(&NameKey::of(&target.name), None)?;
-        self.lockout.unlock(&NameKey::of(&target.name));
+        self.unlock_everywhere(&NameKey::of(&target.name));
         self.audit_action(actor, "unban", target, "")?;
         Ok(())
     }
@@ -91,6 +91,7 @@ impl Hub {
         if self.online.contains_key(&target.id) {
             self.mutes.insert(target.id, mute);
         }
+        self.record(|| Ev::Account { a: target.id });
         let by = self.actor_name(actor)?;
         self.send_to_user(
             target.id,
@@ -112,6 +113,7 @@ impl Hub {
         if self.online.contains_key(&target.id) {
             self.mutes.insert(target.id, None);
         }
+        self.record(|| Ev::Account { a: target.id });
         let by = self.actor_name(actor)?;
         self.send_to_user(
             target.id,
@@ -141,10 +143,26 @@ impl Hub {
         if self.online.contains_key(&target.id) {
             self.roles.insert(target.id, role);
         }
+        self.record(|| Ev::Account { a: target.id });
         let by = self.actor_name(actor)?;
         self.send_to_user(target.id, &ServerFrame::Role { role, by }, None);
         self.audit_action(actor, "set_role", target, role.as_str())?;
         Ok(())
+    }
+
+    /// Ends every session of `account`, on every node, with `fatal`.
+    pub(super) fn end_sessions_everywhere(&mut self, account: AccountId, fatal: Bytes) {
+        self.record(|| Ev::End {
+            a: account,
+            f: cluster::raw(&fatal),
+        });
+        self.end_sessions_of(account, fatal);
+    }
+
+    /// Forgets an account's failed logins, on every node.
+    pub(super) fn unlock_everywhere(&mut self, key: &str) {
+        self.record(|| Ev::Unlock { k: key.to_owned() });
+        self.lockout.unlock(key);
     }
 
     /// When `me` is muted in `#public` and groups, the `muted` error.
@@ -214,7 +232,7 @@ impl Hub {
                 .map(|()| AdminReply::done(format!("{name} is now {}", role.as_str()))),
             AdminRequest::Passwd { hash, .. } => self.replace_password(&target, &hash),
             AdminRequest::Unlock { .. } => {
-                self.lockout.unlock(&NameKey::of(&name));
+                self.unlock_everywhere(&NameKey::of(&name));
                 Ok(AdminReply::done(format!("{name} may try to log in again")))
             }
         };
@@ -241,8 +259,8 @@ impl Hub {
             ErrorCode::NotAuthenticated,
             "the password of this account was changed; log in again",
         );
-        self.end_sessions_of(target.id, ServerFrame::Error(fatal.fatal()).to_line());
-        self.lockout.unlock(&NameKey::of(&target.name));
+        self.end_sessions_everywhere(target.id, ServerFrame::Error(fatal.fatal()).to_line());
+        self.unlock_everywhere(&NameKey::of(&target.name));
         Ok(AdminReply::done(format!(
             "password of {} changed",
             target.name

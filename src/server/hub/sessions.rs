@@ -31,6 +31,15 @@ impl Hub {
             .iter()
             .map(|(id, e)| (e.name.key(), *id, &e.name))
             .collect();
+        if let Some(cluster) = &self.cluster {
+            list.extend(
+                cluster
+                    .remote
+                    .iter()
+                    .filter(|(id, _)| !self.online.contains_key(id))
+                    .map(|(id, e)| (e.name.key(), *id, &e.name)),
+            );
+        }
         let more = list.len().saturating_sub(MAX_LISTED_ONLINE);
         if more > 0 {
             list.select_nth_unstable_by(MAX_LISTED_ONLINE - 1, |a, b| a.0.cmp(&b.0));
@@ -106,6 +115,9 @@ impl Hub {
             self.send(session, &ServerFrame::Welcome(Box::new(welcome)));
         }
         if first {
+            self.note_up(account.id, &name)?;
+        }
+        if first && !self.is_online_elsewhere(account.id) {
             let presence = ServerFrame::Presence(Presence {
                 user: name,
                 online: true,
@@ -134,13 +146,23 @@ impl Hub {
         if last {
             self.roles.remove(&account);
             self.mutes.remove(&account);
-            if let Some(gone) = self.online.remove(&account) {
+            let gone = self.online.remove(&account);
+            if gone.is_some() {
+                // Presence must go out even when the database is failing.
+                if let Err(e) = self.note_down(account) {
+                    tracing::error!(error = %e, "cannot record where a user is online");
+                }
+            }
+            if let Some(gone) = gone.filter(|_| !self.is_online(account)) {
                 let presence = ServerFrame::Presence(Presence {
                     user: gone.name,
                     online: false,
                     status: self.status_of(account),
                 })
                 .to_line();
+                self.record(|| Ev::All {
+                    f: cluster::raw(&presence),
+                });
                 self.out.push(Effect::ToAll {
                     frame: presence.clone(),
                     seq: self.seq,
@@ -196,7 +218,7 @@ impl Hub {
             chats.push(ChatSummary {
                 chat: ChatKey::Private(partner_name.clone()),
                 user: partner_name,
-                online: self.online.contains_key(&partner),
+                online: self.is_online(partner),
                 unread: self.store.unread_count(chat, last_read, me)?,
                 last_read,
             });
@@ -291,6 +313,11 @@ impl Hub {
             _ => None,
         };
         let locked = self.lockout.settle(key, ip, ticket, account.is_some());
+        self.record(|| Ev::LoginEnd {
+            k: key.to_owned(),
+            ip,
+            ok: account.is_some(),
+        });
         let Some(account) = account else {
             if locked {
                 // Nobody did it: the actor is null; the target is the name
@@ -380,13 +407,25 @@ impl Hub {
         }
         self.data_version = version;
         let accounts: Vec<AccountId> = self.online.keys().copied().collect();
-        let now = now_ms();
         for account in accounts {
+            self.recheck_account(account);
+        }
+    }
+
+    /// Reads an online account again after someone else changed it: one
+    /// that is banned now, or whose password was changed, loses every
+    /// session here; a new role or mute takes effect.
+    pub(super) fn recheck_account(&mut self, account: AccountId) {
+        if !self.online.contains_key(&account) {
+            return;
+        }
+        let now = now_ms();
+        {
             let stored = match self.store.account_by_id(account) {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot re-read an account");
-                    continue;
+                    return;
                 }
             };
             let fatal = match &stored {

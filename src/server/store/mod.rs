@@ -464,6 +464,58 @@ pub trait Store: Send {
 
     /// Undoes what was done since [`Store::savepoint`].
     fn rollback_to_savepoint(&self);
+
+    // ----- several nodes ------------------------------------------------------
+
+    /// The shared log of rounds, when this database can be shared by
+    /// several nodes (PostgreSQL); `None` for SQLite.
+    fn cluster(&self) -> Option<&dyn ClusterLog> {
+        None
+    }
+}
+
+/// One committed round in the shared log: its sequence number, the node
+/// that wrote it, and its events (see `server::cluster`).
+#[derive(Debug, Clone)]
+pub struct LoggedRound {
+    pub seq: u64,
+    pub node: String,
+    pub events: String,
+}
+
+/// What several nodes on one database share besides the community's data:
+/// the log of rounds that lets every node apply every other node's changes
+/// in commit order, who is online on which node, and which nodes are
+/// alive. Every method runs in the hub's current transaction, which holds
+/// the lock that orders all rounds of all nodes.
+pub trait ClusterLog {
+    /// The sequence number of the last round in the log, as read when this
+    /// transaction took the round lock.
+    fn locked_seq(&self) -> u64;
+
+    /// Appends this round's events; the sequence number it got.
+    fn append_round(&self, node: &str, events: &str) -> Result<u64, StoreError>;
+
+    /// The logged rounds after `seq`, oldest first, at most `limit`.
+    fn rounds_after(&self, seq: u64, limit: usize) -> Result<Vec<LoggedRound>, StoreError>;
+
+    /// Forgets rounds logged before `before_ms`.
+    fn prune_rounds(&self, before_ms: i64) -> Result<(), StoreError>;
+
+    /// `node` is alive at `now_ms`.
+    fn heartbeat(&self, node: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Nodes, other than `me`, whose last heartbeat is before `before_ms`.
+    fn silent_nodes(&self, me: &str, before_ms: i64) -> Result<Vec<String>, StoreError>;
+
+    /// Forgets a node and who was online on it.
+    fn forget_node(&self, node: &str) -> Result<(), StoreError>;
+
+    /// Whether `account` has sessions on `node`.
+    fn set_present(&self, node: &str, account: AccountId, present: bool) -> Result<(), StoreError>;
+
+    /// Who is online on which node.
+    fn presence(&self) -> Result<Vec<(String, AccountId)>, StoreError>;
 }
 
 impl dyn Store + '_ {

@@ -1,0 +1,129 @@
+//! Several server nodes on one PostgreSQL database.
+//!
+//! Every round of every node runs in a transaction that first takes one
+//! row lock (`cluster_state`), so rounds are serialised across the whole
+//! cluster: msg_ids are handed out densely and in commit order, and a node
+//! that holds the lock knows it has seen everything committed before.
+//! A round that did something other nodes must do or know (deliver a
+//! frame, change who is online, count a login attempt) appends its
+//! [`Ev`]ents to the round log in the same transaction. Before handling
+//! anything, a round applies every logged round it has not applied yet, so
+//! each node's in-memory state follows the database's order exactly.
+//!
+//! The bus (NATS) only rings a doorbell with the newest sequence number, so
+//! that other nodes catch up at once rather than at their next tick. Core
+//! NATS may drop a message or be restarted: nothing is lost, because what
+//! to deliver is read from the log, in order, by sequence number, and every
+//! node looks at the log at least once a second anyway.
+
+pub mod bus;
+mod event;
+
+use std::collections::HashMap;
+
+pub use event::{decode, encode, line, raw, Ev};
+
+use crate::protocol::UserName;
+use crate::server::store::AccountId;
+
+/// A node that has not beaten for this long is taken for dead: the users
+/// who were online only there are shown offline.
+pub const NODE_TIMEOUT_MS: i64 = 5_000;
+
+/// Logged rounds are kept this long: a node that falls further behind
+/// (stopped in a debugger, say) reloads its state instead of replaying.
+pub const LOG_RETENTION_MS: i64 = 3_600_000;
+
+/// The most logged rounds applied at the start of one round.
+pub const CATCH_UP_BATCH: usize = 4096;
+
+/// An account online on other nodes.
+#[derive(Debug, Clone)]
+pub struct RemoteOnline {
+    pub name: UserName,
+    pub nodes: Vec<String>,
+}
+
+/// This node's part in the cluster, kept by the hub.
+pub struct Cluster {
+    /// This node's name in the log and in the presence table: unique for
+    /// each run of a server.
+    pub node: String,
+    /// The last logged round applied here (our own included).
+    pub applied: u64,
+    /// Who is online elsewhere, and where.
+    pub remote: HashMap<AccountId, RemoteOnline>,
+    /// This round's events, appended to the log before its commit.
+    pub recorded: Vec<Ev>,
+    /// The sequence number this round's events got, until the commit.
+    pub sealed: Option<u64>,
+    /// Rings the other nodes once a round is committed.
+    pub bell: Option<bus::Bell>,
+    /// Ticks since the log was last pruned.
+    pub ticks: u64,
+}
+
+impl Cluster {
+    pub fn new(node: String, bell: Option<bus::Bell>) -> Cluster {
+        Cluster {
+            node,
+            applied: 0,
+            remote: HashMap::new(),
+            recorded: Vec::new(),
+            sealed: None,
+            bell,
+            ticks: 0,
+        }
+    }
+
+    /// A name for this run of a server: host, process and a random part, so
+    /// that a restarted node is never taken for its dead predecessor.
+    pub fn node_name() -> String {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "node".into());
+        let mut random = [0u8; 4];
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random);
+        format!(
+            "{host}-{}-{:08x}",
+            std::process::id(),
+            u32::from_be_bytes(random)
+        )
+    }
+
+    /// Notes that `account` is online on `node`.
+    pub fn up(&mut self, node: &str, account: AccountId, name: UserName) {
+        let entry = self.remote.entry(account).or_insert_with(|| RemoteOnline {
+            name,
+            nodes: Vec::new(),
+        });
+        if !entry.nodes.iter().any(|n| n == node) {
+            entry.nodes.push(node.to_owned());
+        }
+    }
+
+    /// Notes that `account` is no longer online on `node`.
+    pub fn down(&mut self, node: &str, account: AccountId) {
+        if let Some(entry) = self.remote.get_mut(&account) {
+            entry.nodes.retain(|n| n != node);
+            if entry.nodes.is_empty() {
+                self.remote.remove(&account);
+            }
+        }
+    }
+
+    /// Forgets `node`; the accounts that were online only there.
+    pub fn node_down(&mut self, node: &str) -> Vec<(AccountId, UserName)> {
+        let mut gone = Vec::new();
+        self.remote.retain(|account, entry| {
+            entry.nodes.retain(|n| n != node);
+            if entry.nodes.is_empty() {
+                gone.push((*account, entry.name.clone()));
+                false
+            } else {
+                true
+            }
+        });
+        gone
+    }
+}
