@@ -1,0 +1,293 @@
+//! Several nodes on PostgreSQL and NATS: every guarantee of the contract
+//! holds for the cluster as a whole, and the faults of one part (a node
+//! killed, the bus restarted) lose nothing.
+
+mod bus_support;
+mod cluster_support;
+mod common;
+mod pg_support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use cluster_support::*;
+use common::*;
+use serde_json::{json, Value};
+
+/// Reads `c`'s `#public` messages until every id in `expected` has come,
+/// checking that they come in strictly increasing msg_id order.
+async fn public_messages_until(c: &mut TestClient, expected: &BTreeSet<u64>, who: &str) {
+    let mut seen = BTreeSet::new();
+    let mut last = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !expected.is_subset(&seen) {
+        assert!(
+            Instant::now() < deadline,
+            "{who} is missing {:?}",
+            expected.difference(&seen).collect::<Vec<_>>()
+        );
+        let m = c
+            .expect_event_where("#public message", |v| {
+                v["type"] == "message" && v["chat"] == "#public"
+            })
+            .await;
+        let id = m["msg_id"].as_u64().expect("msg_id");
+        assert!(id > last, "{who} got {id} after {last}: out of order");
+        last = id;
+        seen.insert(id);
+    }
+}
+
+#[tokio::test]
+async fn every_receiver_on_every_node_gets_every_message_in_order() {
+    let mut cluster = Cluster::new();
+    let nodes = [cluster.node().await, cluster.node().await, cluster.node().await];
+    let mut receivers = Vec::new();
+    let mut senders = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        receivers.push(node.user(&format!("reader{i}")).await);
+        senders.push(node.user(&format!("writer{i}")).await);
+    }
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut s)| {
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for n in 0..40 {
+                    acked.push(s.say_id("#public", &format!("{i}:{n}")).await);
+                }
+                acked
+            })
+        })
+        .collect();
+    let mut expected = BTreeSet::new();
+    for t in tasks {
+        let acked = t.await.expect("sender");
+        assert!(acked.windows(2).all(|w| w[0] < w[1]), "acks increase");
+        expected.extend(acked);
+    }
+    assert_eq!(expected.len(), 120);
+    for (i, r) in receivers.iter_mut().enumerate() {
+        public_messages_until(r, &expected, &format!("reader{i}")).await;
+    }
+    // History from any node has them all, in the same order.
+    let mut late = nodes[2].session("reader0").await;
+    let page = late
+        .ok(json!({"type": "history", "chat": "#public", "limit": 200}))
+        .await;
+    let ids: Vec<u64> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["msg_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, expected.iter().copied().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn presence_is_per_user_across_nodes() {
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    let mut alice1 = a.user("alice").await;
+    let mut bob = b.user("bob").await;
+    let online: Vec<&str> = bob.welcome["online"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user"].as_str().unwrap())
+        .collect();
+    assert!(online.contains(&"alice"), "bob's welcome: {}", bob.welcome);
+    alice1
+        .expect_event_where("bob online", |v| {
+            v["type"] == "presence" && v["user"] == "bob" && v["online"] == true
+        })
+        .await;
+    // A second session of alice on the other node: alice stays online
+    // while either is there.
+    let alice2 = b.session("alice").await;
+    alice1.logout().await;
+    bob.expect_silence_for(Duration::from_millis(500)).await;
+    let who = bob.ok(json!({"type": "who"})).await;
+    assert!(
+        who["online"].as_array().unwrap().iter().any(|u| u["user"] == "alice"),
+        "{who}"
+    );
+    alice2.logout().await;
+    bob.expect_event_where("alice offline", |v| {
+        v["type"] == "presence" && v["user"] == "alice" && v["online"] == false
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_of_one_account_on_different_nodes_all_get_every_event() {
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    let mut carol_a = a.user("carol").await;
+    let mut carol_b = b.session("carol").await;
+    let mut dave = b.user("dave").await;
+    carol_a.settle().await;
+    carol_b.settle().await;
+    // A private chat asked for on node b reaches carol on both nodes.
+    dave.ok(json!({"type": "request_chat", "user": "carol"})).await;
+    for c in [&mut carol_a, &mut carol_b] {
+        c.expect_event("chat_request").await;
+    }
+    carol_a
+        .ok(json!({"type": "accept", "user": "dave"}))
+        .await;
+    dave.expect_event("chat_opened").await;
+    carol_b.expect_event("chat_opened").await;
+    let id = dave.say_id("@carol", "to both of you").await;
+    for c in [&mut carol_a, &mut carol_b] {
+        let m = c
+            .expect_event_where("dave's message", |v| v["type"] == "message")
+            .await;
+        assert_eq!(m["msg_id"], id, "{m}");
+        assert_eq!(m["chat"], "@dave", "{m}");
+    }
+}
+
+#[tokio::test]
+async fn a_guesser_gains_nothing_by_switching_nodes() {
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    a.user("erin").await.logout().await;
+    for _ in 0..5 {
+        let mut c = a.client().await;
+        c.error(
+            json!({"type": "login", "user": "erin", "password": "wrong guess"}),
+            "bad_credentials",
+        )
+        .await;
+    }
+    let mut c = b.client().await;
+    let e = c
+        .error(
+            json!({"type": "login", "user": "erin", "password": PASSWORD}),
+            "locked_out",
+        )
+        .await;
+    assert!(e["retry_after_ms"].as_u64().unwrap_or(0) > 0, "{e}");
+}
+
+#[tokio::test]
+async fn groups_made_on_one_node_work_on_another() {
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    let mut owner = a.user("owner").await;
+    let mut guest = b.user("guest").await;
+    owner
+        .ok(json!({"type": "create_group", "chat": "#ops"}))
+        .await;
+    guest.ok(json!({"type": "join", "chat": "#ops"})).await;
+    owner
+        .expect_event_where("guest joined", |v| {
+            v["type"] == "member_joined" && v["user"] == "guest"
+        })
+        .await;
+    let id = guest.say_id("#ops", "hello ops").await;
+    let m = owner
+        .expect_event_where("message in #ops", |v| {
+            v["type"] == "message" && v["chat"] == "#ops"
+        })
+        .await;
+    assert_eq!(m["msg_id"], id);
+    // The owner's kick, on node a, takes effect for the guest on node b.
+    owner
+        .ok(json!({"type": "kick_member", "chat": "#ops", "user": "guest"}))
+        .await;
+    guest
+        .expect_event_where("removed from #ops", |v| {
+            v["type"] == "group_left" && v["chat"] == "#ops"
+        })
+        .await;
+    guest
+        .error(
+            json!({"type": "send", "chat": "#ops", "text": "still here?"}),
+            "not_member",
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_killed_node_s_users_go_offline_and_nothing_acknowledged_is_lost() {
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    let mut watcher = b.user("watcher").await;
+    let mut talker = a.user("talker").await;
+    watcher
+        .expect_event_where("talker online", |v| {
+            v["type"] == "presence" && v["user"] == "talker" && v["online"] == true
+        })
+        .await;
+    let mut acked = Vec::new();
+    for n in 0..30 {
+        acked.push(talker.say_id("#public", &format!("before the crash {n}")).await);
+    }
+    a.kill().await;
+    let killed = Instant::now();
+    watcher
+        .expect_event_where("talker offline", |v| {
+            v["type"] == "presence" && v["user"] == "talker" && v["online"] == false
+        })
+        .await
+        .to_string();
+    // expect_event_where waits RECV_TIMEOUT (5 s) at most; allow for
+    // one more round of it.
+    assert!(killed.elapsed() < NODE_SILENCE_LIMIT, "{:?}", killed.elapsed());
+    // The talker fails over to node b: everything acknowledged is there.
+    let mut back = b.session("talker").await;
+    let page = back
+        .ok(json!({"type": "history", "chat": "#public", "limit": 100}))
+        .await;
+    let ids: BTreeSet<u64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["msg_id"].as_u64().unwrap())
+        .collect();
+    for id in acked {
+        assert!(ids.contains(&id), "acknowledged {id} lost: {page}");
+    }
+    back.say("#public", "back on node b").await;
+}
+
+#[tokio::test]
+async fn a_restarted_bus_loses_nothing() {
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    let mut reader = b.user("reader").await;
+    let mut writer = a.user("writer").await;
+    reader.settle().await;
+    let mut expected = BTreeSet::new();
+    for n in 0..10 {
+        expected.insert(writer.say_id("#public", &format!("bus up {n}")).await);
+    }
+    cluster.bus.kill();
+    for n in 0..10 {
+        expected.insert(writer.say_id("#public", &format!("bus down {n}")).await);
+    }
+    // Without the bus the other node still hears of every round within
+    // its tick.
+    public_messages_until(&mut reader, &expected, "reader").await;
+    cluster.bus.resume();
+    for n in 0..10 {
+        expected.insert(writer.say_id("#public", &format!("bus back {n}")).await);
+    }
+    public_messages_until(&mut reader, &expected, "reader").await;
+}
+
+#[tokio::test]
+async fn a_second_node_without_a_bus_is_refused() {
+    let mut cluster = Cluster::new();
+    let _a = cluster.node().await;
+    let files = cluster.files_dir();
+    let refused = Node::try_start(&cluster.db, None, files, 99, &cluster.dir).await;
+    let log = match refused {
+        Ok(_) => panic!("a node without --bus started beside a cluster node"),
+        Err(log) => log,
+    };
+    assert!(log.contains("--bus"), "the refusal says what to do: {log}");
+}
