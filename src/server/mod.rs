@@ -37,7 +37,6 @@ use crate::protocol::{
 use auth::PasswordHasher;
 use hub::{Hub, HubCommand};
 use session::Shared;
-use store::{SqliteStore, Store};
 
 /// How often an idle hub looks for changes made by the account command line.
 const HUB_TICK: Duration = Duration::from_secs(1);
@@ -70,6 +69,17 @@ pub enum ServerError {
         dir: std::path::PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The one-server lock on a database (see `instance.rs`), held until
+/// dropped: for tools that must not run beside a server (`migrate`).
+#[derive(Debug)]
+pub struct DatabaseLock(#[allow(dead_code)] instance::InstanceLock);
+
+/// Takes the lock a server takes on `db`. Blocks (PostgreSQL): call it off
+/// the async threads.
+pub fn lock_database(db: &store::DbLocation) -> Result<DatabaseLock, ServerError> {
+    Ok(DatabaseLock(instance::InstanceLock::acquire(db, false)?))
 }
 
 /// Asks a running server to shut down gracefully.
@@ -121,14 +131,19 @@ impl Server {
             }
             None => None,
         };
-        let lock = instance::InstanceLock::acquire(&config.db_path)?;
-        tracing::debug!(lock = %lock.path().display(), "database locked");
-        let db_path = config.db_path.clone();
-        let opened = db_path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&opened))
-            .await
-            .map_err(|_| ServerError::HubGone)??;
-        let stored_costs = store.password_hash_costs()?;
+        // The PostgreSQL client blocks (it runs a runtime of its own), so
+        // everything that opens or reads the database here runs on the
+        // blocking pool, never on this task's thread.
+        let opening = config.clone();
+        let (lock, store, stored_costs) = tokio::task::spawn_blocking(move || {
+            let lock = instance::InstanceLock::acquire(&opening.db, opening.cluster)?;
+            tracing::debug!(lock = %lock.describe(), "database locked");
+            let store = store::open(&opening.db)?;
+            let costs = store.password_hash_costs()?;
+            Ok::<_, ServerError>((lock, store, costs))
+        })
+        .await
+        .map_err(|_| ServerError::HubGone)??;
         let files_dir = config.files_dir();
         let files =
             std::sync::Arc::new(transfer::FileStore::open(&files_dir).map_err(|source| {
@@ -137,8 +152,16 @@ impl Server {
                     source,
                 }
             })?);
-        let hub = Hub::new(Box::new(store), &config, files.clone())?;
-        let admin_socket = admin_socket::bind(&config.db_path);
+        let hub = {
+            let (config, files) = (config.clone(), files.clone());
+            tokio::task::spawn_blocking(move || Hub::new(store, &config, files))
+                .await
+                .map_err(|_| ServerError::HubGone)??
+        };
+        // With PostgreSQL there is no file to put a socket beside: the
+        // account command line writes to the database and the hub notices
+        // within a tick (`Store::note_outside_change`).
+        let admin_socket = config.db.sqlite_path().and_then(admin_socket::bind);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -173,6 +196,7 @@ impl Server {
         })
         .to_line();
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
+        let history = history::HistoryReader::new(&config.db);
         Ok(Server {
             _lock: lock,
             admin_socket,
@@ -183,7 +207,7 @@ impl Server {
                 hasher,
                 hello,
                 tls,
-                history: history::HistoryReader::new(&db_path),
+                history,
                 files,
             }),
             hub_thread,
