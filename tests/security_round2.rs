@@ -422,7 +422,7 @@ fn legacy_requests_to(server: &TestServer, victim: &str, n: usize) {
             "WITH new AS (
                  INSERT INTO accounts (name, name_key, name_skeleton, password_hash, created_ms)
                  SELECT 'spammer' || g, 'spammer' || g, 'spammer' || g, 'x', 0
-                 FROM generate_series(0, $2 - 1) g RETURNING id, name)
+                 FROM generate_series(0, $2::BIGINT - 1) g RETURNING id, name)
              INSERT INTO chat_requests (from_id, to_id, ts)
              SELECT new.id, (SELECT id FROM accounts WHERE name_key = $1),
                     substr(new.name, 8)::BIGINT + 1 FROM new",
@@ -493,7 +493,7 @@ async fn one_user_may_have_at_most_two_hundred_requests_waiting() {
         on_postgres(
             &server,
             "INSERT INTO accounts (name, name_key, name_skeleton, password_hash, created_ms)
-             SELECT $1 || g, $1 || g, $1 || g, 'x', 0 FROM generate_series(0, $2 - 1) g",
+             SELECT $1 || g, $1 || g, $1 || g, 'x', 0 FROM generate_series(0, $2::BIGINT - 1) g",
             ("target".to_owned(), names.len() as i64),
         );
     } else {

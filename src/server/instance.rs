@@ -25,6 +25,9 @@ use super::store::{DbLocation, PgUrl, StoreError};
 /// Advisory locks are per database, so one key serves every database.
 const SERVER_LOCK: i64 = 0x7463_6874_0000_0001;
 
+/// How long a lock held by someone else is waited for before refusing.
+const HELD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How often the lock's connection is checked.
 const LOCK_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -38,9 +41,12 @@ pub enum LockError {
         path: String,
         source: std::io::Error,
     },
-    #[error("another tchat-server is already serving {db} without a bus; stop it first, or start every node with --bus to run several")]
+    /// Taking it exclusively failed: any other server holds it.
+    #[error("another tchat-server is already serving {db}; without a bus a server must be alone on its database: stop the other one, or start every node with --bus to run several")]
     PgHeld { db: String },
-    #[error("a tchat-server without a bus is already serving {db}; stop it before starting cluster nodes")]
+    /// Taking it shared (a cluster node) failed: a server without a bus
+    /// holds it exclusively.
+    #[error("a tchat-server without a bus is already serving {db}; stop it before starting nodes with --bus")]
     PgHeldAlone { db: String },
     #[error("cannot take the server lock on {db}")]
     Pg { db: String, source: StoreError },
@@ -88,7 +94,19 @@ pub struct PgLock {
 impl PgLock {
     fn acquire(url: &PgUrl, cluster: bool) -> Result<PgLock, LockError> {
         let db = url.to_string();
-        let mut client = take_pg_lock(url, cluster)?;
+        // A server that was just killed holds the lock until PostgreSQL
+        // has seen its connection close: a moment, worth waiting for.
+        let patience = std::time::Instant::now() + HELD_PATIENCE;
+        let mut client = loop {
+            match take_pg_lock(url, cluster) {
+                Err(LockError::PgHeld { .. } | LockError::PgHeldAlone { .. })
+                    if std::time::Instant::now() < patience =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other?,
+            }
+        };
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let (thread_url, thread_db) = (url.clone(), db.clone());
         let thread = std::thread::Builder::new()
