@@ -135,6 +135,7 @@ async fn a_discarded_or_cancelled_upload_leaves_nothing_on_disk() {
 
 #[tokio::test]
 async fn files_are_stored_outside_the_database() {
+    crate::sqlite_only!();
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let bytes = data(60_000, 87);

@@ -34,7 +34,10 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[test]
 fn the_defaults_are_the_documented_limits() {
-    let c = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "x.db".into());
+    let c = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        std::path::PathBuf::from("x.db"),
+    );
     assert_eq!(c.max_connections_per_ip, 32);
     assert_eq!(c.max_sessions_per_account, 8);
     assert_eq!(c.max_registrations_per_ip_hour, 10);

@@ -398,11 +398,38 @@ async fn sessions_asking_many_large_pages_at_once_cannot_balloon_the_server() {
     eprintln!("peak RSS {peak} MiB, before the attack {before} MiB");
 }
 
+/// Runs `sql` on the PostgreSQL database of a running server, on a thread
+/// of its own (the client must not run on the test's async thread).
+fn on_postgres(server: &TestServer, sql: &'static str, params: (String, i64)) {
+    let tchat::server::store::DbLocation::Postgres(url) = server.db() else {
+        unreachable!("only called with PostgreSQL")
+    };
+    std::thread::spawn(move || {
+        let mut c = url.config().connect(postgres::NoTls).unwrap();
+        c.execute(sql, &[&params.0, &params.1]).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
 /// Adds `n` accounts straight to the database of a running server (as an
 /// older server without the request limits could have left it), each with
 /// a pending chat request to `victim`.
-fn legacy_requests_to(db: &std::path::Path, victim: &str, n: usize) {
-    let mut conn = rusqlite::Connection::open(db).unwrap();
+fn legacy_requests_to(server: &TestServer, victim: &str, n: usize) {
+    if !common::backend_is_sqlite() {
+        return on_postgres(
+            server,
+            "WITH new AS (
+                 INSERT INTO accounts (name, name_key, name_skeleton, password_hash, created_ms)
+                 SELECT 'spammer' || g, 'spammer' || g, 'spammer' || g, 'x', 0
+                 FROM generate_series(0, $2::BIGINT - 1) g RETURNING id, name)
+             INSERT INTO chat_requests (from_id, to_id, ts)
+             SELECT new.id, (SELECT id FROM accounts WHERE name_key = $1),
+                    substr(new.name, 8)::BIGINT + 1 FROM new",
+            (victim.to_owned(), n as i64),
+        );
+    }
+    let mut conn = rusqlite::Connection::open(server.db_path()).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let tx = conn.transaction().unwrap();
     let victim_id: i64 = tx
@@ -433,7 +460,7 @@ fn legacy_requests_to(db: &std::path::Path, victim: &str, n: usize) {
 async fn an_inbox_holds_at_most_two_hundred_requests_and_the_next_requester_is_told_why() {
     let server = TestServer::start().await;
     server.account("victim").await;
-    legacy_requests_to(&server.db_path(), "victim", 199);
+    legacy_requests_to(&server, "victim", 199);
     let mut last = server.user("requester199").await;
     last.ok(json!({"type": "request_chat", "user": "victim"}))
         .await;
@@ -462,7 +489,14 @@ async fn one_user_may_have_at_most_two_hundred_requests_waiting() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let names: Vec<String> = (0..201).map(|i| format!("target{i}")).collect();
-    {
+    if !common::backend_is_sqlite() {
+        on_postgres(
+            &server,
+            "INSERT INTO accounts (name, name_key, name_skeleton, password_hash, created_ms)
+             SELECT $1 || g, $1 || g, $1 || g, 'x', 0 FROM generate_series(0, $2::BIGINT - 1) g",
+            ("target".to_owned(), names.len() as i64),
+        );
+    } else {
         // Accounts straight in the database: 201 registrations would take
         // most of this test's time.
         let conn = rusqlite::Connection::open(server.db_path()).unwrap();
@@ -502,7 +536,7 @@ async fn a_victim_of_seventeen_thousand_requests_still_logs_in() {
     server.account("victim").await;
     // What a server without the limit let pile up: enough for a 1.2 MiB
     // welcome before the lists were bounded.
-    legacy_requests_to(&server.db_path(), "victim", 17_000);
+    legacy_requests_to(&server, "victim", 17_000);
     let welcome = server.welcome_of("victim").await;
     let listed = welcome["requests_in"].as_array().unwrap();
     assert_eq!(listed.len(), 200);
@@ -526,10 +560,7 @@ async fn a_ban_from_the_command_line_ends_every_live_session_at_once() {
     let mut erin = server.user("erin").await;
     let mut erin_again = server.session("erin").await;
     let mut bob = server.user("bob").await;
-    let until = Admin::open(&server.db_path())
-        .unwrap()
-        .ban("erin", Some(60))
-        .unwrap();
+    let until = server.admin(|a| a.ban("erin", Some(60)).unwrap());
     for session in [&mut erin, &mut erin_again] {
         let frames = session.expect_closed().await;
         let fatal = fatal_error(&frames);
@@ -555,10 +586,7 @@ async fn a_password_change_from_the_command_line_ends_the_accounts_sessions() {
     let mut alice = server.user("alice").await;
     let mut alice_again = server.session("alice").await;
     let mut bob = server.user("bob").await;
-    Admin::open(&server.db_path())
-        .unwrap()
-        .set_password("alice", "a new password", 4)
-        .unwrap();
+    server.admin(|a| a.set_password("alice", "a new password", 4).unwrap());
     for session in [&mut alice, &mut alice_again] {
         let frames = session.expect_closed().await;
         let fatal = fatal_error(&frames);

@@ -9,10 +9,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tchat::protocol::Role;
 use tchat::server::admin::{format_utc, Admin};
+use tchat::server::store::DbLocation;
 use tchat::server::{Server, ServerConfig, TlsFiles, DEFAULT_BCRYPT_COST, DEFAULT_LISTEN};
 
 /// The tchat server: public room, private chats that need consent, and
-/// everything stored in one SQLite file.
+/// everything stored in one SQLite file (or a PostgreSQL database).
 ///
 /// Run it without a subcommand to serve (it prints `listening on ADDR` once
 /// it accepts connections; stop it with Ctrl-C or SIGTERM, which tells every
@@ -25,10 +26,12 @@ struct Cli {
     #[arg(long, env = "TCHAT_LISTEN", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
     listen: String,
 
-    /// The database file [default: <data dir>/tchat/tchat.db, e.g.
-    /// ~/.local/share/tchat/tchat.db]. Parent directories are created.
-    #[arg(long, env = "TCHAT_DB", value_name = "PATH", global = true)]
-    db: Option<PathBuf>,
+    /// The database: an SQLite file [default: <data dir>/tchat/tchat.db,
+    /// e.g. ~/.local/share/tchat/tchat.db; parent directories are created],
+    /// or a PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (also postgresql://; the password is never shown or logged).
+    #[arg(long, env = "TCHAT_DB", value_name = "PATH|URL", global = true)]
+    db: Option<String>,
 
     /// bcrypt cost for new password hashes (4–31; each step doubles the
     /// work). Lower it only for tests.
@@ -79,9 +82,21 @@ struct Cli {
     #[arg(long, default_value = "1GiB", value_parser = parse_size, value_name = "SIZE")]
     file_quota: u64,
 
-    /// Where file bytes are kept [default: files/ next to the database].
+    /// Where file bytes are kept [default: files/ next to the SQLite
+    /// database; with PostgreSQL <data dir>/tchat/files].
     #[arg(long, value_name = "DIR")]
     files_dir: Option<PathBuf>,
+
+    /// Join the other nodes serving the same PostgreSQL database through
+    /// this NATS server (nats://[USER:PASSWORD@]HOST:PORT; credentials are
+    /// never shown or logged). Without it, a second server on the same
+    /// database is refused.
+    #[arg(long, env = "TCHAT_BUS", value_name = "URL")]
+    bus: Option<String>,
+
+    /// A NATS credentials file (JWT and seed) for --bus.
+    #[arg(long, value_name = "FILE", requires = "bus")]
+    bus_creds: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -96,9 +111,13 @@ const EXAMPLES: &str = "Examples:
   tchat-server user ban erin --minutes 60        ends erin's sessions at once on a running server
   tchat-server user unlock bob                   lifts a login lockout
   tchat-server audit --limit 20                  the newest 20 entries of the audit log
+  tchat-server --db postgres://tchat@db.example/tchat     store everything in PostgreSQL
+  tchat-server migrate --from tchat.db --db postgres://tchat@localhost/tchat
 The user commands reach a server running on the same database through its
 admin socket (<db>.admin, owner-only) and take effect at once; with no
-server running they change the database directly.
+server running they change the database directly. With PostgreSQL they
+always change the database directly, and a running server notices within a
+second (bans and new passwords end sessions then).
 Logging: set RUST_LOG (e.g. RUST_LOG=debug); logs go to stderr.";
 
 #[derive(Subcommand, Debug)]
@@ -108,13 +127,22 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// TLS certificates.
     /// Print the audit log, newest first: logins, bans, role changes, …
     Audit {
         /// How many entries.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000), value_name = "N")]
         limit: u32,
     },
+    /// Copy an SQLite database (accounts, chats, groups, messages with
+    /// their ids, read markers, audit log, file metadata) into an empty
+    /// PostgreSQL database given with --db postgres://…. File bytes stay
+    /// where they are: point --files-dir at them.
+    Migrate {
+        /// The SQLite database to copy.
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+    },
+    /// TLS certificates.
     Tls {
         #[command(subcommand)]
         action: TlsAction,
@@ -271,8 +299,8 @@ fn read_password(confirm: bool) -> Result<String> {
     }
 }
 
-fn run_admin(db: PathBuf, cost: u32, action: UserAction) -> Result<()> {
-    let admin = Admin::open(&db)?;
+fn run_admin(db: DbLocation, cost: u32, action: UserAction) -> Result<()> {
+    let admin = Admin::open(db)?;
     match action {
         UserAction::Add {
             name,
@@ -305,6 +333,12 @@ fn run_admin(db: PathBuf, cost: u32, action: UserAction) -> Result<()> {
         UserAction::Unlock { name } => {
             if admin.unlock(&name)? {
                 println!("{name} may try to log in again");
+            } else if admin.location().is_postgres() {
+                println!(
+                    "lockouts live in the memory of a running server, which the command line \
+                     cannot reach with PostgreSQL; {name}'s lockout, if any, ends by itself \
+                     (or when the server restarts)"
+                );
             } else {
                 println!(
                     "no server is running on this database; lockouts only last while one runs, \
@@ -316,7 +350,28 @@ fn run_admin(db: PathBuf, cost: u32, action: UserAction) -> Result<()> {
     Ok(())
 }
 
-async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
+/// `migrate`: the SQLite database `from` into the PostgreSQL `db`.
+fn run_migrate(from: &std::path::Path, db: &DbLocation) -> Result<()> {
+    let DbLocation::Postgres(url) = db else {
+        bail!("migrate copies into PostgreSQL: give --db postgres://USER@HOST/DATABASE");
+    };
+    // No server may write to either while the copy is made.
+    let _source = tchat::server::lock_database(&DbLocation::Sqlite(from.to_path_buf()))?;
+    let _target = tchat::server::lock_database(db)?;
+    let report = tchat::server::store::copy_from_sqlite(from, url)
+        .with_context(|| format!("cannot copy {} into {url}", from.display()))?;
+    println!("copied {} into {url}:", from.display());
+    println!("{report}");
+    println!("File bytes were not copied: start the server with --files-dir pointing at the");
+    println!("files/ directory that was next to {}.", from.display());
+    Ok(())
+}
+
+async fn serve(cli: Cli, db: DbLocation) -> Result<()> {
+    let files_dir = match (&cli.files_dir, &db) {
+        (None, DbLocation::Postgres(_)) => Some(data_dir()?.join("files")),
+        (dir, _) => dir.clone(),
+    };
     let mut config = ServerConfig::new(resolve_listen(&cli.listen)?, db);
     config.bcrypt_cost = cli.bcrypt_cost;
     config.motd = cli.motd;
@@ -327,7 +382,11 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
     config.limit_loopback = cli.limit_loopback;
     config.max_file_bytes = cli.max_file_size;
     config.file_quota_bytes = cli.file_quota;
-    config.files_dir = cli.files_dir.clone();
+    config.files_dir = files_dir;
+    config.bus = cli.bus.clone().map(|url| tchat::server::cluster::bus::BusConfig {
+        url,
+        creds: cli.bus_creds.clone(),
+    });
     if let (Some(cert), Some(key)) = (cli.tls_cert.clone(), cli.tls_key.clone()) {
         config.tls = Some(TlsFiles { cert, key });
     }
@@ -338,7 +397,8 @@ async fn serve(cli: Cli, db: PathBuf) -> Result<()> {
         let reason = wait_for_signal().await;
         shutdown.shutdown(reason);
     });
-    tracing::info!(db = %config.db_path.display(), "database open");
+    // Shown without a password, like every mention of the database.
+    tracing::info!(db = %config.db, "database open");
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {}", server.local_addr())?;
     stdout.flush()?;
@@ -409,17 +469,18 @@ fn run() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let db = match cli.db.clone() {
-        Some(db) => db,
-        None => default_db()?,
+    let db = match cli.db.as_deref() {
+        Some(db) => DbLocation::parse(db)?,
+        None => DbLocation::Sqlite(default_db()?),
     };
     match cli.command {
         Some(Command::User { action }) => return run_admin(db, cli.bcrypt_cost, action),
         Some(Command::Tls { action }) => return run_tls(action),
         Some(Command::Audit { limit }) => {
-            print!("{}", Admin::open(&db)?.audit(limit)?);
+            print!("{}", Admin::open(db)?.audit(limit)?);
             return Ok(());
         }
+        Some(Command::Migrate { from }) => return run_migrate(&from, &db),
         None => {}
     }
     tokio::runtime::Builder::new_multi_thread()

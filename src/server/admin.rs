@@ -2,12 +2,20 @@
 //! audit`: through a server running on the database when there is one (its
 //! admin socket, so that a ban, a role or a new password takes effect at
 //! once), on the database file directly when there is none.
+//!
+//! With PostgreSQL there is no socket (no file to put it beside, and the
+//! server may be on another machine): every change is written to the
+//! database directly, in a transaction that also moves
+//! `cluster_state.event_seq` ([`Store::note_outside_change`]). A running
+//! server looks at it every round and at least once a second, and then
+//! checks its online accounts again, so a ban or a new password ends their
+//! sessions within a second. A login lockout lives only in the server's
+//! memory and cannot be lifted from here; it ends by itself.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use super::admin_socket::{self, AdminReply, AdminRequest};
-use super::store::{Ban, NewAudit, SqliteStore, Store, StoreError};
+use super::store::{self, Ban, DbLocation, NewAudit, Store, StoreError};
 use crate::protocol::{
     now_ms, validate_password, NameError, NameKey, PasswordError, Role, UserName,
 };
@@ -50,18 +58,45 @@ impl AdminError {
     }
 }
 
-/// Account administration on one database file.
+/// Account administration on one database.
 pub struct Admin {
-    store: SqliteStore,
-    db: PathBuf,
+    store: Box<dyn Store>,
+    db: DbLocation,
 }
 
 impl Admin {
-    pub fn open(db: &Path) -> Result<Admin, AdminError> {
+    /// Opens the database (an SQLite path or a [`DbLocation`]). With
+    /// PostgreSQL this blocks: call it off the async threads.
+    pub fn open(db: impl Into<DbLocation>) -> Result<Admin, AdminError> {
+        let db = db.into();
         Ok(Admin {
-            store: SqliteStore::open(db).map_err(AdminError::Store)?,
-            db: db.to_path_buf(),
+            store: store::open(&db).map_err(AdminError::Store)?,
+            db,
         })
+    }
+
+    /// The database this works on.
+    pub fn location(&self) -> &DbLocation {
+        &self.db
+    }
+
+    /// Runs a change in one transaction, marked as made from outside a
+    /// server so that one running on the database notices it.
+    fn change<T>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let store = self.store.as_ref();
+        store.begin()?;
+        let done = f(store).and_then(|v| {
+            store.note_outside_change()?;
+            store.commit()?;
+            Ok(v)
+        });
+        if done.is_err() {
+            store.rollback();
+        }
+        done
     }
 
     /// Creates an account; the name follows the same rules as `register`.
@@ -74,8 +109,7 @@ impl Admin {
     ) -> Result<String, AdminError> {
         let name = UserName::parse_registrable(name)?;
         let hash = hash_password(password, cost)?;
-        self.store
-            .create_account(name.as_str(), &hash, role, now_ms())
+        self.change(|s| s.create_account(name.as_str(), &hash, role, now_ms()))
             .map_err(|e| AdminError::from_store(e, name.as_str()))?;
         Ok(name.into_string())
     }
@@ -91,8 +125,7 @@ impl Admin {
         if self.through_server(&request)?.is_some() {
             return Ok(());
         }
-        self.store
-            .set_password_hash(&key, &hash)
+        self.change(|s| s.set_password_hash(&key, &hash))
             .map_err(|e| AdminError::from_store(e, name))
     }
 
@@ -106,10 +139,11 @@ impl Admin {
         if self.through_server(&request)?.is_some() {
             return Ok(());
         }
-        self.store
-            .set_role(&key, role)
-            .map_err(|e| AdminError::from_store(e, name))?;
-        self.record(name, "set_role", role.as_str())
+        self.change(|s| {
+            s.set_role(&key, role)?;
+            record(s, name, "set_role", role.as_str())
+        })
+        .map_err(|e| AdminError::from_store(e, name))
     }
 
     /// Bans for `minutes`, or for good with `None`; every session of the
@@ -129,14 +163,15 @@ impl Admin {
         let until_ms = minutes.map(|m| {
             now_ms().saturating_add(i64::try_from(m).unwrap_or(i64::MAX).saturating_mul(60_000))
         });
-        self.store
-            .set_ban(&key, Some(Ban { until_ms }))
-            .map_err(|e| AdminError::from_store(e, name))?;
         let detail = match until_ms {
             Some(t) => format!("until {} UTC", format_utc(t)),
             None => "for good".to_owned(),
         };
-        self.record(name, "ban", &detail)?;
+        self.change(|s| {
+            s.set_ban(&key, Some(Ban { until_ms }))?;
+            record(s, name, "ban", &detail)
+        })
+        .map_err(|e| AdminError::from_store(e, name))?;
         Ok(until_ms)
     }
 
@@ -149,14 +184,16 @@ impl Admin {
         if self.through_server(&request)?.is_some() {
             return Ok(());
         }
-        self.store
-            .set_ban(&key, None)
-            .map_err(|e| AdminError::from_store(e, name))?;
-        self.record(name, "unban", "")
+        self.change(|s| {
+            s.set_ban(&key, None)?;
+            record(s, name, "unban", "")
+        })
+        .map_err(|e| AdminError::from_store(e, name))
     }
 
     /// Lifts a login lockout. Lockouts live in a running server's memory;
-    /// with no server running there is none. Whether a server was told.
+    /// with no server running there is none. Whether a server was told
+    /// (never with PostgreSQL, which has no admin socket).
     pub fn unlock(&self, name: &str) -> Result<bool, AdminError> {
         self.existing_key(name)?;
         let request = AdminRequest::Unlock {
@@ -196,38 +233,15 @@ impl Admin {
     /// Sends `request` to the server running on this database, if there
     /// is one: `Ok(None)` when there is none (do it on the database).
     fn through_server(&self, request: &AdminRequest) -> Result<Option<AdminReply>, AdminError> {
-        match admin_socket::ask(&self.db, request) {
+        let Some(path) = self.db.sqlite_path() else {
+            return Ok(None);
+        };
+        match admin_socket::ask(path, request) {
             Ok(Some(reply)) if reply.ok => Ok(Some(reply)),
             Ok(Some(reply)) => Err(AdminError::Refused(reply.message)),
             Ok(None) => Ok(None),
             Err(e) => Err(AdminError::Socket(e)),
         }
-    }
-
-    /// Audits a change made on the database directly (actor: the command
-    /// line, recorded as nobody).
-    fn record(&self, name: &str, action: &str, detail: &str) -> Result<(), AdminError> {
-        let account = self
-            .store
-            .account_by_key(&NameKey::of(name))
-            .map_err(AdminError::Store)?;
-        let (target, target_account) = match &account {
-            Some(a) => (a.name.as_str(), Some(a.id)),
-            None => (name, None),
-        };
-        self.store
-            .record_audit(
-                &NewAudit {
-                    actor: None,
-                    action,
-                    target: Some(target),
-                    target_account,
-                    detail,
-                },
-                now_ms(),
-            )
-            .map(|_| ())
-            .map_err(AdminError::Store)
     }
 
     /// A table of every account: name, role, created, ban, last login.
@@ -271,6 +285,28 @@ impl Admin {
             None => Err(AdminError::NoSuchUser(name.to_owned())),
         }
     }
+}
+
+/// Audits a change made on the database directly (actor: the command
+/// line, recorded as nobody).
+fn record(store: &dyn Store, name: &str, action: &str, detail: &str) -> Result<(), StoreError> {
+    let account = store.account_by_key(&NameKey::of(name))?;
+    let (target, target_account) = match &account {
+        Some(a) => (a.name.as_str(), Some(a.id)),
+        None => (name, None),
+    };
+    store
+        .record_audit(
+            &NewAudit {
+                actor: None,
+                action,
+                target: Some(target),
+                target_account,
+                detail,
+            },
+            now_ms(),
+        )
+        .map(|_| ())
 }
 
 fn hash_password(password: &str, cost: u32) -> Result<String, AdminError> {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::store::DbLocation;
 use crate::protocol::{IDLE_TIMEOUT, LOGIN_TIMEOUT, RATE_PER_SEC};
 
 /// The default `--listen` address.
@@ -28,8 +29,14 @@ pub struct TlsFiles {
 pub struct ServerConfig {
     /// Where to accept connections; port 0 picks a free one.
     pub listen: SocketAddr,
-    /// The SQLite database file; its parent directories are created.
-    pub db_path: PathBuf,
+    /// The database: an SQLite file (its parent directories are created)
+    /// or a PostgreSQL database.
+    pub db: DbLocation,
+    /// The bus that ties this server to the other nodes on the same
+    /// PostgreSQL database (`--bus`). With one, the database's server lock
+    /// is taken shared instead of exclusively (see `instance.rs`); without,
+    /// this server must be alone on its database.
+    pub bus: Option<super::cluster::bus::BusConfig>,
     /// bcrypt cost (4–31) for new hashes and for the dummy hash that
     /// unknown users are verified against.
     pub bcrypt_cost: u32,
@@ -62,7 +69,9 @@ pub struct ServerConfig {
     pub max_file_bytes: u64,
     /// The bytes one user's posted files may take in all.
     pub file_quota_bytes: u64,
-    /// Where file bytes live; `None`: `files/` next to the database.
+    /// Where file bytes live; `None`: `files/` next to the SQLite
+    /// database, or in the working directory with PostgreSQL (the command
+    /// line gives it a better default).
     pub files_dir: Option<PathBuf>,
 }
 
@@ -72,8 +81,9 @@ impl ServerConfig {
         match &self.files_dir {
             Some(dir) => dir.clone(),
             None => self
-                .db_path
-                .parent()
+                .db
+                .sqlite_path()
+                .and_then(|p| p.parent())
                 .map_or_else(|| PathBuf::from("files"), |p| p.join("files")),
         }
     }
@@ -83,11 +93,13 @@ impl ServerConfig {
         self.limit_loopback || !super::address_key::limit_key(ip).is_loopback()
     }
 
-    /// The contract's defaults for everything but where to listen and store.
-    pub fn new(listen: SocketAddr, db_path: PathBuf) -> Self {
+    /// The contract's defaults for everything but where to listen and store
+    /// (an SQLite path or a [`DbLocation`]).
+    pub fn new(listen: SocketAddr, db: impl Into<DbLocation>) -> Self {
         ServerConfig {
             listen,
-            db_path,
+            db: db.into(),
+            bus: None,
             bcrypt_cost: DEFAULT_BCRYPT_COST,
             motd: None,
             login_timeout: LOGIN_TIMEOUT,

@@ -8,19 +8,19 @@
 //! only once the page is queued), so the memory pages can take is bounded
 //! by the number of sessions times one page, and by the readers' permits.
 
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::store::{ChatId, HistoryDirection, Reader, StoreError};
+use super::store::{ChatId, DbLocation, HistoryDirection, Reader, StoreError};
 use crate::protocol::{
     ChatKey, HistoryPage, Message, ServerFrame, UserName, MAX_SERVER_FRAME_BYTES,
 };
 
-/// Pages read at once; more wait for a permit. SQLite readers do not block
-/// each other, so this is about CPU and memory, not locking.
+/// Pages read at once; more wait for a permit. Readers do not block each
+/// other (SQLite's WAL, PostgreSQL's snapshots), so this is about CPU and
+/// memory, not locking; it is also the most connections the pool keeps.
 const READERS: usize = 2;
 
 /// A history request the hub has checked: what to read and for whom.
@@ -34,17 +34,18 @@ pub struct HistoryJob {
     pub limit: u32,
 }
 
-/// Reads history pages on the blocking pool.
+/// Reads history pages on the blocking pool, with a small pool of
+/// connections of its own.
 pub struct HistoryReader {
-    path: PathBuf,
+    db: DbLocation,
     idle: Mutex<Vec<Reader>>,
     permits: Semaphore,
 }
 
 impl HistoryReader {
-    pub fn new(path: &Path) -> HistoryReader {
+    pub fn new(db: &DbLocation) -> HistoryReader {
         HistoryReader {
-            path: path.to_path_buf(),
+            db: db.clone(),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(READERS),
         }
@@ -54,13 +55,21 @@ impl HistoryReader {
     pub async fn page(&self, job: HistoryJob) -> Result<Bytes, StoreError> {
         let _permit = self.permits.acquire().await.ok();
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        let path = self.path.clone();
+        let db = self.db.clone();
         let (reader, page) = tokio::task::spawn_blocking(move || {
-            let reader = match idle {
-                Some(r) => r,
-                None => Reader::open(&path)?,
+            // A PostgreSQL connection kept idle may have died meanwhile
+            // (a restart): it is checked, and replaced if it did.
+            let mut reader = match idle {
+                Some(mut r) => {
+                    if r.usable() {
+                        r
+                    } else {
+                        Reader::open(&db)?
+                    }
+                }
+                None => Reader::open(&db)?,
             };
-            let page = read_page(&reader, job);
+            let page = read_page(&mut reader, job);
             Ok::<_, StoreError>((reader, page))
         })
         .await
@@ -72,7 +81,7 @@ impl HistoryReader {
     }
 }
 
-fn read_page(reader: &Reader, job: HistoryJob) -> Result<Bytes, StoreError> {
+fn read_page(reader: &mut Reader, job: HistoryJob) -> Result<Bytes, StoreError> {
     let (stored, mut more) = reader.history(job.chat, job.direction, job.limit)?;
     let mut messages = Vec::with_capacity(stored.len());
     for m in stored {

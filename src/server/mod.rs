@@ -38,7 +38,6 @@ use crate::protocol::{
 use auth::PasswordHasher;
 use hub::{Hub, HubCommand};
 use session::Shared;
-use store::{SqliteStore, Store};
 
 /// How often an idle hub looks for changes made by the account command line.
 const HUB_TICK: Duration = Duration::from_secs(1);
@@ -60,6 +59,10 @@ pub enum ServerError {
     BcryptCost(u32),
     #[error(transparent)]
     Hash(#[from] auth::HashError),
+    #[error(transparent)]
+    Bus(#[from] cluster::bus::BusError),
+    #[error("--bus joins nodes that share a PostgreSQL database; this one is SQLite (use --db postgres://…)")]
+    BusNeedsPostgres,
     #[error("the hub stopped unexpectedly")]
     HubGone,
     #[error(transparent)]
@@ -71,6 +74,51 @@ pub enum ServerError {
         dir: std::path::PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The one-server lock on a database (see `instance.rs`), held until
+/// dropped: for tools that must not run beside a server (`migrate`).
+#[derive(Debug)]
+pub struct DatabaseLock(#[allow(dead_code)] instance::InstanceLock);
+
+/// Takes the lock a server takes on `db`. Blocks (PostgreSQL): call it off
+/// the async threads.
+pub fn lock_database(db: &store::DbLocation) -> Result<DatabaseLock, ServerError> {
+    Ok(DatabaseLock(instance::InstanceLock::acquire(db, false)?))
+}
+
+/// This node's part in a cluster: every server on PostgreSQL keeps the
+/// round log (so the account command line's changes and other nodes'
+/// rounds reach it); with a bus, other nodes ring it at once.
+async fn join_cluster(
+    config: &ServerConfig,
+    cluster_id: Option<i64>,
+    hub: &mpsc::Sender<HubCommand>,
+) -> Result<Option<cluster::Cluster>, ServerError> {
+    let Some(cluster_id) = cluster_id else {
+        return match &config.bus {
+            Some(_) => Err(ServerError::BusNeedsPostgres),
+            None => Ok(None),
+        };
+    };
+    let node = cluster::Cluster::node_name();
+    let bell = match &config.bus {
+        Some(bus) => {
+            let hub = hub.downgrade();
+            let subject = format!("tchat.{cluster_id:016x}.rounds");
+            let bell = cluster::bus::join(bus, subject, &node, move || {
+                if let Some(hub) = hub.upgrade() {
+                    // A full queue means rounds are running: they catch up.
+                    let _ = hub.try_send(HubCommand::Remote);
+                }
+            })
+            .await?;
+            tracing::info!(%bus, %node, "joined the bus");
+            Some(bell)
+        }
+        None => None,
+    };
+    Ok(Some(cluster::Cluster::new(node, bell)))
 }
 
 /// Asks a running server to shut down gracefully.
@@ -122,14 +170,20 @@ impl Server {
             }
             None => None,
         };
-        let lock = instance::InstanceLock::acquire(&config.db_path)?;
-        tracing::debug!(lock = %lock.path().display(), "database locked");
-        let db_path = config.db_path.clone();
-        let opened = db_path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&opened))
-            .await
-            .map_err(|_| ServerError::HubGone)??;
-        let stored_costs = store.password_hash_costs()?;
+        // The PostgreSQL client blocks (it runs a runtime of its own), so
+        // everything that opens or reads the database here runs on the
+        // blocking pool, never on this task's thread.
+        let opening = config.clone();
+        let (lock, store, stored_costs, cluster_id) = tokio::task::spawn_blocking(move || {
+            let lock = instance::InstanceLock::acquire(&opening.db, opening.bus.is_some())?;
+            tracing::debug!(lock = %lock.describe(), "database locked");
+            let store = store::open(&opening.db)?;
+            let costs = store.password_hash_costs()?;
+            let cluster_id = store.cluster().map(|log| log.cluster_id()).transpose()?;
+            Ok::<_, ServerError>((lock, store, costs, cluster_id))
+        })
+        .await
+        .map_err(|_| ServerError::HubGone)??;
         let files_dir = config.files_dir();
         let files =
             std::sync::Arc::new(transfer::FileStore::open(&files_dir).map_err(|source| {
@@ -138,8 +192,18 @@ impl Server {
                     source,
                 }
             })?);
-        let hub = Hub::new(Box::new(store), &config, files.clone(), None)?;
-        let admin_socket = admin_socket::bind(&config.db_path);
+        let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
+        let cluster = join_cluster(&config, cluster_id, &hub_tx).await?;
+        let hub = {
+            let (config, files) = (config.clone(), files.clone());
+            tokio::task::spawn_blocking(move || Hub::new(store, &config, files, cluster))
+                .await
+                .map_err(|_| ServerError::HubGone)??
+        };
+        // With PostgreSQL there is no file to put a socket beside: the
+        // account command line writes to the database and the hub notices
+        // within a tick (`Store::note_outside_change`).
+        let admin_socket = config.db.sqlite_path().and_then(admin_socket::bind);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -150,7 +214,6 @@ impl Server {
         let hasher = PasswordHasher::new(config.bcrypt_cost).await?;
         hasher.note_stored_costs(&stored_costs).await?;
 
-        let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
         let (stopped_tx, hub_stopped) = oneshot::channel();
         let hub_thread = std::thread::Builder::new()
             .name("tchat-hub".into())
@@ -174,6 +237,7 @@ impl Server {
         })
         .to_line();
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
+        let history = history::HistoryReader::new(&config.db);
         Ok(Server {
             _lock: lock,
             admin_socket,
@@ -184,7 +248,7 @@ impl Server {
                 hasher,
                 hello,
                 tls,
-                history: history::HistoryReader::new(&db_path),
+                history,
                 files,
             }),
             hub_thread,

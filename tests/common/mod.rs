@@ -2,7 +2,16 @@
 //! an ephemeral port with a throwaway database, and a line-oriented client
 //! that speaks raw JSON so that every test checks the wire shapes exactly as
 //! the contract writes them.
+//!
+//! The database is SQLite by default; `TCHAT_TEST_DB=postgres` runs every
+//! `TestServer` on a fresh PostgreSQL database of the test binary's own
+//! throwaway cluster (`pg_support`), with its files in the temp dir. Tests
+//! that open the SQLite file themselves skip with a word when the backend is
+//! not SQLite ([`sqlite_only!`]).
 #![allow(dead_code)]
+
+#[path = "../pg_support/mod.rs"]
+pub mod pg_support;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -11,6 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tchat::server::admin::Admin;
+use tchat::server::store::DbLocation;
 use tchat::server::{Server, ServerConfig};
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -26,10 +37,54 @@ pub const PASSWORD: &str = "correct horse";
 
 type Configure = Arc<dyn Fn(&mut ServerConfig) + Send + Sync>;
 
+/// The storage the servers of this run use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `TCHAT_TEST_DB`: `sqlite` (the default) or `postgres`.
+pub fn backend() -> Backend {
+    match std::env::var("TCHAT_TEST_DB").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") | Ok("postgresql") => Backend::Postgres,
+        Ok(other) => panic!("TCHAT_TEST_DB={other:?}: use sqlite or postgres"),
+    }
+}
+
+pub fn backend_is_sqlite() -> bool {
+    backend() == Backend::Sqlite
+}
+
+/// Ends the test early, saying why, when the servers do not run on SQLite:
+/// for tests that open or look at the SQLite file itself.
+#[macro_export]
+macro_rules! sqlite_only {
+    () => {
+        if !$crate::common::backend_is_sqlite() {
+            eprintln!(
+                "skipped: this test works on the SQLite file itself, and TCHAT_TEST_DB is {:?}",
+                std::env::var("TCHAT_TEST_DB").unwrap_or_default()
+            );
+            return;
+        }
+    };
+}
+
+/// A new database of the run's backend; SQLite's in `dir`.
+pub fn fresh_db(dir: &TempDir) -> DbLocation {
+    match backend() {
+        Backend::Sqlite => DbLocation::Sqlite(db_path(dir)),
+        Backend::Postgres => pg_support::fresh_location(),
+    }
+}
+
 /// An in-process server with its own temporary database.
 pub struct TestServer {
     pub addr: SocketAddr,
     dir: TempDir,
+    db: DbLocation,
     configure: Configure,
     shutdown: Box<dyn Fn(&str) + Send + Sync>,
     done: tokio::sync::oneshot::Receiver<Result<(), String>>,
@@ -46,15 +101,22 @@ impl TestServer {
         configure: impl Fn(&mut ServerConfig) + Send + Sync + 'static,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        TestServer::spawn(dir, Arc::new(configure)).await
+        let db = fresh_db(&dir);
+        TestServer::spawn(dir, db, Arc::new(configure)).await
     }
 
-    async fn spawn(dir: TempDir, configure: Configure) -> TestServer {
-        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db_path(&dir));
+    async fn spawn(dir: TempDir, db: DbLocation, configure: Configure) -> TestServer {
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db.clone());
         config.bcrypt_cost = 4;
         config.motd = Some("hi".into());
         config.max_msg_rate = 0;
         configure(&mut config);
+        if db.is_postgres() && config.files_dir.is_none() {
+            // Where SQLite's default puts them: beside the database file,
+            // in the temp dir (the default with PostgreSQL is the working
+            // directory).
+            config.files_dir = Some(dir.path().join("files"));
+        }
         // The server gets a runtime of its own, as in production: the test's
         // runtime then only drives clients, and `run()` need not be `Send`.
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -77,29 +139,59 @@ impl TestServer {
         TestServer {
             addr,
             dir,
+            db,
             configure,
             shutdown,
             done: done_rx,
         }
     }
 
+    /// The SQLite file (with PostgreSQL, a path where nothing is).
     pub fn db_path(&self) -> PathBuf {
         db_path(&self.dir)
     }
 
+    /// The database, whichever the backend.
+    pub fn db(&self) -> DbLocation {
+        self.db.clone()
+    }
+
+    /// The temporary directory of this server (its SQLite file, its files).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Runs `f` with the account command line's `Admin` on this server's
+    /// database, on a thread of its own (the PostgreSQL client must not
+    /// run on the test's async thread). With SQLite, `Admin` goes through
+    /// the running server's admin socket; with PostgreSQL it writes to the
+    /// database, and the server notices within a second.
+    pub fn admin<T: Send>(&self, f: impl FnOnce(&Admin) -> T + Send) -> T {
+        let db = self.db.clone();
+        std::thread::scope(|s| {
+            s.spawn(move || f(&Admin::open(db).expect("open the database")))
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
+    }
+
     /// Graceful shutdown; fails the test if `run()` does not return `Ok`.
     pub async fn stop(self) -> TempDir {
+        self.stop_keeping_db().await.0
+    }
+
+    async fn stop_keeping_db(self) -> (TempDir, DbLocation) {
         (self.shutdown)("test shutdown");
-        let dir = self.dir;
+        let (dir, db) = (self.dir, self.db);
         wait_done(self.done).await;
-        dir
+        (dir, db)
     }
 
     /// Stops this server and starts a new one on the same database.
     pub async fn restart(self) -> TestServer {
         let configure = self.configure.clone();
-        let dir = self.stop().await;
-        TestServer::spawn(dir, configure).await
+        let (dir, db) = self.stop_keeping_db().await;
+        TestServer::spawn(dir, db, configure).await
     }
 
     /// Triggers a graceful shutdown without waiting for it.

@@ -102,13 +102,10 @@ pub async fn files_server_in(dir: PathBuf) -> TestServer {
     .await
 }
 
-/// Where a server started with `files_dir: None` keeps its files.
+/// Where a server started with `files_dir: None` keeps its files (with
+/// PostgreSQL, where the harness puts them: the same place).
 pub fn default_files_dir(server: &TestServer) -> PathBuf {
-    server
-        .db_path()
-        .parent()
-        .expect("the database is in a directory")
-        .join("files")
+    server.dir().join("files")
 }
 
 // ----- test data ------------------------------------------------------------

@@ -5,7 +5,6 @@
 
 use serde_json::{json, Value};
 use tchat::protocol::Role;
-use tchat::server::admin::Admin;
 
 use crate::common::*;
 
@@ -168,10 +167,11 @@ pub async fn silence_all(clients: &mut [&mut TestClient]) {
 /// at login) and returns a logged-in session of it.
 pub async fn admin(server: &TestServer, name: &str) -> TestClient {
     server.account(name).await;
-    Admin::open(&server.db_path())
-        .expect("open the database")
-        .set_role(name, Role::Admin)
-        .expect("set the admin role");
+    server.admin(|admin| {
+        admin
+            .set_role(name, Role::Admin)
+            .expect("set the admin role")
+    });
     let c = server.session(name).await;
     assert_eq!(c.welcome["role"], "admin", "{}", c.welcome);
     c

@@ -298,7 +298,11 @@ fn kicked_message(by: &Option<UserName>, reason: &Option<String>) -> String {
     }
 }
 
-fn banned_message(by: &Option<UserName>, reason: &Option<String>, until: Option<i64>) -> String {
+pub(super) fn banned_message(
+    by: &Option<UserName>,
+    reason: &Option<String>,
+    until: Option<i64>,
+) -> String {
     let who = by
         .as_ref()
         .map_or("the server's operator".to_owned(), |n| n.to_string());

@@ -435,16 +435,17 @@ impl Hub {
                     "this account no longer exists",
                 )),
                 Some(a) if a.ban.is_some_and(|b| b.until_ms.is_none_or(|t| t > now)) => {
+                    // Only the account command line changes accounts from
+                    // outside: the same frame as its ban through the admin
+                    // socket (which PostgreSQL does not have).
                     let until = a.ban.and_then(|b| b.until_ms);
                     let mut e = ErrorFrame::new(
                         None,
                         ErrorCode::Banned,
-                        match until {
-                            Some(_) => "this account has been banned for now",
-                            None => "this account has been banned",
-                        },
+                        super::moderation::banned_message(&None, &None, until),
                     );
                     e.until = Some(until);
+                    e.by = Some(None);
                     Some(e)
                 }
                 Some(a)
@@ -458,7 +459,22 @@ impl Hub {
                     ))
                 }
                 Some(a) => {
-                    self.roles.insert(account, a.role);
+                    // A role given from outside is told as the admin
+                    // socket's is: `role` with `"by":null`.
+                    if self
+                        .roles
+                        .insert(account, a.role)
+                        .is_some_and(|r| r != a.role)
+                    {
+                        self.send_to_user(
+                            account,
+                            &ServerFrame::Role {
+                                role: a.role,
+                                by: None,
+                            },
+                            None,
+                        );
+                    }
                     self.mutes.insert(account, a.mute);
                     None
                 }

@@ -2,14 +2,67 @@
 //! messages, read markers and the login audit trail.
 //!
 //! [`Store`] has one method per question the server asks, so that request
-//! code never sees SQL and a second backend can be added beside
-//! [`SqliteStore`] without touching it. The hub is the only writer while a
-//! server runs, and it groups many requests into one transaction (see
-//! [`Store::begin`]) so that persistence does not cap message throughput.
+//! code never sees SQL. Two backends answer them: [`SqliteStore`] (one
+//! file, the default) and [`PostgresStore`] (`--db postgres://…`); the
+//! scheme of `--db` picks one ([`DbLocation`], [`open`]). The hub is the
+//! only writer while a server runs, and it groups many requests into one
+//! transaction (see [`Store::begin`]) so that persistence does not cap
+//! message throughput.
 
+mod location;
+mod postgres;
 mod sqlite;
 
-pub use sqlite::{Reader, SqliteStore};
+pub use location::{DbLocation, PgHost, PgUrl, PgUrlError};
+pub use postgres::{copy_from_sqlite, CopyReport, PgReader, PostgresStore};
+pub use sqlite::{Reader as SqliteReader, SqliteStore};
+
+/// Opens the store `db` names: checked, migrated, ready.
+pub fn open(db: &DbLocation) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match db {
+        DbLocation::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+        DbLocation::Postgres(url) => Box::new(PostgresStore::open(url)?),
+    })
+}
+
+/// A connection that only reads history pages, beside the hub.
+pub enum Reader {
+    Sqlite(SqliteReader),
+    Postgres(PgReader),
+}
+
+impl Reader {
+    /// Opens another connection to a database [`open`] has already opened
+    /// (and so checked and migrated).
+    pub fn open(db: &DbLocation) -> Result<Reader, StoreError> {
+        Ok(match db {
+            DbLocation::Sqlite(path) => Reader::Sqlite(SqliteReader::open(path)?),
+            DbLocation::Postgres(url) => Reader::Postgres(PgReader::open(url)?),
+        })
+    }
+
+    /// Whether a reader kept idle may be used again (a PostgreSQL
+    /// connection may have died meanwhile; an SQLite one cannot).
+    pub fn usable(&mut self) -> bool {
+        match self {
+            Reader::Sqlite(_) => true,
+            Reader::Postgres(r) => r.usable(),
+        }
+    }
+
+    /// As [`Store::history`].
+    pub fn history(
+        &mut self,
+        chat: ChatId,
+        direction: HistoryDirection,
+        limit: u32,
+    ) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.history(chat, direction, limit),
+            Reader::Postgres(r) => r.history(chat, direction, limit),
+        }
+    }
+}
 
 use crate::protocol::{FileRef, GroupKind, GroupRole, Role, Status};
 
@@ -48,6 +101,28 @@ pub enum StoreError {
     NoSuchAccount,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Shows the URL without its password, as everything here does.
+    #[error("cannot connect to {db}: {source}")]
+    PgConnect {
+        db: String,
+        source: ::postgres::Error,
+    },
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error(
+        "{db} is not a tchat database (it has tables that are not tchat's); refusing to touch it"
+    )]
+    ForeignPostgres { db: String },
+    #[error("a statement failed, so PostgreSQL aborted the transaction; nothing of it was stored")]
+    TransactionAborted,
+    #[error("a transaction is already open")]
+    TransactionOpen,
+    #[error("{db} already has accounts, chats or messages; migrate only into an empty database")]
+    TargetNotEmpty { db: String },
+    #[error("{path} does not exist")]
+    NoSource { path: String },
+    #[error(transparent)]
+    Url(#[from] PgUrlError),
     #[error("the database worker stopped")]
     Closed,
 }
@@ -183,7 +258,17 @@ pub trait Store: Send {
 
     /// SQLite's `data_version`: it changes when another connection commits
     /// to this database (the account command line), never for our own.
+    /// PostgreSQL's stand-in is `cluster_state.event_seq`, which writers
+    /// from outside move with [`Store::note_outside_change`].
     fn data_version(&self) -> Result<i64, StoreError>;
+
+    /// Marks the open transaction as a change made from outside the server
+    /// (the account command line), so that a server running on the same
+    /// database notices it by [`Store::data_version`]. SQLite notices by
+    /// itself: nothing to do there.
+    fn note_outside_change(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Whether a transaction is open (SQLite may end one by itself after an
     /// I/O error).
@@ -489,6 +574,10 @@ pub struct LoggedRound {
 /// alive. Every method runs in the hub's current transaction, which holds
 /// the lock that orders all rounds of all nodes.
 pub trait ClusterLog {
+    /// A random number fixed when the database was made: the nodes of one
+    /// community find each other on the bus by it.
+    fn cluster_id(&self) -> Result<i64, StoreError>;
+
     /// The sequence number of the last round in the log, as read when this
     /// transaction took the round lock.
     fn locked_seq(&self) -> u64;

@@ -347,6 +347,12 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// The connection, for copying the database elsewhere
+    /// (`tchat-server migrate`).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Accounts made before names had skeletons (or added by hand) get
     /// theirs, so that look-alikes of them are refused too.
     fn fill_in_name_skeletons(&mut self) -> Result<(), StoreError> {
@@ -370,7 +376,7 @@ impl SqliteStore {
     /// The highest message id ever handed out: the newest message, or the
     /// newest of those deleted with their group (recorded in `meta`), so
     /// that no id is ever handed out twice.
-    fn highest_msg_id_ever(&self) -> Result<u64, StoreError> {
+    pub(crate) fn highest_msg_id_ever(&self) -> Result<u64, StoreError> {
         let newest: Option<i64> = self
             .conn
             .query_row("SELECT max(id) FROM messages", [], |r| r.get(0))?;
