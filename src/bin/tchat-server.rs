@@ -383,10 +383,13 @@ async fn serve(cli: Cli, db: DbLocation) -> Result<()> {
     config.max_file_bytes = cli.max_file_size;
     config.file_quota_bytes = cli.file_quota;
     config.files_dir = files_dir;
-    config.bus = cli.bus.clone().map(|url| tchat::server::cluster::bus::BusConfig {
-        url,
-        creds: cli.bus_creds.clone(),
-    });
+    config.bus = cli
+        .bus
+        .clone()
+        .map(|url| tchat::server::cluster::bus::BusConfig {
+            url,
+            creds: cli.bus_creds.clone(),
+        });
     if let (Some(cert), Some(key)) = (cli.tls_cert.clone(), cli.tls_key.clone()) {
         config.tls = Some(TlsFiles { cert, key });
     }

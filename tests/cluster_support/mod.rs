@@ -49,6 +49,25 @@ impl Cluster {
     }
 }
 
+impl Drop for Cluster {
+    /// A failed test shows what its nodes logged.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for n in 1..=self.next {
+            let log = self.dir.path().join(format!("node{n}.log"));
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                let tail: Vec<&str> = text.lines().rev().take(400).collect();
+                eprintln!("--- node{n}.log (last lines) ---");
+                for line in tail.into_iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
 /// One `tchat-server` process.
 pub struct Node {
     child: Child,
@@ -86,25 +105,28 @@ impl Node {
             .open(&log)
             .expect("log file");
         let mut cmd = Command::new(BIN);
-        cmd.env("RUST_LOG", "info")
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--bcrypt-cost",
-                "4",
-                "--max-msg-rate",
-                "0",
-                "--max-connections-per-ip",
-                "0",
-                "--max-sessions-per-account",
-                "0",
-                "--max-registrations-per-hour",
-                "0",
-                "--db",
-                db,
-            ])
-            .arg("--files-dir")
-            .arg(&files);
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("TCHAT_NODE_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--bcrypt-cost",
+            "4",
+            "--max-msg-rate",
+            "0",
+            "--max-connections-per-ip",
+            "0",
+            "--max-sessions-per-account",
+            "0",
+            "--max-registrations-per-hour",
+            "0",
+            "--db",
+            db,
+        ])
+        .arg("--files-dir")
+        .arg(&files);
         if let Some(bus) = bus {
             cmd.args(["--bus", bus]);
         }
@@ -167,7 +189,11 @@ impl Node {
 
 /// Waits up to `RECV_TIMEOUT` for `c` to get a frame satisfying `pred`,
 /// skipping others.
-pub async fn wait_for(c: &mut TestClient, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+pub async fn wait_for(
+    c: &mut TestClient,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     c.expect_event_where(what, pred).await
 }
 

@@ -173,6 +173,7 @@ impl Hub {
                 groups_changed |= self.apply(event);
             }
         }
+        tracing::trace!(from = applied, to = locked, "caught up");
         if let Some(cluster) = &mut self.cluster {
             cluster.applied = locked;
             if let Some(bell) = &cluster.bell {

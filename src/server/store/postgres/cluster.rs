@@ -10,9 +10,8 @@ use crate::protocol::now_ms;
 
 impl ClusterLog for PostgresStore {
     fn cluster_id(&self) -> Result<i64, StoreError> {
-        let row = self.run(|c| {
-            c.query_one("SELECT value FROM meta WHERE key = 'cluster_id'", &[])
-        })?;
+        let row =
+            self.run(|c| c.query_one("SELECT value FROM meta WHERE key = 'cluster_id'", &[]))?;
         Ok(row.get(0))
     }
 
@@ -54,12 +53,7 @@ impl ClusterLog for PostgresStore {
     }
 
     fn prune_rounds(&self, before_ms: i64) -> Result<(), StoreError> {
-        self.run(|c| {
-            c.execute(
-                "DELETE FROM cluster_rounds WHERE ts_ms < $1",
-                &[&before_ms],
-            )
-        })?;
+        self.run(|c| c.execute("DELETE FROM cluster_rounds WHERE ts_ms < $1", &[&before_ms]))?;
         Ok(())
     }
 
@@ -96,12 +90,7 @@ impl ClusterLog for PostgresStore {
         Ok(())
     }
 
-    fn set_present(
-        &self,
-        node: &str,
-        account: AccountId,
-        present: bool,
-    ) -> Result<(), StoreError> {
+    fn set_present(&self, node: &str, account: AccountId, present: bool) -> Result<(), StoreError> {
         self.run(|c| {
             if present {
                 c.execute(
