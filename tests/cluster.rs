@@ -2,17 +2,15 @@
 //! holds for the cluster as a whole, and the faults of one part (a node
 //! killed, the bus restarted) lose nothing.
 
-mod bus_support;
 mod cluster_support;
 mod common;
-mod pg_support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use cluster_support::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Reads `c`'s `#public` messages until every id in `expected` has come,
 /// checking that they come in strictly increasing msg_id order.

@@ -108,10 +108,10 @@ async fn the_binary_serves_from_postgres_survives_kill_9_and_never_shows_the_pas
     assert!(!err.contains("s3cret-pw"), "{err}");
 }
 
-async fn bind(db: &DbLocation, dir: &Path, cluster: bool) -> Result<Server, String> {
+async fn bind(db: &DbLocation, dir: &Path, bus: Option<String>) -> Result<Server, String> {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db.clone());
     config.bcrypt_cost = 4;
-    config.cluster = cluster;
+    config.bus = bus.map(|url| tchat::server::cluster::bus::BusConfig { url, creds: None });
     config.files_dir = Some(dir.join("files"));
     Server::bind(config).await.map_err(|e| e.to_string())
 }
@@ -120,21 +120,22 @@ async fn bind(db: &DbLocation, dir: &Path, cluster: bool) -> Result<Server, Stri
 async fn one_server_per_database_unless_every_one_is_a_cluster_node() {
     let dir = tempfile::tempdir().unwrap();
     let db = pg_support::fresh_location();
-    let alone = bind(&db, dir.path(), false).await.unwrap();
-    let e = bind(&db, dir.path(), false).await.err().unwrap();
+    let bus = common::bus_support::NatsServer::start();
+    let alone = bind(&db, dir.path(), None).await.unwrap();
+    let e = bind(&db, dir.path(), None).await.err().unwrap();
     assert!(
         e.contains("already serving postgres://tchat@127.0.0.1:"),
         "{e}"
     );
-    let e = bind(&db, dir.path(), true).await.err().unwrap();
+    let e = bind(&db, dir.path(), Some(bus.url())).await.err().unwrap();
     assert!(e.contains("without a bus is already serving"), "{e}");
     drop(alone);
-    let node1 = bind(&db, dir.path(), true).await.unwrap();
-    let node2 = bind(&db, dir.path(), true).await.unwrap();
-    let e = bind(&db, dir.path(), false).await.err().unwrap();
+    let node1 = bind(&db, dir.path(), Some(bus.url())).await.unwrap();
+    let node2 = bind(&db, dir.path(), Some(bus.url())).await.unwrap();
+    let e = bind(&db, dir.path(), None).await.err().unwrap();
     assert!(e.contains("already serving"), "{e}");
     drop((node1, node2));
-    bind(&db, dir.path(), false).await.unwrap();
+    bind(&db, dir.path(), None).await.unwrap();
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::bus_support::NatsServer;
+use crate::common::bus_support::NatsServer;
 use crate::common::{TestClient, RECV_TIMEOUT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tchat-server");
@@ -28,7 +28,7 @@ impl Cluster {
     /// A fresh database and bus; no node yet.
     pub fn new() -> Cluster {
         Cluster {
-            db: crate::pg_support::fresh_database().to_string(),
+            db: crate::common::pg_support::fresh_database().to_string(),
             bus: NatsServer::start(),
             dir: tempfile::tempdir().expect("temp dir"),
             next: 0,

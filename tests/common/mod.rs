@@ -7,11 +7,17 @@
 //! `TestServer` on a fresh PostgreSQL database of the test binary's own
 //! throwaway cluster (`pg_support`), with its files in the temp dir. Tests
 //! that open the SQLite file themselves skip with a word when the backend is
-//! not SQLite ([`sqlite_only!`]).
+//! not SQLite ([`sqlite_only!`]). `TCHAT_TEST_DB=cluster` runs every
+//! `TestServer` as two nodes on one fresh PostgreSQL database joined by a
+//! throwaway NATS, and hands out clients of the two nodes in turn, so each
+//! test's users are spread across nodes.
 #![allow(dead_code)]
 
 #[path = "../pg_support/mod.rs"]
 pub mod pg_support;
+
+#[path = "../bus_support/mod.rs"]
+pub mod bus_support;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -42,6 +48,8 @@ type Configure = Arc<dyn Fn(&mut ServerConfig) + Send + Sync>;
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// Two nodes on PostgreSQL and NATS.
+    Cluster,
 }
 
 /// `TCHAT_TEST_DB`: `sqlite` (the default) or `postgres`.
@@ -49,7 +57,8 @@ pub fn backend() -> Backend {
     match std::env::var("TCHAT_TEST_DB").as_deref() {
         Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
         Ok("postgres") | Ok("postgresql") => Backend::Postgres,
-        Ok(other) => panic!("TCHAT_TEST_DB={other:?}: use sqlite or postgres"),
+        Ok("cluster") => Backend::Cluster,
+        Ok(other) => panic!("TCHAT_TEST_DB={other:?}: use sqlite, postgres or cluster"),
     }
 }
 
@@ -76,7 +85,7 @@ macro_rules! sqlite_only {
 pub fn fresh_db(dir: &TempDir) -> DbLocation {
     match backend() {
         Backend::Sqlite => DbLocation::Sqlite(db_path(dir)),
-        Backend::Postgres => pg_support::fresh_location(),
+        Backend::Postgres | Backend::Cluster => pg_support::fresh_location(),
     }
 }
 
@@ -88,6 +97,18 @@ pub struct TestServer {
     configure: Configure,
     shutdown: Box<dyn Fn(&str) + Send + Sync>,
     done: tokio::sync::oneshot::Receiver<Result<(), String>>,
+    /// With `TCHAT_TEST_DB=cluster`: the other node, and the bus.
+    peer: Option<Peer>,
+    /// Which node the next client connects to.
+    turn: std::sync::atomic::AtomicUsize,
+}
+
+/// The second node of a cluster test server.
+struct Peer {
+    addr: SocketAddr,
+    shutdown: Box<dyn Fn(&str) + Send + Sync>,
+    done: tokio::sync::oneshot::Receiver<Result<(), String>>,
+    bus: bus_support::NatsServer,
 }
 
 impl TestServer {
@@ -106,43 +127,45 @@ impl TestServer {
     }
 
     async fn spawn(dir: TempDir, db: DbLocation, configure: Configure) -> TestServer {
-        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db.clone());
-        config.bcrypt_cost = 4;
-        config.motd = Some("hi".into());
-        config.max_msg_rate = 0;
-        configure(&mut config);
-        if db.is_postgres() && config.files_dir.is_none() {
-            // Where SQLite's default puts them: beside the database file,
-            // in the temp dir (the default with PostgreSQL is the working
-            // directory).
-            config.files_dir = Some(dir.path().join("files"));
-        }
-        // The server gets a runtime of its own, as in production: the test's
-        // runtime then only drives clients, and `run()` need not be `Send`.
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("server runtime");
-            let result = rt.block_on(async move {
-                let server = Server::bind(config).await.expect("server binds");
-                let _ = ready_tx.send((server.local_addr(), server.shutdown_handle()));
-                server.run().await.map_err(|e| e.to_string())
-            });
-            let _ = done_tx.send(result);
-        });
-        let (addr, handle) = ready_rx.await.expect("server started");
-        let shutdown = Box::new(move |reason: &str| handle.shutdown(reason));
+        let bus = (backend() == Backend::Cluster).then(bus_support::NatsServer::start);
+        let bus_url = bus.as_ref().map(|b| b.url());
+        let (addr, shutdown, done) = spawn_node(&dir, &db, &configure, bus_url.clone()).await;
+        let peer = match bus {
+            Some(bus) => {
+                let (addr, shutdown, done) = spawn_node(&dir, &db, &configure, bus_url).await;
+                Some(Peer {
+                    addr,
+                    shutdown,
+                    done,
+                    bus,
+                })
+            }
+            None => None,
+        };
         TestServer {
             addr,
             dir,
             db,
             configure,
             shutdown,
-            done: done_rx,
+            done,
+            peer,
+            turn: Default::default(),
+        }
+    }
+
+    /// Where the next client connects: with two nodes, each in turn.
+    pub fn next_addr(&self) -> SocketAddr {
+        match &self.peer {
+            Some(peer) => {
+                let n = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n % 2 == 0 {
+                    self.addr
+                } else {
+                    peer.addr
+                }
+            }
+            None => self.addr,
         }
     }
 
@@ -182,8 +205,14 @@ impl TestServer {
 
     async fn stop_keeping_db(self) -> (TempDir, DbLocation) {
         (self.shutdown)("test shutdown");
+        if let Some(peer) = &self.peer {
+            (peer.shutdown)("test shutdown");
+        }
         let (dir, db) = (self.dir, self.db);
         wait_done(self.done).await;
+        if let Some(peer) = self.peer {
+            wait_done(peer.done).await;
+        }
         (dir, db)
     }
 
@@ -197,16 +226,23 @@ impl TestServer {
     /// Triggers a graceful shutdown without waiting for it.
     pub fn trigger_shutdown(&self, reason: &str) {
         (self.shutdown)(reason);
+        if let Some(peer) = &self.peer {
+            (peer.shutdown)(reason);
+        }
     }
 
     /// Waits for `run()` to return after a shutdown was triggered.
     pub async fn join(self) {
         wait_done(self.done).await;
+        if let Some(peer) = self.peer {
+            wait_done(peer.done).await;
+        }
     }
 
-    /// A connected client that has read `hello`.
+    /// A connected client that has read `hello` (with two nodes, of each
+    /// node in turn).
     pub async fn client(&self) -> TestClient {
-        TestClient::connect(self.addr).await
+        TestClient::connect(self.next_addr()).await
     }
 
     /// A client with a freshly registered account `name`.
@@ -237,6 +273,55 @@ impl TestServer {
         c.login(name, PASSWORD).await;
         c
     }
+}
+
+type NodeHandles = (
+    SocketAddr,
+    Box<dyn Fn(&str) + Send + Sync>,
+    tokio::sync::oneshot::Receiver<Result<(), String>>,
+);
+
+/// One server on `db`, on a runtime and thread of its own.
+async fn spawn_node(
+    dir: &TempDir,
+    db: &DbLocation,
+    configure: &Configure,
+    bus: Option<String>,
+) -> NodeHandles {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db.clone());
+    config.bcrypt_cost = 4;
+    config.motd = Some("hi".into());
+    config.max_msg_rate = 0;
+    configure(&mut config);
+    if let Some(url) = bus {
+        config.bus = Some(tchat::server::cluster::bus::BusConfig { url, creds: None });
+    }
+    if db.is_postgres() && config.files_dir.is_none() {
+        // Where SQLite's default puts them: beside the database file,
+        // in the temp dir (the default with PostgreSQL is the working
+        // directory).
+        config.files_dir = Some(dir.path().join("files"));
+    }
+    // The server gets a runtime of its own, as in production: the test's
+    // runtime then only drives clients, and `run()` need not be `Send`.
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        let result = rt.block_on(async move {
+            let server = Server::bind(config).await.expect("server binds");
+            let _ = ready_tx.send((server.local_addr(), server.shutdown_handle()));
+            server.run().await.map_err(|e| e.to_string())
+        });
+        let _ = done_tx.send(result);
+    });
+    let (addr, handle) = ready_rx.await.expect("server started");
+    let shutdown = Box::new(move |reason: &str| handle.shutdown(reason));
+    (addr, shutdown, done_rx)
 }
 
 async fn wait_done(done: tokio::sync::oneshot::Receiver<Result<(), String>>) {
