@@ -12,6 +12,7 @@ impl Hub {
             reason: reason.to_owned(),
         }
         .to_line();
+        self.leave_cluster();
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for session in ids {
             // Every session is logged out in the audit log, without the

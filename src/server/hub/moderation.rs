@@ -152,11 +152,14 @@ impl Hub {
 
     /// Ends every session of `account`, on every node, with `fatal`.
     pub(super) fn end_sessions_everywhere(&mut self, account: AccountId, fatal: Bytes) {
+        // Here first: the other nodes then apply this node's "no longer
+        // online here" before ending their own sessions, so the last node
+        // to end one tells everyone the user went offline.
+        self.end_sessions_of(account, fatal.clone());
         self.record(|| Ev::End {
             a: account,
             f: cluster::raw(&fatal),
         });
-        self.end_sessions_of(account, fatal);
     }
 
     /// Forgets an account's failed logins, on every node.

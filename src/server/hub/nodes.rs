@@ -223,7 +223,7 @@ impl Hub {
                 self.statuses.insert(a, s);
             }
             Ev::Groups => return true,
-            Ev::Account { a } => self.recheck_account(a),
+            Ev::Account { a } => self.recheck_account(a, false),
             Ev::NodeDown { n } => {
                 let me = self.cluster.as_ref().map(|c| c.node.clone());
                 if me.as_deref() == Some(n.as_str()) {
@@ -281,7 +281,7 @@ impl Hub {
         }
         let accounts: Vec<AccountId> = self.online.keys().copied().collect();
         for account in accounts {
-            self.recheck_account(account);
+            self.recheck_account(account, true);
         }
     }
 
@@ -312,6 +312,38 @@ impl Hub {
                 self.broadcast(&presence, None);
             }
         }
+    }
+
+    /// At shutdown: the other nodes forget this one now rather than when
+    /// it stops beating, and hear that the users online only here are gone.
+    pub(super) fn leave_cluster(&mut self) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let me = cluster.node.clone();
+        if let Some(Err(e)) = self.store.cluster().map(|log| log.forget_node(&me)) {
+            tracing::warn!(error = %e, "cannot leave the cluster cleanly");
+            return;
+        }
+        let leaving: Vec<(AccountId, UserName)> = self
+            .online
+            .iter()
+            .filter(|(a, _)| !self.is_online_elsewhere(**a))
+            .map(|(a, e)| (*a, e.name.clone()))
+            .collect();
+        for (account, name) in leaving {
+            let presence = ServerFrame::Presence(Presence {
+                user: name,
+                online: false,
+                status: self.status_of(account),
+            })
+            .to_line();
+            // For the other nodes only: this node's sessions get `shutdown`.
+            self.record(|| Ev::All {
+                f: cluster::raw(&presence),
+            });
+        }
+        self.record(|| Ev::NodeDown { n: me });
     }
 
     /// Once a second: this node beats; nodes that stopped beating are

@@ -408,14 +408,14 @@ impl Hub {
         self.data_version = version;
         let accounts: Vec<AccountId> = self.online.keys().copied().collect();
         for account in accounts {
-            self.recheck_account(account);
+            self.recheck_account(account, true);
         }
     }
 
     /// Reads an online account again after someone else changed it: one
     /// that is banned now, or whose password was changed, loses every
     /// session here; a new role or mute takes effect.
-    pub(super) fn recheck_account(&mut self, account: AccountId) {
+    pub(super) fn recheck_account(&mut self, account: AccountId, tell: bool) {
         if !self.online.contains_key(&account) {
             return;
         }
@@ -461,19 +461,25 @@ impl Hub {
                 Some(a) => {
                     // A role given from outside is told as the admin
                     // socket's is: `role` with `"by":null`.
+                    // Each node tells its own sessions (every node reads
+                    // the change); a change another node made and told
+                    // everyone of (`tell` false) is only taken in.
                     if self
                         .roles
                         .insert(account, a.role)
                         .is_some_and(|r| r != a.role)
+                        && tell
                     {
-                        self.send_to_user(
+                        self.out.push(Effect::ToUser {
                             account,
-                            &ServerFrame::Role {
+                            frame: ServerFrame::Role {
                                 role: a.role,
                                 by: None,
-                            },
-                            None,
-                        );
+                            }
+                            .to_line(),
+                            seq: self.seq,
+                            except: None,
+                        });
                     }
                     self.mutes.insert(account, a.mute);
                     None
