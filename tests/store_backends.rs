@@ -543,7 +543,9 @@ fn postgres_a_failed_statement_fails_the_batch_instead_of_a_silent_rollback() {
     s.begin().unwrap();
     s.insert_message(PUBLIC_CHAT, a, 1, "lost").unwrap();
     // A duplicate member: an error the hub does not expect.
-    assert!(s.add_member(g, a, GroupRole::Member, 2).is_err());
+    let e = s.add_member(g, a, GroupRole::Member, 2).unwrap_err();
+    // The message says why, not only "db error".
+    assert!(e.to_string().contains("duplicate key"), "{e}");
     assert!(!s.in_transaction(), "the hub stops handling the batch");
     assert!(matches!(s.commit(), Err(StoreError::TransactionAborted)));
     assert_eq!(s.last_msg_id(), 0);

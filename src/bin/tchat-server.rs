@@ -30,7 +30,13 @@ struct Cli {
     /// e.g. ~/.local/share/tchat/tchat.db; parent directories are created],
     /// or a PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DB
     /// (also postgresql://; the password is never shown or logged).
-    #[arg(long, env = "TCHAT_DB", value_name = "PATH|URL", global = true)]
+    #[arg(
+        long,
+        env = "TCHAT_DB",
+        hide_env_values = true,
+        value_name = "PATH|URL",
+        global = true
+    )]
     db: Option<String>,
 
     /// bcrypt cost for new password hashes (4–31; each step doubles the
@@ -369,7 +375,11 @@ fn run_migrate(from: &std::path::Path, db: &DbLocation) -> Result<()> {
 
 async fn serve(cli: Cli, db: DbLocation) -> Result<()> {
     let files_dir = match (&cli.files_dir, &db) {
-        (None, DbLocation::Postgres(_)) => Some(data_dir()?.join("files")),
+        (None, DbLocation::Postgres(_)) => Some(
+            data_dir()
+                .context("with PostgreSQL, pass --files-dir DIR for the file bytes")?
+                .join("files"),
+        ),
         (dir, _) => dir.clone(),
     };
     let mut config = ServerConfig::new(resolve_listen(&cli.listen)?, db);

@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn manages_accounts() {
         let dir = tempfile::tempdir().unwrap();
-        let admin = Admin::open(&dir.path().join("t.db")).unwrap();
+        let admin = Admin::open(dir.path().join("t.db")).unwrap();
         assert_eq!(
             admin
                 .add_user("Alice", "correct horse", Role::Admin, 4)

@@ -162,10 +162,10 @@ fn take_pg_lock(url: &PgUrl, cluster: bool) -> Result<::postgres::Client, LockEr
         db: db.clone(),
         source,
     };
-    let mut client = url.config().connect(::postgres::NoTls).map_err(|source| {
+    let mut client = url.config().connect(::postgres::NoTls).map_err(|cause| {
         pg(StoreError::PgConnect {
             db: db.clone(),
-            source,
+            cause: super::store::with_causes(&cause),
         })
     })?;
     let sql = if cluster {

@@ -2,7 +2,7 @@
 //!
 //! It runs on a thread of its own, owns the database and the table of who is
 //! online, and handles every request that reads or changes shared state. It
-//! takes whatever requests are waiting, handles them inside one SQLite
+//! takes whatever requests are waiting, handles them inside one database
 //! transaction, commits, and only then sends the replies and events they
 //! produced. So an `ok` always follows the commit of what it acknowledges,
 //! every receiver sees one order, and many messages share one commit.
@@ -358,7 +358,8 @@ pub struct Hub {
     /// Statuses before this batch changed them, to restore if it fails.
     status_undo: Vec<(AccountId, Option<Status>)>,
     shutting_down: bool,
-    /// SQLite's count of commits by other connections, last time we looked.
+    /// The store's count of changes from outside (SQLite's `data_version`,
+    /// PostgreSQL's `event_seq`), last time we looked.
     data_version: i64,
     /// Every group and its members.
     groups: groups::Groups,

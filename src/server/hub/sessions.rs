@@ -389,11 +389,12 @@ impl Hub {
 
     // ----- changes made outside the server ----------------------------------
 
-    /// The account command line writes to the database directly. When it
-    /// has (SQLite's `data_version` moved), every online account is checked
-    /// again: one that is banned now, or whose password was changed, loses
-    /// every session at once, so no path leaves a banned or stale session
-    /// working.
+    /// The account command line writes to the database directly (always
+    /// with PostgreSQL, which has no admin socket). When it has (SQLite's
+    /// `data_version` moved, PostgreSQL's `cluster_state.event_seq`),
+    /// every online account is checked again: one that is banned now, or
+    /// whose password was changed, loses every session at once, so no path
+    /// leaves a banned or stale session working; a new role is told.
     pub(super) fn enforce_changes_from_outside(&mut self) {
         let version = match self.store.data_version() {
             Ok(v) => v,

@@ -17,6 +17,23 @@ pub use location::{DbLocation, PgHost, PgUrl, PgUrlError};
 pub use postgres::{copy_from_sqlite, CopyReport, PgReader, PostgresStore};
 pub use sqlite::{Reader as SqliteReader, SqliteStore};
 
+/// An error with its causes, in one line: `postgres::Error` shows only
+/// its own part (`error connecting to server`), the reason is in its
+/// sources.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// Opens the store `db` names: checked, migrated, ready.
 pub fn open(db: &DbLocation) -> Result<Box<dyn Store>, StoreError> {
     Ok(match db {
@@ -28,7 +45,9 @@ pub fn open(db: &DbLocation) -> Result<Box<dyn Store>, StoreError> {
 /// A connection that only reads history pages, beside the hub.
 pub enum Reader {
     Sqlite(SqliteReader),
-    Postgres(PgReader),
+    /// Boxed: a PostgreSQL connection is several times the size of an
+    /// SQLite handle.
+    Postgres(Box<PgReader>),
 }
 
 impl Reader {
@@ -37,7 +56,7 @@ impl Reader {
     pub fn open(db: &DbLocation) -> Result<Reader, StoreError> {
         Ok(match db {
             DbLocation::Sqlite(path) => Reader::Sqlite(SqliteReader::open(path)?),
-            DbLocation::Postgres(url) => Reader::Postgres(PgReader::open(url)?),
+            DbLocation::Postgres(url) => Reader::Postgres(Box::new(PgReader::open(url)?)),
         })
     }
 
@@ -101,14 +120,15 @@ pub enum StoreError {
     NoSuchAccount,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// Shows the URL without its password, as everything here does.
-    #[error("cannot connect to {db}: {source}")]
-    PgConnect {
-        db: String,
-        source: ::postgres::Error,
-    },
-    #[error("PostgreSQL error: {0}")]
-    Postgres(#[from] ::postgres::Error),
+    /// Shows the URL without its password, as everything here does. The
+    /// cause is in the message, not a `source`, so that a log line with
+    /// the error alone says why (and a chain does not say it twice).
+    #[error("cannot connect to {db}: {cause}")]
+    PgConnect { db: String, cause: String },
+    /// With the error's causes, where PostgreSQL says what went wrong
+    /// (its own text is only `db error`).
+    #[error("PostgreSQL error: {}", with_causes(.0))]
+    Postgres(::postgres::Error),
     #[error(
         "{db} is not a tchat database (it has tables that are not tchat's); refusing to touch it"
     )]
@@ -125,6 +145,12 @@ pub enum StoreError {
     Url(#[from] PgUrlError),
     #[error("the database worker stopped")]
     Closed,
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        StoreError::Postgres(e)
+    }
 }
 
 /// An account as the hub needs it.

@@ -53,9 +53,9 @@ impl PgConn {
         let client = url
             .config()
             .connect(NoTls)
-            .map_err(|source| StoreError::PgConnect {
+            .map_err(|cause| StoreError::PgConnect {
                 db: url.to_string(),
-                source,
+                cause: super::with_causes(&cause),
             })?;
         Ok(PgConn {
             client: Some(client),
@@ -78,8 +78,7 @@ impl PgConn {
 
     /// Replaces the connection with a new one (the statements go with it).
     pub(crate) fn reconnect(&mut self) -> Result<(), StoreError> {
-        let fresh = PgConn::connect(&self.url)?;
-        std::mem::swap(self, &mut { fresh });
+        *self = PgConn::connect(&self.url)?;
         Ok(())
     }
 
