@@ -28,6 +28,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 pub mod files;
+pub mod invalid;
 pub mod pace;
 
 use files::Files;
@@ -550,9 +551,14 @@ impl Task {
                 Some(Err(e)) => return Login::Failed(format!("connection failed: {e}")),
                 None => return Login::Failed("the server closed the connection".into()),
             };
+            // A frame this build does not know is skipped (a newer server
+            // may send one); one that breaks the contract ends the login at
+            // once, saying what was wrong, rather than waiting for an
+            // answer that will not come.
             let frame = match decode_server_frame(&line) {
                 Ok(Some(f)) => f,
-                Ok(None) | Err(_) => continue,
+                Ok(None) => continue,
+                Err(e) => return Login::Failed(invalid::describe(&line, &e)),
             };
             match frame {
                 ServerFrame::Welcome(w) if w.id == id => {
@@ -607,9 +613,27 @@ impl Task {
                     };
                     let frame = match decode_server_frame(&line) {
                         Ok(Some(frame)) => frame,
-                        // Unknown types and frames this build cannot read are
-                        // skipped: a newer server may send them.
-                        Ok(None) | Err(_) => continue,
+                        // Unknown types are skipped: a newer server may
+                        // send them.
+                        Ok(None) => continue,
+                        // A known frame that breaks the contract is said
+                        // (once per kind of mistake), and a reply to one
+                        // of the app's requests is answered as failed, so
+                        // that nothing waits for it forever.
+                        Err(e) => {
+                            self.warn_once(invalid::describe(&line, &e));
+                            if let Some(id) = invalid::reply_id(&line)
+                                .filter(|id| *id < OWN_ID_BASE)
+                            {
+                                outbox.answered(id);
+                                self.emit(NetEvent::Frame(ServerFrame::Error(ErrorFrame::new(
+                                    Some(id),
+                                    ErrorCode::Internal,
+                                    "the server's answer could not be read",
+                                ))));
+                            }
+                            continue;
+                        }
                     };
                     match frame {
                         ServerFrame::Pong { id } if id >= OWN_ID_BASE => {
