@@ -22,6 +22,74 @@ fn draft(app: &tchat::client::App) -> String {
     app.draft().lines().join("\n")
 }
 
+/// Registering: the password is typed twice, and two that differ are
+/// refused here, before anything is sent.
+#[test]
+fn registering_asks_for_the_password_twice_and_refuses_a_mismatch_locally() {
+    use tchat::client::login::{Field, MISMATCH};
+    let mut app = new_app();
+    ctrl(&mut app, 'r');
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.login.focus, Field::Password);
+    type_str(&mut app, "correct horse");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.login.focus,
+        Field::Confirm,
+        "register mode has a confirm field"
+    );
+
+    // Not confirmed yet.
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none(), "nothing is sent: {cmds:?}");
+    assert!(app.login.error.as_deref().unwrap_or("").contains("again"));
+    assert_eq!(app.login.focus, Field::Confirm);
+
+    // A typo: refused with a clear message, the focus on the confirmation,
+    // which is emptied for a new try; the password itself is kept.
+    type_str(&mut app, "correct hrose");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none(), "nothing is sent: {cmds:?}");
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.login.error.as_deref(), Some(MISMATCH));
+    assert_eq!(app.login.focus, Field::Confirm);
+    assert!(app.login.confirm.is_empty());
+    assert!(!app.login.busy);
+    assert_eq!(app.conn, ConnState::Offline(None));
+
+    // The same twice: registered.
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let creds = connect_cmd(&cmds).expect("a matching pair registers");
+    assert!(creds.register);
+    assert_eq!(creds.password.0, "correct horse");
+    assert_eq!(app.login.error, None);
+}
+
+/// Logging in has no confirmation: Tab skips it, and switching back from
+/// register mode moves the focus off it.
+#[test]
+fn logging_in_has_no_confirm_field() {
+    use tchat::client::login::Field;
+    let mut app = new_app();
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.login.focus, Field::Mode);
+    ctrl(&mut app, 'r');
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.login.focus, Field::Confirm);
+    ctrl(&mut app, 'r');
+    assert_eq!(app.login.focus, Field::Password);
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(
+        connect_cmd(&cmds).is_some(),
+        "a login needs no confirmation"
+    );
+}
+
 #[test]
 fn login_form_submits_credentials_and_keeps_the_form_on_errors() {
     let mut app = new_app();
@@ -61,6 +129,9 @@ fn login_form_submits_credentials_and_keeps_the_form_on_errors() {
     // Register mode: a taken name and an invalid password are explained.
     ctrl(&mut app, 'r');
     assert!(app.login.register);
+    // The password is still there; it is confirmed.
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
     let cmds = press(&mut app, KeyCode::Enter);
     let creds = connect_cmd(&cmds).expect("register submits");
     assert!(creds.register);

@@ -646,6 +646,28 @@ fn emoji_sequences_stay_whole_and_controls_are_still_replaced() {
     }
 }
 
+/// Register mode: the password is asked twice, and a mismatch is said
+/// under the form; at 40×12 every field, the mode, the error and the hint
+/// still show.
+#[test]
+fn register_form_with_a_mismatch() {
+    let mut app = new_app();
+    app.login = LoginForm::new("chat.example.org:7700", "alice", true);
+    type_str(&mut app, "hunter2hunter2");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "hunter2hunter3");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(!text.contains("hunter2"), "the passwords are masked");
+    insta::assert_snapshot!("register_mismatch", text);
+    app.size = (40, 12);
+    let text = screen(&app);
+    for want in ["Confirm", "register", "two passwords differ", "Enter"] {
+        assert!(text.contains(want), "{want} at 40x12:\n{text}");
+    }
+    insta::assert_snapshot!("register_mismatch_40x12", text);
+}
+
 #[test]
 fn login_form_says_what_was_remembered() {
     let mut app = tchat::client::App::new(

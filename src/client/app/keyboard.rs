@@ -34,9 +34,9 @@ impl App {
     pub(super) fn on_login_key(&mut self, action: Action, out: &mut Vec<Command>) {
         let form = &mut self.login;
         match action {
-            Action::Complete | Action::Down => form.focus = form.focus.next(),
-            Action::BackTab | Action::Up => form.focus = form.focus.prev(),
-            Action::ToggleMode => form.register = !form.register,
+            Action::Complete | Action::Down => form.focus = form.focus.next(form.register),
+            Action::BackTab | Action::Up => form.focus = form.focus.prev(form.register),
+            Action::ToggleMode => form.toggle_mode(),
             Action::Escape => form.error = None,
             Action::Help => {}
             Action::Submit if form.busy => {}
@@ -54,7 +54,7 @@ impl App {
                     edit,
                     Edit::Insert(' ') | Edit::Left | Edit::Right | Edit::Backspace
                 ) {
-                    form.register = !form.register;
+                    form.toggle_mode();
                 }
             }
             Action::Edit(edit) => {
