@@ -684,3 +684,60 @@ fn login_form_says_what_was_remembered() {
     let text = screen(&app);
     assert!(text.contains("remembered from last"), "{text}");
 }
+
+/// The light theme paints its background on every cell it draws, so that
+/// its dark text is never left on a dark terminal's black: the login form,
+/// the chat with the people panel and a notice, the directory and the help.
+#[test]
+fn the_light_theme_paints_its_background_on_every_cell() {
+    use ratatui::style::Color;
+    let theme = tchat::client::theme::ThemeSet::builtin()
+        .get("light")
+        .expect("light theme");
+    let bg = theme.background.expect("the light theme has a background");
+    assert_ne!(bg, Color::Reset);
+    let check = |app: &tchat::client::App, what: &str| {
+        let term = render(app);
+        let buf = term.backend().buffer();
+        let mut base_cells = 0;
+        for y in 0..buf.area.height {
+            let mut covered = 0;
+            for x in 0..buf.area.width {
+                // The cell after a wide character is drawn by it.
+                if covered > 0 {
+                    covered -= 1;
+                    continue;
+                }
+                covered =
+                    unicode_width::UnicodeWidthStr::width(buf[(x, y)].symbol()).saturating_sub(1);
+                let cell_bg = buf[(x, y)].bg;
+                assert_ne!(
+                    cell_bg,
+                    Color::Reset,
+                    "{what}: the terminal's background shows at {x},{y}:\n{}",
+                    screen(app)
+                );
+                if cell_bg == bg {
+                    base_cells += 1;
+                }
+            }
+        }
+        assert!(
+            base_cells > usize::from(buf.area.width) * 4,
+            "{what}: the theme's background is painted"
+        );
+    };
+    let mut login = new_app();
+    login.theme = theme.clone();
+    check(&login, "login");
+    let mut app = public_room();
+    app.theme = theme.clone();
+    press(&mut app, KeyCode::F(2));
+    app.update(Event::Net(NetEvent::Warning("a notice".into())));
+    check(&app, "chat");
+    press(&mut app, KeyCode::F(1));
+    check(&app, "help");
+    let mut dir = with_directory();
+    dir.theme = theme;
+    check(&dir, "directory");
+}
