@@ -741,3 +741,66 @@ fn the_light_theme_paints_its_background_on_every_cell() {
     dir.theme = theme;
     check(&dir, "directory");
 }
+
+/// At 40×12 there is no room beside the chat: F2's panel takes the chat's
+/// place, lists everyone whole, and Esc gives the chat back.
+#[test]
+fn people_panel_at_40x12_takes_the_chats_place() {
+    let mut app = public_room();
+    app.size = (40, 12);
+    press(&mut app, KeyCode::F(2));
+    let text = screen(&app);
+    for want in ["People (3)", "alice (you)", "Bob away", "Chen busy", "Esc"] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    assert!(
+        !text.contains("good morning"),
+        "the chat is covered:\n{text}"
+    );
+    insta::assert_snapshot!("people_40x12", text);
+    // ↓ and Enter ask for a private chat with the one selected.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(
+        requests(&cmds)
+            .iter()
+            .any(|r| matches!(r, tchat::protocol::Request::RequestChat { user } if user == "Chen")),
+        "{cmds:?}"
+    );
+    assert!(!app.people.visible, "Enter closes the panel");
+    press(&mut app, KeyCode::F(2));
+    press(&mut app, KeyCode::Esc);
+    let text = screen(&app);
+    assert!(text.contains("Chen"), "the chat is back:\n{text}");
+    assert!(!text.contains("People ("), "{text}");
+    // In a group's tab, the members the same way.
+    let mut app = group_tab();
+    app.size = (40, 12);
+    press(&mut app, KeyCode::F(2));
+    let text = screen(&app);
+    assert!(text.contains("Members ("), "{text}");
+}
+
+/// The status bar never cuts who-and-where silently: at 40 columns the
+/// address is whole or ends in `…`, and what shows is the start of it.
+#[test]
+fn status_bar_elides_the_address_visibly_at_40_columns() {
+    let mut app = public_room();
+    app.login = LoginForm::new("chat.example.org:7700", "alice", false);
+    for w in [40u16, 48, 56, 64, 80] {
+        app.size = (w, 12);
+        let text = screen(&app);
+        let status = text.lines().last().unwrap_or("");
+        let whole = "alice@chat.example.org:7700";
+        let shown = status
+            .split_whitespace()
+            .find(|p| p.starts_with("alice@"))
+            .unwrap_or_else(|| panic!("no user@server at {w}:\n{text}"));
+        assert!(
+            shown == whole
+                || (shown.ends_with('…') && whole.starts_with(shown.trim_end_matches('…'))),
+            "{shown:?} at {w} columns is neither whole nor cut with `…`:\n{text}"
+        );
+    }
+}

@@ -638,6 +638,13 @@ impl App {
         self.draft().is_empty()
     }
 
+    /// Whether something covers the chat so that its newest messages are
+    /// not being read: the help, or the people panel where it takes the
+    /// chat's place (a narrow screen).
+    pub fn chat_covered(&self) -> bool {
+        self.help.visible || (self.people.visible && !layout::people_beside(self.size.0))
+    }
+
     /// Is the client logged in and connected right now?
     pub fn online_now(&self) -> bool {
         self.conn == ConnState::Connected
@@ -848,7 +855,7 @@ impl App {
         }
         let chat = &self.chats[i];
         let newest = chat.log.newest_id();
-        if at_bottom && !self.help.visible {
+        if at_bottom && !self.chat_covered() {
             if newest > chat.last_read {
                 let key = chat.key.to_string();
                 self.request(

@@ -784,7 +784,7 @@ impl App {
         let in_view = self.screen == Screen::Chat
             && self.active == i
             && self.chats[i].scroll.is_none()
-            && !self.help.visible;
+            && !self.chat_covered();
         if in_view {
             return Some(i);
         }

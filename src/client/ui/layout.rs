@@ -7,6 +7,12 @@ use crate::client::app::App;
 
 /// Width of the people panel (F2).
 pub const PEOPLE_WIDTH: u16 = 24;
+
+/// Whether the people panel fits beside the chat on a screen `width`
+/// wide; narrower, it takes the chat's place while it is open.
+pub fn people_beside(width: u16) -> bool {
+    width > PEOPLE_WIDTH + 20
+}
 /// The input line grows with the draft up to this many rows.
 pub const MAX_INPUT_ROWS: u16 = 5;
 
@@ -113,7 +119,10 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     let tabs = row(0, 1);
     let topic = (topic_rows > 0).then(|| row(1, 1));
     let main_full = row(1 + topic_rows, main_h);
-    let (main, people) = if app.people.visible && w > PEOPLE_WIDTH + 20 {
+    let (main, people) = if app.people.visible && !people_beside(w) {
+        // Too narrow to share: the panel takes the chat's place.
+        (main_full, Some(main_full))
+    } else if app.people.visible {
         (
             Rect::new(main_full.x, main_full.y, w - PEOPLE_WIDTH, main_full.height),
             Some(Rect::new(
