@@ -1607,3 +1607,86 @@ fn a_login_as_a_new_user_is_remembered_without_the_password() {
     let cmds = welcome(&mut app, "Alice", json!({}));
     assert!(!cmds.iter().any(|c| matches!(c, Command::Remember(_))));
 }
+
+/// The message of the day is not a message: no time, not in the
+/// scrollback above older messages, but a banner over `# public` that Esc
+/// hides and `/motd` shows whole (and brings back). A reconnect with the
+/// same text keeps it hidden.
+#[test]
+fn the_motd_is_a_banner_apart_from_the_messages() {
+    use tchat::client::chat::EntryKind;
+    let mut app = new_app();
+    frame(
+        &mut app,
+        &json!({"type":"hello","protocol":1,"server":"tchat","motd":"Welcome to tchat!\nBe kind; rules at /motd.",
+                "limits":{"max_frame_bytes":65536,"max_text_bytes":4096,"history_page":200,"max_file_bytes":1000,"file_chunk_bytes":100}})
+        .to_string(),
+    );
+    let cmds = welcome(&mut app, "alice", json!({}));
+    let id = history_id(&cmds, "#public").expect("history asked");
+    frame(
+        &mut app,
+        &history_json(
+            id,
+            "#public",
+            &[msg_json("#public", 5, T0, "Bob", "an older message")],
+            false,
+        ),
+    );
+    let log = app.chats[0].log.entries();
+    assert!(
+        log.iter().all(|e| match &e.kind {
+            EntryKind::System(t) => !t.contains("Welcome"),
+            _ => true,
+        }),
+        "the motd is not in the scrollback: {log:?}"
+    );
+    let text = screen(&app);
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(
+        rows[1].contains("Welcome to tchat!") && rows[1].contains('…'),
+        "a banner under the tabs, saying there is more:\n{text}"
+    );
+    assert!(
+        !text.lines().skip(2).any(|l| l.contains("Welcome")),
+        "once, and not stamped as a message:\n{text}"
+    );
+    // Another tab: no banner.
+    ctrl(&mut app, 'n');
+    assert!(!screen(&app).contains("Welcome"));
+    ctrl(&mut app, 'p');
+    // Esc with nothing else to close hides it.
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app)
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .contains("Welcome"));
+    press(&mut app, KeyCode::Esc);
+    // /motd: whole, in the system view; the banner is back.
+    type_str(&mut app, "/motd");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.output.visible);
+    let text = screen(&app);
+    assert!(text.contains("Be kind; rules at /motd."), "{text}");
+    press(&mut app, KeyCode::Esc);
+    assert!(screen(&app)
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .contains("Welcome"));
+    // Hidden, then a reconnect with the same text: stays hidden.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.motd_hidden);
+    frame(
+        &mut app,
+        &json!({"type":"hello","protocol":1,"server":"tchat","motd":"Welcome to tchat!\nBe kind; rules at /motd."}).to_string(),
+    );
+    assert!(app.motd_hidden);
+    frame(
+        &mut app,
+        &json!({"type":"hello","protocol":1,"server":"tchat","motd":"New rules"}).to_string(),
+    );
+    assert!(!app.motd_hidden, "a new message of the day shows");
+}

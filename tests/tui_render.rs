@@ -169,14 +169,16 @@ fn help_overlay() {
     press(&mut app, KeyCode::F(1));
     insta::assert_snapshot!("help", screen(&app));
     // The rest is a scroll away; every command is listed.
-    // (Over the last two pages: the file commands made the list longer.)
+    // (Over the last three pages: the list is longer than two.)
     press(&mut app, KeyCode::PageDown);
     press(&mut app, KeyCode::End);
     press(&mut app, KeyCode::PageUp);
     let before_last = screen(&app);
+    press(&mut app, KeyCode::PageUp);
+    let third_last = screen(&app);
     press(&mut app, KeyCode::End);
     let text = screen(&app);
-    let both = format!("{before_last}{text}");
+    let both = format!("{third_last}{before_last}{text}");
     for cmd in [
         "/send PATH [caption]",
         "/chat NAME",
@@ -431,6 +433,11 @@ fn group_member_panel() {
         &mut app,
         &json!({"type":"members","id":id,"chat":"#rust-dev","members":members}).to_string(),
     );
+    // /members: the list whole, over the chat.
+    insta::assert_snapshot!("group_members_listed", screen(&app));
+    press(&mut app, KeyCode::Esc);
+    // F2: the panel beside the chat, kept current.
+    press(&mut app, KeyCode::F(2));
     insta::assert_snapshot!("group_members", screen(&app));
 }
 
@@ -803,4 +810,63 @@ fn status_bar_elides_the_address_visibly_at_40_columns() {
             "{shown:?} at {w} columns is neither whole nor cut with `…`:\n{text}"
         );
     }
+}
+
+/// `/who` with more people than a 40×12 screen holds: the system view lists
+/// them all, titled, with the keys in its frame, and scrolls to the last.
+#[test]
+fn who_lists_everyone_in_the_system_view_at_40x12() {
+    let mut app = public_room();
+    app.size = (40, 12);
+    type_str(&mut app, "/who");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    let online: Vec<serde_json::Value> = (0..30)
+        .map(|i| json!({"user": format!("user{i:02}"), "status": if i % 3 == 0 { "away" } else { "available" }}))
+        .collect();
+    frame(
+        &mut app,
+        &json!({"type":"who","id":id,"online":online,"more_online":5}).to_string(),
+    );
+    let text = screen(&app);
+    insta::assert_snapshot!("who_40x12", text);
+    assert!(text.contains("Online (35)"), "{text}");
+    assert!(text.contains("user00  away"), "{text}");
+    assert!(text.contains("Esc"), "the keys are said:\n{text}");
+    press(&mut app, KeyCode::End);
+    let text = screen(&app);
+    assert!(text.contains("user29  available"), "{text}");
+    assert!(text.contains("and 5 more"), "{text}");
+    press(&mut app, KeyCode::Home);
+    assert!(screen(&app).contains("user00"));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.output.visible);
+    assert!(screen(&app).contains("#public>"));
+}
+
+/// A notice too long for its three rows says so, and F3 shows it whole,
+/// wrapped to the width, among the notices shown lately.
+#[test]
+fn a_cut_notice_is_read_whole_with_f3() {
+    let mut app = public_room();
+    app.size = (40, 12);
+    let long = format!(
+        "could not do the thing: {} the end",
+        (0..20)
+            .map(|i| format!("reason{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    app.update(Event::Net(NetEvent::Warning(long.clone())));
+    let text = screen(&app);
+    assert!(text.contains("F3 shows all"), "{text}");
+    assert!(!text.contains("the end"), "cut:\n{text}");
+    press(&mut app, KeyCode::F(3));
+    let text = screen(&app);
+    insta::assert_snapshot!("notices_40x12", text);
+    assert!(text.contains("Notices"), "{text}");
+    assert!(text.contains("the end"), "whole:\n{text}");
+    assert!(text.contains("reason10"), "whole:\n{text}");
+    press(&mut app, KeyCode::F(3));
+    assert!(!app.output.visible, "F3 closes it again");
 }

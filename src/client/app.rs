@@ -29,7 +29,7 @@ use super::trust::TlsInfo;
 use super::ui::layout;
 use super::view::{Anchor, ChatView, Geometry};
 use super::views::{
-    AuditView, DirectoryView, HelpView, InboxView, PeopleView, SelectView, TrustView,
+    AuditView, DirectoryView, HelpView, InboxView, OutputView, PeopleView, SelectView, TrustView,
 };
 
 mod admin;
@@ -40,6 +40,7 @@ mod input;
 mod keyboard;
 mod server;
 mod slash;
+mod system;
 mod trust;
 
 pub use errors::error_text;
@@ -366,10 +367,16 @@ pub struct App {
     pub audit: AuditView,
     /// The message selected to act on (Ctrl-↑ / Alt-↑).
     pub select: SelectView,
+    /// The system view: command output and the notices shown lately (F3).
+    pub output: OutputView,
     /// Set while the user is muted in `#public` and groups.
     pub muted: Option<Mute>,
     pub notice: Option<Notice>,
+    /// The server's message of the day (cleaned, line breaks kept): a
+    /// banner over `# public`, not a message.
     pub motd: Option<String>,
+    /// The user hid the banner (Esc); `/motd` shows it again.
+    pub motd_hidden: bool,
     pub theme: Theme,
     pub themes: ThemeSet,
     pub settings: Settings,
@@ -557,9 +564,11 @@ impl App {
             directory: DirectoryView::default(),
             audit: AuditView::default(),
             select: SelectView::default(),
+            output: OutputView::default(),
             muted: None,
             notice: None,
             motd: None,
+            motd_hidden: false,
             theme,
             themes,
             settings,
@@ -639,10 +648,12 @@ impl App {
     }
 
     /// Whether something covers the chat so that its newest messages are
-    /// not being read: the help, or the people panel where it takes the
+    /// not being read: the help, the system view, or the people panel where it takes the
     /// chat's place (a narrow screen).
     pub fn chat_covered(&self) -> bool {
-        self.help.visible || (self.people.visible && !layout::people_beside(self.size.0))
+        self.help.visible
+            || self.output.visible
+            || (self.people.visible && !layout::people_beside(self.size.0))
     }
 
     /// Is the client logged in and connected right now?
@@ -757,17 +768,18 @@ impl App {
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: false,
-        });
+        self.set_notice(text.into(), false);
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: true,
-        });
+        self.set_notice(text.into(), true);
+    }
+
+    /// Shows a notice above the input, and keeps it for F3, where a long
+    /// one can be read whole.
+    fn set_notice(&mut self, text: String, error: bool) {
+        self.output.log(self.now_ms, &text, error);
+        self.notice = Some(Notice { text, error });
     }
 
     /// The one place state changes.

@@ -88,6 +88,15 @@ impl App {
             self.help.on_key(action, lines, self.size.1);
             return;
         }
+        if self.output.visible {
+            if action == Action::Help {
+                self.help.open();
+            } else {
+                let (rows, page) = crate::client::ui::output::extent(self);
+                self.output.on_key(action, rows, page);
+            }
+            return;
+        }
         if self.audit.visible {
             if action == Action::Help {
                 self.help.open();
@@ -111,6 +120,10 @@ impl App {
             }
             Action::TogglePeople => {
                 self.people.toggle();
+                return;
+            }
+            Action::SystemView => {
+                self.show_notices();
                 return;
             }
             Action::GotoTab(n) => {
@@ -178,8 +191,15 @@ impl App {
             Action::Newline => self.draft_mut().insert_newline(),
             Action::Complete => self.complete(),
             Action::Escape => {
+                let scrolled = self.active_chat().is_some_and(|c| c.scroll.is_some());
+                let banner = self.active_chat().is_some_and(|c| c.key == ChatKey::Public)
+                    && layout::motd_banner(self).is_some();
                 if self.notice.is_some() {
                     self.notice = None;
+                } else if !scrolled && banner {
+                    // Nothing else to close: the banner goes.
+                    self.motd_hidden = true;
+                    self.info("message of the day hidden: /motd shows it again");
                 } else {
                     self.scroll_bottom();
                 }
@@ -313,6 +333,7 @@ impl App {
             || self.help.visible
             || self.directory.visible
             || self.audit.visible
+            || self.output.visible
             || self.trust.is_open()
         {
             return;

@@ -18,6 +18,8 @@ pub const MAX_INPUT_ROWS: u16 = 5;
 
 /// Most rows a notice wraps to; beyond them it is elided with `…`.
 pub const MAX_NOTICE_ROWS: u16 = 3;
+/// Ends a notice cut to `MAX_NOTICE_ROWS`: F3 shows it whole.
+pub const CUT_HINT: &str = " F3 shows all";
 
 /// The chat screen's areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,14 +38,31 @@ pub struct Areas {
 }
 
 /// The line under the tabs of a group tab: why it is closed (`true`), or
-/// its topic; `None` for a group without a topic and for other tabs.
+/// its topic; in `# public`, the message of the day's banner; `None` for a
+/// group without a topic and for other tabs.
 pub fn topic_line(app: &App) -> Option<(String, bool)> {
     let chat = app.active_chat()?;
+    if chat.key == crate::protocol::ChatKey::Public {
+        return motd_banner(app).map(|b| (b, false));
+    }
     let group = chat.group.as_ref()?;
     if let Some(why) = &chat.closed {
         return Some((format!("closed: {why} · /leave closes the tab"), true));
     }
     (!group.topic.trim().is_empty()).then(|| (group.topic.clone(), false))
+}
+
+/// The banner over `# public`: the message of the day's first line (`…`
+/// when there is more: `/motd` shows it whole), unless the user hid it.
+pub fn motd_banner(app: &App) -> Option<String> {
+    let motd = app.motd.as_ref().filter(|_| !app.motd_hidden)?;
+    let mut lines = motd.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next()?.trim();
+    Some(if lines.next().is_some() {
+        format!("{first} …")
+    } else {
+        first.to_owned()
+    })
 }
 
 /// Most progress bars shown under a chat; more are summed up in the last.
@@ -89,10 +108,15 @@ pub fn notice_rows(app: &App, width: u16) -> Vec<String> {
         .map(|&(a, b)| n.text[a..b].to_owned())
         .collect();
     if ranges.len() > max {
-        // The last row shows as much of the rest as fits, and says it is cut.
+        // The last row shows as much of the rest as fits, says it is cut,
+        // and where to read it whole.
         let rest = n.text[ranges[max - 1].0..].replace('\n', " ");
         if let Some(last) = rows.last_mut() {
-            *last = crate::client::wrap::elide(&format!("{rest} "), w);
+            let room = w.saturating_sub(crate::client::wrap::width(CUT_HINT));
+            *last = format!(
+                "{}{CUT_HINT}",
+                crate::client::wrap::elide(&format!("{rest} "), room)
+            );
         }
     }
     if rows.is_empty() {
