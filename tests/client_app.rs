@@ -1690,3 +1690,42 @@ fn the_motd_is_a_banner_apart_from_the_messages() {
     );
     assert!(!app.motd_hidden, "a new message of the day shows");
 }
+
+/// Several addresses: the form takes them as a list, the status bar says
+/// which one the client is logged in at, and the whole list is remembered.
+#[test]
+fn a_list_of_servers_is_remembered_and_the_status_bar_says_which() {
+    let mut app = new_app();
+    app.login =
+        tchat::client::login::LoginForm::new("a.example:7700, b.example:7700", "alice", false);
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let creds = connect_cmd(&cmds).expect("a list is a valid server");
+    assert_eq!(creds.server, "a.example:7700, b.example:7700");
+    app.update(Event::Net(NetEvent::Connected {
+        server: "b.example:7700".into(),
+    }));
+    let cmds = welcome(&mut app, "alice", json!({}));
+    let remembered = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::Remember(l) => Some(l.clone()),
+            _ => None,
+        })
+        .expect("remembered");
+    assert_eq!(remembered.server, "a.example:7700, b.example:7700");
+    let text = screen(&app);
+    let status = text.lines().last().unwrap_or("");
+    assert!(status.contains("alice@b.example:7700"), "{status}");
+    // A list with a bad entry is refused on the form, naming it.
+    let mut app = new_app();
+    app.login = tchat::client::login::LoginForm::new("a.example:7700, b:x", "alice", false);
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none());
+    assert!(
+        app.login.error.as_deref().unwrap_or("").contains("b:x"),
+        "{:?}",
+        app.login.error
+    );
+}

@@ -304,6 +304,37 @@ async fn a_reply_that_breaks_the_contract_is_said_and_answered_as_failed() {
     assert_eq!(e.id, Some(7), "the request does not wait forever");
 }
 
+/// A list of addresses is one pass: each is tried once, and the failure
+/// names every one; the first that answers is the one logged in at.
+#[tokio::test]
+async fn a_list_of_addresses_is_tried_in_turn() {
+    let dead = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").to_string()
+    };
+    let (a, b) = (dead(), dead());
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&format!("{a},{b}"), false)));
+    let reason = next_matching(&mut rx, |ev| match ev {
+        NetEvent::ConnectFailed(r) => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains(&a) && reason.contains(&b), "{reason}");
+
+    let (live, mut seen) = fake_server(vec![Script::Welcome { pongs: true }]).await;
+    handle.send(NetCommand::Connect(creds(&format!("{a}, {live}"), false)));
+    next_type(&mut seen, "login").await;
+    let at = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Connected { server } => Some(server.clone()),
+        NetEvent::ConnectFailed(r) => panic!("{r}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(at, live);
+}
+
 #[tokio::test]
 async fn frames_from_the_app_reach_the_server() {
     let (addr, mut seen) = fake_server(vec![Script::Welcome { pongs: true }]).await;

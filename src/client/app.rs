@@ -377,6 +377,9 @@ pub struct App {
     pub motd: Option<String>,
     /// The user hid the banner (Esc); `/motd` shows it again.
     pub motd_hidden: bool,
+    /// The address (`host:port`) logged in at last, one of the login
+    /// form's list: the status bar says where the user is.
+    pub server_now: Option<String>,
     pub theme: Theme,
     pub themes: ThemeSet,
     pub settings: Settings,
@@ -569,6 +572,7 @@ impl App {
             notice: None,
             motd: None,
             motd_hidden: false,
+            server_now: None,
             theme,
             themes,
             settings,

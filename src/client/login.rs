@@ -145,7 +145,7 @@ impl LoginForm {
             self.focus = Field::Server;
             return Err("enter the server address, e.g. 127.0.0.1:7700".into());
         }
-        if let Err(e) = super::address::ServerAddr::parse(&server) {
+        if let Err(e) = super::address::parse_list(&server) {
             self.focus = Field::Server;
             return Err(e.to_string());
         }

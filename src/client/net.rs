@@ -20,6 +20,12 @@
 //! shows who, why and until when on the login form, and the user decides
 //! when to log in again; a reconnect refused with `banned` stops too.
 //!
+//! The server may be a list of addresses (`a:7700,b:7700`, the nodes of
+//! one service): a login tries them in turn, the next one when one cannot
+//! be reached, and a reconnect starts with the one after the address that
+//! was lost, so the user fails over when a node dies. The backoff is waited
+//! between full passes over the list.
+//!
 //! A `tls://` server gets a TLS handshake first (see `trust`). A refused
 //! certificate stops the task where it is, reconnects included: it reports
 //! `Untrusted` and waits for the user's decision, never retrying on its own.
@@ -199,6 +205,9 @@ struct Task {
     warned: HashSet<String>,
     /// File transfers; they outlive a session and resume in the next.
     files: Files,
+    /// The index, in the login's address list, of the address logged in
+    /// at last: a reconnect starts with the one after it.
+    current: usize,
 }
 
 async fn run(
@@ -218,6 +227,7 @@ async fn run(
         anchors: None,
         trusted: KnownServers::default(),
         warned: HashSet::new(),
+        current: 0,
     };
     let mut creds: Option<Credentials> = None;
     loop {
@@ -230,7 +240,7 @@ async fn run(
         };
         // First attempt: errors go back to the login form.
         task.emit(NetEvent::Connecting { attempt: 1 });
-        let conn = match task.login(&c, c.register).await {
+        let conn = match task.login(&c, c.register, 0).await {
             Login::Ok(conn) => conn,
             Login::Refused(e) => {
                 task.emit(NetEvent::LoginFailed(e));
@@ -289,7 +299,10 @@ async fn run(
                             None => return,
                         }
                         task.emit(NetEvent::Connecting { attempt: streak });
-                        match task.login(&login, false).await {
+                        // The address that was lost is tried last: with
+                        // several, the next one first (failover).
+                        let start = task.current + 1;
+                        match task.login(&login, false, start).await {
                             Login::Ok(c) => {
                                 conn = c;
                                 continue 'session;
@@ -507,12 +520,37 @@ impl Task {
         }
     }
 
-    async fn login(&mut self, c: &Credentials, register: bool) -> Login {
-        let addr = match ServerAddr::parse(&c.server) {
+    /// Logs in at the addresses of `c.server` in turn, from the `start`th
+    /// (wrapping): one that cannot be reached, or that breaks the exchange,
+    /// gives way to the next; a refusal or a refused certificate stops
+    /// there, since that server did answer. One pass over the list: the
+    /// caller waits (the backoff) between passes.
+    async fn login(&mut self, c: &Credentials, register: bool, start: usize) -> Login {
+        let addrs = match super::address::parse_list(&c.server) {
             Ok(a) => a,
             Err(e) => return Login::Failed(e.to_string()),
         };
-        let stream = match self.open(&addr, &c.server).await {
+        let n = addrs.len();
+        let mut failures = Vec::new();
+        for k in 0..n {
+            let i = (start + k) % n;
+            match self.login_at(&addrs[i], c, register).await {
+                Login::Failed(reason) => failures.push(reason),
+                other => {
+                    if matches!(other, Login::Ok(_)) {
+                        self.current = i;
+                    }
+                    return other;
+                }
+            }
+        }
+        Login::Failed(failures.join("; "))
+    }
+
+    /// One login attempt at one address.
+    async fn login_at(&mut self, addr: &ServerAddr, c: &Credentials, register: bool) -> Login {
+        let shown = addr.display();
+        let stream = match self.open(addr, &shown).await {
             Ok(s) => s,
             Err(failed) => return failed,
         };
@@ -562,6 +600,7 @@ impl Task {
             };
             match frame {
                 ServerFrame::Welcome(w) if w.id == id => {
+                    self.emit(NetEvent::Connected { server: addr.key() });
                     self.emit(NetEvent::Frame(ServerFrame::Welcome(w)));
                     return Login::Ok(conn);
                 }

@@ -45,6 +45,7 @@ impl App {
                     form.error = None;
                     form.busy = true;
                     self.conn = ConnState::Connecting;
+                    self.server_now = None;
                     out.push(Command::Connect(creds));
                 }
                 Err(e) => form.error = Some(e),

@@ -19,6 +19,9 @@ impl App {
                     self.conn = ConnState::Connecting;
                 }
             }
+            NetEvent::Connected { server } => {
+                self.server_now = Some(clean_line(&server).into_owned())
+            }
             NetEvent::Frame(frame) => self.on_frame(frame, out),
             NetEvent::File(ev) => self.on_file_event(ev),
             NetEvent::LoginFailed(err) => {
