@@ -22,6 +22,74 @@ fn draft(app: &tchat::client::App) -> String {
     app.draft().lines().join("\n")
 }
 
+/// Registering: the password is typed twice, and two that differ are
+/// refused here, before anything is sent.
+#[test]
+fn registering_asks_for_the_password_twice_and_refuses_a_mismatch_locally() {
+    use tchat::client::login::{Field, MISMATCH};
+    let mut app = new_app();
+    ctrl(&mut app, 'r');
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.login.focus, Field::Password);
+    type_str(&mut app, "correct horse");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.login.focus,
+        Field::Confirm,
+        "register mode has a confirm field"
+    );
+
+    // Not confirmed yet.
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none(), "nothing is sent: {cmds:?}");
+    assert!(app.login.error.as_deref().unwrap_or("").contains("again"));
+    assert_eq!(app.login.focus, Field::Confirm);
+
+    // A typo: refused with a clear message, the focus on the confirmation,
+    // which is emptied for a new try; the password itself is kept.
+    type_str(&mut app, "correct hrose");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none(), "nothing is sent: {cmds:?}");
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.login.error.as_deref(), Some(MISMATCH));
+    assert_eq!(app.login.focus, Field::Confirm);
+    assert!(app.login.confirm.is_empty());
+    assert!(!app.login.busy);
+    assert_eq!(app.conn, ConnState::Offline(None));
+
+    // The same twice: registered.
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let creds = connect_cmd(&cmds).expect("a matching pair registers");
+    assert!(creds.register);
+    assert_eq!(creds.password.0, "correct horse");
+    assert_eq!(app.login.error, None);
+}
+
+/// Logging in has no confirmation: Tab skips it, and switching back from
+/// register mode moves the focus off it.
+#[test]
+fn logging_in_has_no_confirm_field() {
+    use tchat::client::login::Field;
+    let mut app = new_app();
+    type_str(&mut app, "alice");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.login.focus, Field::Mode);
+    ctrl(&mut app, 'r');
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.login.focus, Field::Confirm);
+    ctrl(&mut app, 'r');
+    assert_eq!(app.login.focus, Field::Password);
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(
+        connect_cmd(&cmds).is_some(),
+        "a login needs no confirmation"
+    );
+}
+
 #[test]
 fn login_form_submits_credentials_and_keeps_the_form_on_errors() {
     let mut app = new_app();
@@ -61,6 +129,9 @@ fn login_form_submits_credentials_and_keeps_the_form_on_errors() {
     // Register mode: a taken name and an invalid password are explained.
     ctrl(&mut app, 'r');
     assert!(app.login.register);
+    // The password is still there; it is confirmed.
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "correct horse");
     let cmds = press(&mut app, KeyCode::Enter);
     let creds = connect_cmd(&cmds).expect("register submits");
     assert!(creds.register);
@@ -1535,4 +1606,126 @@ fn a_login_as_a_new_user_is_remembered_without_the_password() {
     }));
     let cmds = welcome(&mut app, "Alice", json!({}));
     assert!(!cmds.iter().any(|c| matches!(c, Command::Remember(_))));
+}
+
+/// The message of the day is not a message: no time, not in the
+/// scrollback above older messages, but a banner over `# public` that Esc
+/// hides and `/motd` shows whole (and brings back). A reconnect with the
+/// same text keeps it hidden.
+#[test]
+fn the_motd_is_a_banner_apart_from_the_messages() {
+    use tchat::client::chat::EntryKind;
+    let mut app = new_app();
+    frame(
+        &mut app,
+        &json!({"type":"hello","protocol":1,"server":"tchat","motd":"Welcome to tchat!\nBe kind; rules at /motd.",
+                "limits":{"max_frame_bytes":65536,"max_text_bytes":4096,"history_page":200,"max_file_bytes":1000,"file_chunk_bytes":100}})
+        .to_string(),
+    );
+    let cmds = welcome(&mut app, "alice", json!({}));
+    let id = history_id(&cmds, "#public").expect("history asked");
+    frame(
+        &mut app,
+        &history_json(
+            id,
+            "#public",
+            &[msg_json("#public", 5, T0, "Bob", "an older message")],
+            false,
+        ),
+    );
+    let log = app.chats[0].log.entries();
+    assert!(
+        log.iter().all(|e| match &e.kind {
+            EntryKind::System(t) => !t.contains("Welcome"),
+            _ => true,
+        }),
+        "the motd is not in the scrollback: {log:?}"
+    );
+    let text = screen(&app);
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(
+        rows[1].contains("Welcome to tchat!") && rows[1].contains('…'),
+        "a banner under the tabs, saying there is more:\n{text}"
+    );
+    assert!(
+        !text.lines().skip(2).any(|l| l.contains("Welcome")),
+        "once, and not stamped as a message:\n{text}"
+    );
+    // Another tab: no banner.
+    ctrl(&mut app, 'n');
+    assert!(!screen(&app).contains("Welcome"));
+    ctrl(&mut app, 'p');
+    // Esc with nothing else to close hides it.
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app)
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .contains("Welcome"));
+    press(&mut app, KeyCode::Esc);
+    // /motd: whole, in the system view; the banner is back.
+    type_str(&mut app, "/motd");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.output.visible);
+    let text = screen(&app);
+    assert!(text.contains("Be kind; rules at /motd."), "{text}");
+    press(&mut app, KeyCode::Esc);
+    assert!(screen(&app)
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .contains("Welcome"));
+    // Hidden, then a reconnect with the same text: stays hidden.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.motd_hidden);
+    frame(
+        &mut app,
+        &json!({"type":"hello","protocol":1,"server":"tchat","motd":"Welcome to tchat!\nBe kind; rules at /motd."}).to_string(),
+    );
+    assert!(app.motd_hidden);
+    frame(
+        &mut app,
+        &json!({"type":"hello","protocol":1,"server":"tchat","motd":"New rules"}).to_string(),
+    );
+    assert!(!app.motd_hidden, "a new message of the day shows");
+}
+
+/// Several addresses: the form takes them as a list, the status bar says
+/// which one the client is logged in at, and the whole list is remembered.
+#[test]
+fn a_list_of_servers_is_remembered_and_the_status_bar_says_which() {
+    let mut app = new_app();
+    app.login =
+        tchat::client::login::LoginForm::new("a.example:7700, b.example:7700", "alice", false);
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let creds = connect_cmd(&cmds).expect("a list is a valid server");
+    assert_eq!(creds.server, "a.example:7700, b.example:7700");
+    app.update(Event::Net(NetEvent::Connected {
+        server: "b.example:7700".into(),
+    }));
+    let cmds = welcome(&mut app, "alice", json!({}));
+    let remembered = cmds
+        .iter()
+        .find_map(|c| match c {
+            Command::Remember(l) => Some(l.clone()),
+            _ => None,
+        })
+        .expect("remembered");
+    assert_eq!(remembered.server, "a.example:7700, b.example:7700");
+    let text = screen(&app);
+    let status = text.lines().last().unwrap_or("");
+    assert!(status.contains("alice@b.example:7700"), "{status}");
+    // A list with a bad entry is refused on the form, naming it.
+    let mut app = new_app();
+    app.login = tchat::client::login::LoginForm::new("a.example:7700, b:x", "alice", false);
+    type_str(&mut app, "correct horse");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(connect_cmd(&cmds).is_none());
+    assert!(
+        app.login.error.as_deref().unwrap_or("").contains("b:x"),
+        "{:?}",
+        app.login.error
+    );
 }

@@ -655,7 +655,7 @@ fn f2_in_a_group_tab_lists_members_with_roles_and_presence() {
     press(&mut app, KeyCode::F(2));
     assert!(screen(&app).contains("People ("));
 
-    // /members refreshes the list and shows the panel.
+    // /members refreshes the list and shows it whole in the system view.
     let mut app = in_rust();
     let cmds = run(&mut app, "/members");
     let id = sent(&cmds)[0].id.unwrap();
@@ -666,8 +666,13 @@ fn f2_in_a_group_tab_lists_members_with_roles_and_presence() {
             {"user":"alice","role":"member","online":true,"status":"available"}]})
         .to_string(),
     );
-    assert!(app.people.visible);
-    assert!(screen(&app).contains("Members (2)"));
+    assert!(app.output.visible);
+    let text = screen(&app);
+    assert!(text.contains("Members of #rust (2)"), "{text}");
+    assert!(text.contains("★ Carol  owner · online"), "{text}");
+    assert!(text.contains("alice (you)  member · online"), "{text}");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.output.visible);
 }
 
 #[test]

@@ -27,6 +27,10 @@ enum Script {
     Removed { code: &'static str },
     /// Refuse the login with `banned` until a time.
     RefuseBanned,
+    /// Answer the login with a `welcome` whose name has a control character.
+    BadWelcome,
+    /// Welcome the login; answer `who` with a frame that breaks the contract.
+    BadWho,
 }
 
 /// Serves one scripted connection per entry of `scripts`, reporting every
@@ -76,7 +80,18 @@ async fn fake_server(scripts: Vec<Script>) -> (String, UnboundedReceiver<Value>)
                             "type":"error","id":id,"code":"banned","message":"banned",
                             "until":1_900_000_000_000i64
                         }),
-                        (Some("ping"), Script::Welcome { pongs: true }) => {
+                        (Some("login" | "register"), Script::BadWelcome) => json!({
+                            "type":"welcome","id":id,"user":"a\u{1}b","role":"user","last_msg_id":0,
+                            "online":[],"chats":[],"public_unread":0,"requests_in":[],"requests_out":[]
+                        }),
+                        (Some("login" | "register"), Script::BadWho) => json!({
+                            "type":"welcome","id":id,"user":v["user"],"role":"user","last_msg_id":0,
+                            "online":[],"chats":[],"public_unread":0,"requests_in":[],"requests_out":[]
+                        }),
+                        (Some("who"), Script::BadWho) => json!({
+                            "type":"who","id":id,"online":[{"user":"x y","status":"available"}]
+                        }),
+                        (Some("ping"), Script::Welcome { pongs: true } | Script::BadWho) => {
                             json!({"type":"pong","id":id})
                         }
                         _ => continue,
@@ -231,6 +246,93 @@ async fn an_unreachable_server_is_reported_to_the_login_form() {
     })
     .await;
     assert!(reason.contains("cannot connect"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_welcome_that_breaks_the_contract_is_said_at_once() {
+    let (addr, mut seen) = fake_server(vec![Script::BadWelcome]).await;
+    let (tx, mut rx) = unbounded_channel();
+    // The login's own time limit is 15 s: the answer must not wait for it.
+    let handle = net::spawn_with(tx, Timing::default());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    next_type(&mut seen, "login").await;
+    let reason = timeout(
+        Duration::from_secs(3),
+        next_matching(&mut rx, |ev| match ev {
+            NetEvent::ConnectFailed(r) => Some(r.clone()),
+            NetEvent::Frame(ServerFrame::Welcome(_)) => panic!("a broken welcome was accepted"),
+            _ => None,
+        }),
+    )
+    .await
+    .expect("said at once, not after the login's time limit");
+    assert_eq!(
+        reason,
+        r#"the server sent an invalid welcome: user "a\u{1}b" has control characters"#
+    );
+}
+
+#[tokio::test]
+async fn a_reply_that_breaks_the_contract_is_said_and_answered_as_failed() {
+    let (addr, _seen) = fake_server(vec![Script::BadWho]).await;
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, Timing::default());
+    handle.send(NetCommand::Connect(creds(&addr, false)));
+    next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Welcome(_)) => Some(()),
+        _ => None,
+    })
+    .await;
+    handle.send(NetCommand::Send(tchat::protocol::ClientFrame {
+        id: Some(7),
+        request: tchat::protocol::Request::Who,
+    }));
+    let warning = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Warning(w) => Some(w.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        warning.starts_with(r#"the server sent an invalid who: online[0].user "x y""#),
+        "{warning}"
+    );
+    let e = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Frame(ServerFrame::Error(e)) => Some(e.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(e.id, Some(7), "the request does not wait forever");
+}
+
+/// A list of addresses is one pass: each is tried once, and the failure
+/// names every one; the first that answers is the one logged in at.
+#[tokio::test]
+async fn a_list_of_addresses_is_tried_in_turn() {
+    let dead = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").to_string()
+    };
+    let (a, b) = (dead(), dead());
+    let (tx, mut rx) = unbounded_channel();
+    let handle = net::spawn_with(tx, quick());
+    handle.send(NetCommand::Connect(creds(&format!("{a},{b}"), false)));
+    let reason = next_matching(&mut rx, |ev| match ev {
+        NetEvent::ConnectFailed(r) => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains(&a) && reason.contains(&b), "{reason}");
+
+    let (live, mut seen) = fake_server(vec![Script::Welcome { pongs: true }]).await;
+    handle.send(NetCommand::Connect(creds(&format!("{a}, {live}"), false)));
+    next_type(&mut seen, "login").await;
+    let at = next_matching(&mut rx, |ev| match ev {
+        NetEvent::Connected { server } => Some(server.clone()),
+        NetEvent::ConnectFailed(r) => panic!("{r}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(at, live);
 }
 
 #[tokio::test]

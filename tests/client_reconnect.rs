@@ -186,3 +186,132 @@ async fn reconnect_catches_up_without_gap_or_duplicate() {
         "every message once, in order"
     );
 }
+
+/// A port nobody listens on.
+fn dead_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").to_string()
+}
+
+fn start_alice(server_list: &str, register: bool) -> (App, UnboundedReceiver<Event>, NetHandle) {
+    let mut app = App::new(
+        LoginForm::new(server_list, "alice", register),
+        Theme::default_theme(),
+        ThemeSet::builtin(),
+        Settings::default(),
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let net = net::spawn(tx);
+    app.login.set_password("correct horse");
+    let cmds = app.update(Event::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Enter,
+    )));
+    let creds = cmds
+        .into_iter()
+        .find_map(|c| match c {
+            Command::Connect(c) => Some(c),
+            _ => None,
+        })
+        .expect("the form logs in");
+    assert_eq!(
+        creds.server, server_list,
+        "the whole list goes to the network"
+    );
+    net.send(NetCommand::Connect(creds));
+    (app, rx, net)
+}
+
+/// Two addresses, the first down: the login goes to the second, and the
+/// status bar says which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_fails_over_to_the_next_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, addr) = start_server(&dir.path().join("t.db"));
+    let list = format!("{},{addr}", dead_addr());
+    let (mut app, mut rx, net) = start_alice(&list, true);
+    pump(
+        &mut app,
+        &mut rx,
+        &net,
+        "alice logged in on the second",
+        |a| a.screen == Screen::Chat && !a.chats[0].loading,
+    )
+    .await;
+    assert_eq!(app.server_now.as_deref(), Some(addr.as_str()));
+    let status = status_bar(&app);
+    assert!(status.contains(&format!("alice@{addr}")), "{status}");
+}
+
+/// Two addresses of one service (two proxies to the same server, standing
+/// for two nodes): the first dies mid-session and stays dead; the client
+/// reconnects on the second and catches up on what was said meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_node_fails_over_to_the_next_and_catches_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, addr) = start_server(&dir.path().join("t.db"));
+    let first = Proxy::start(addr.clone()).await;
+    let second = Proxy::start(addr.clone()).await;
+    let list = format!("{}, {}", first.addr, second.addr);
+    let (mut app, mut rx, net) = start_alice(&list, true);
+    pump(
+        &mut app,
+        &mut rx,
+        &net,
+        "alice logged in on the first",
+        |a| a.screen == Screen::Chat && !a.chats[0].loading,
+    )
+    .await;
+    assert_eq!(app.server_now.as_deref(), Some(first.addr.as_str()));
+
+    let mut bob = Bob::register(&addr).await;
+    bob.say("before").await;
+    pump(&mut app, &mut rx, &net, "alice sees 'before'", |a| {
+        has(a, "before")
+    })
+    .await;
+
+    first.cut_off();
+    for i in 1..=3 {
+        bob.say(&format!("gap {i}")).await;
+    }
+    pump(
+        &mut app,
+        &mut rx,
+        &net,
+        "alice is back, on the second",
+        |a| {
+            a.conn == ConnState::Connected
+                && a.server_now.as_deref() == Some(second.addr.as_str())
+                && has(a, "gap 3")
+                && !a.chats[0].loading
+        },
+    )
+    .await;
+    let status = status_bar(&app);
+    assert!(
+        status.contains(&format!("alice@{}", second.addr)),
+        "{status}"
+    );
+    bob.say("after").await;
+    pump(&mut app, &mut rx, &net, "alice sees 'after'", |a| {
+        has(a, "after")
+    })
+    .await;
+    assert_eq!(
+        public_texts(&app),
+        ["before", "gap 1", "gap 2", "gap 3", "after"],
+        "every message once, in order"
+    );
+}
+
+/// The status bar's text.
+fn status_bar(app: &App) -> String {
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+    term.draw(|f| tchat::client::ui::render(app, f))
+        .expect("draw");
+    let buf = term.backend().buffer();
+    (0..buf.area.width)
+        .map(|x| buf[(x, buf.area.height - 1)].symbol().to_owned())
+        .collect()
+}

@@ -14,7 +14,8 @@
 //! deadline; nothing waits a fixed time.
 //!
 //! A second test checks at 40 columns that the status bar cuts the
-//! server's address with `…` (a port cut silently reads as another port).
+//! server's address with `…` (a port cut silently reads as another port);
+//! there F2 and `/who` still show whole, in the chat's place.
 
 mod tmux_support;
 use tmux_support::{have_tmux, start_server, Tmux};
@@ -265,6 +266,23 @@ fn at_40_columns_the_status_bar_never_shows_a_cut_address_as_whole() {
         shown == whole || shown.ends_with('…'),
         "{shown:?} is neither {whole:?} nor cut with `…`:\n{small}"
     );
+    // F2 at 40×12: the panel takes the chat's place, and Esc gives it back.
+    tmux.keys("bob", &["F2"]);
+    let people = tmux.wait_for("bob", "People (1)");
+    assert!(people.contains("bob (you)"), "{people}");
+    tmux.keys("bob", &["Escape"]);
+    tmux.wait_until(
+        "bob",
+        std::time::Instant::now() + tmux_support::DEADLINE,
+        |s| !s.contains("People ("),
+    );
+    // /who: the list in the system view, titled, with its keys.
+    tmux.line("bob", "/who");
+    let who = tmux.wait_for("bob", "Online (1)");
+    assert!(who.contains("● bob (you)  available"), "{who}");
+    assert!(who.contains("Esc closes"), "{who}");
+    assert!(who.lines().all(|l| l.chars().count() <= 40), "{who}");
+    tmux.keys("bob", &["Escape"]);
     drop(tmux);
     drop(server);
 }

@@ -169,14 +169,16 @@ fn help_overlay() {
     press(&mut app, KeyCode::F(1));
     insta::assert_snapshot!("help", screen(&app));
     // The rest is a scroll away; every command is listed.
-    // (Over the last two pages: the file commands made the list longer.)
+    // (Over the last three pages: the list is longer than two.)
     press(&mut app, KeyCode::PageDown);
     press(&mut app, KeyCode::End);
     press(&mut app, KeyCode::PageUp);
     let before_last = screen(&app);
+    press(&mut app, KeyCode::PageUp);
+    let third_last = screen(&app);
     press(&mut app, KeyCode::End);
     let text = screen(&app);
-    let both = format!("{before_last}{text}");
+    let both = format!("{third_last}{before_last}{text}");
     for cmd in [
         "/send PATH [caption]",
         "/chat NAME",
@@ -431,6 +433,11 @@ fn group_member_panel() {
         &mut app,
         &json!({"type":"members","id":id,"chat":"#rust-dev","members":members}).to_string(),
     );
+    // /members: the list whole, over the chat.
+    insta::assert_snapshot!("group_members_listed", screen(&app));
+    press(&mut app, KeyCode::Esc);
+    // F2: the panel beside the chat, kept current.
+    press(&mut app, KeyCode::F(2));
     insta::assert_snapshot!("group_members", screen(&app));
 }
 
@@ -498,9 +505,9 @@ fn group_screens_at_narrow_sizes_elide_visibly() {
         members.update(Event::Resize(w, h));
         press(&mut members, KeyCode::F(2));
         let text = screen(&members);
-        if w >= 45 {
-            assert!(text.contains("Members"), "{w}×{h}:\n{text}");
-        }
+        // At every size: where it cannot sit beside the chat, it takes
+        // the chat's place.
+        assert!(text.contains("Members"), "{w}×{h}:\n{text}");
 
         // A kick with a long reason: the notice wraps, the tab says why.
         let mut kicked = group_tab();
@@ -646,6 +653,28 @@ fn emoji_sequences_stay_whole_and_controls_are_still_replaced() {
     }
 }
 
+/// Register mode: the password is asked twice, and a mismatch is said
+/// under the form; at 40×12 every field, the mode, the error and the hint
+/// still show.
+#[test]
+fn register_form_with_a_mismatch() {
+    let mut app = new_app();
+    app.login = LoginForm::new("chat.example.org:7700", "alice", true);
+    type_str(&mut app, "hunter2hunter2");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "hunter2hunter3");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(!text.contains("hunter2"), "the passwords are masked");
+    insta::assert_snapshot!("register_mismatch", text);
+    app.size = (40, 12);
+    let text = screen(&app);
+    for want in ["Confirm", "register", "two passwords differ", "Enter"] {
+        assert!(text.contains(want), "{want} at 40x12:\n{text}");
+    }
+    insta::assert_snapshot!("register_mismatch_40x12", text);
+}
+
 #[test]
 fn login_form_says_what_was_remembered() {
     let mut app = tchat::client::App::new(
@@ -661,4 +690,183 @@ fn login_form_says_what_was_remembered() {
     app.size = (40, 16);
     let text = screen(&app);
     assert!(text.contains("remembered from last"), "{text}");
+}
+
+/// The light theme paints its background on every cell it draws, so that
+/// its dark text is never left on a dark terminal's black: the login form,
+/// the chat with the people panel and a notice, the directory and the help.
+#[test]
+fn the_light_theme_paints_its_background_on_every_cell() {
+    use ratatui::style::Color;
+    let theme = tchat::client::theme::ThemeSet::builtin()
+        .get("light")
+        .expect("light theme");
+    let bg = theme.background.expect("the light theme has a background");
+    assert_ne!(bg, Color::Reset);
+    let check = |app: &tchat::client::App, what: &str| {
+        let term = render(app);
+        let buf = term.backend().buffer();
+        let mut base_cells = 0;
+        for y in 0..buf.area.height {
+            let mut covered = 0;
+            for x in 0..buf.area.width {
+                // The cell after a wide character is drawn by it.
+                if covered > 0 {
+                    covered -= 1;
+                    continue;
+                }
+                covered =
+                    unicode_width::UnicodeWidthStr::width(buf[(x, y)].symbol()).saturating_sub(1);
+                let cell_bg = buf[(x, y)].bg;
+                assert_ne!(
+                    cell_bg,
+                    Color::Reset,
+                    "{what}: the terminal's background shows at {x},{y}:\n{}",
+                    screen(app)
+                );
+                if cell_bg == bg {
+                    base_cells += 1;
+                }
+            }
+        }
+        assert!(
+            base_cells > usize::from(buf.area.width) * 4,
+            "{what}: the theme's background is painted"
+        );
+    };
+    let mut login = new_app();
+    login.theme = theme.clone();
+    check(&login, "login");
+    let mut app = public_room();
+    app.theme = theme.clone();
+    press(&mut app, KeyCode::F(2));
+    app.update(Event::Net(NetEvent::Warning("a notice".into())));
+    check(&app, "chat");
+    press(&mut app, KeyCode::F(1));
+    check(&app, "help");
+    let mut dir = with_directory();
+    dir.theme = theme;
+    check(&dir, "directory");
+}
+
+/// At 40×12 there is no room beside the chat: F2's panel takes the chat's
+/// place, lists everyone whole, and Esc gives the chat back.
+#[test]
+fn people_panel_at_40x12_takes_the_chats_place() {
+    let mut app = public_room();
+    app.size = (40, 12);
+    press(&mut app, KeyCode::F(2));
+    let text = screen(&app);
+    for want in ["People (3)", "alice (you)", "Bob away", "Chen busy", "Esc"] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    assert!(
+        !text.contains("good morning"),
+        "the chat is covered:\n{text}"
+    );
+    insta::assert_snapshot!("people_40x12", text);
+    // ↓ and Enter ask for a private chat with the one selected.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(
+        requests(&cmds)
+            .iter()
+            .any(|r| matches!(r, tchat::protocol::Request::RequestChat { user } if user == "Chen")),
+        "{cmds:?}"
+    );
+    assert!(!app.people.visible, "Enter closes the panel");
+    press(&mut app, KeyCode::F(2));
+    press(&mut app, KeyCode::Esc);
+    let text = screen(&app);
+    assert!(text.contains("Chen"), "the chat is back:\n{text}");
+    assert!(!text.contains("People ("), "{text}");
+    // In a group's tab, the members the same way.
+    let mut app = group_tab();
+    app.size = (40, 12);
+    press(&mut app, KeyCode::F(2));
+    let text = screen(&app);
+    assert!(text.contains("Members ("), "{text}");
+}
+
+/// The status bar never cuts who-and-where silently: at 40 columns the
+/// address is whole or ends in `…`, and what shows is the start of it.
+#[test]
+fn status_bar_elides_the_address_visibly_at_40_columns() {
+    let mut app = public_room();
+    app.login = LoginForm::new("chat.example.org:7700", "alice", false);
+    for w in [40u16, 48, 56, 64, 80] {
+        app.size = (w, 12);
+        let text = screen(&app);
+        let status = text.lines().last().unwrap_or("");
+        let whole = "alice@chat.example.org:7700";
+        let shown = status
+            .split_whitespace()
+            .find(|p| p.starts_with("alice@"))
+            .unwrap_or_else(|| panic!("no user@server at {w}:\n{text}"));
+        assert!(
+            shown == whole
+                || (shown.ends_with('…') && whole.starts_with(shown.trim_end_matches('…'))),
+            "{shown:?} at {w} columns is neither whole nor cut with `…`:\n{text}"
+        );
+    }
+}
+
+/// `/who` with more people than a 40×12 screen holds: the system view lists
+/// them all, titled, with the keys in its frame, and scrolls to the last.
+#[test]
+fn who_lists_everyone_in_the_system_view_at_40x12() {
+    let mut app = public_room();
+    app.size = (40, 12);
+    type_str(&mut app, "/who");
+    let cmds = press(&mut app, KeyCode::Enter);
+    let id = sent(&cmds)[0].id.unwrap();
+    let online: Vec<serde_json::Value> = (0..30)
+        .map(|i| json!({"user": format!("user{i:02}"), "status": if i % 3 == 0 { "away" } else { "available" }}))
+        .collect();
+    frame(
+        &mut app,
+        &json!({"type":"who","id":id,"online":online,"more_online":5}).to_string(),
+    );
+    let text = screen(&app);
+    insta::assert_snapshot!("who_40x12", text);
+    assert!(text.contains("Online (35)"), "{text}");
+    assert!(text.contains("user00  away"), "{text}");
+    assert!(text.contains("Esc"), "the keys are said:\n{text}");
+    press(&mut app, KeyCode::End);
+    let text = screen(&app);
+    assert!(text.contains("user29  available"), "{text}");
+    assert!(text.contains("and 5 more"), "{text}");
+    press(&mut app, KeyCode::Home);
+    assert!(screen(&app).contains("user00"));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.output.visible);
+    assert!(screen(&app).contains("#public>"));
+}
+
+/// A notice too long for its three rows says so, and F3 shows it whole,
+/// wrapped to the width, among the notices shown lately.
+#[test]
+fn a_cut_notice_is_read_whole_with_f3() {
+    let mut app = public_room();
+    app.size = (40, 12);
+    let long = format!(
+        "could not do the thing: {} the end",
+        (0..20)
+            .map(|i| format!("reason{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    app.update(Event::Net(NetEvent::Warning(long.clone())));
+    let text = screen(&app);
+    assert!(text.contains("F3 shows all"), "{text}");
+    assert!(!text.contains("the end"), "cut:\n{text}");
+    press(&mut app, KeyCode::F(3));
+    let text = screen(&app);
+    insta::assert_snapshot!("notices_40x12", text);
+    assert!(text.contains("Notices"), "{text}");
+    assert!(text.contains("the end"), "whole:\n{text}");
+    assert!(text.contains("reason10"), "whole:\n{text}");
+    press(&mut app, KeyCode::F(3));
+    assert!(!app.output.visible, "F3 closes it again");
 }

@@ -9,7 +9,7 @@ use clap::Parser;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-use tchat::client::address::{self, ServerAddr};
+use tchat::client::address;
 use tchat::client::app::{App, Settings};
 use tchat::client::config::{self, Config, TimeFormat, DEFAULT_SERVER};
 use tchat::client::known_servers;
@@ -28,7 +28,8 @@ use tchat::protocol::ClientFrame;
 #[derive(Debug, Parser)]
 #[command(name = "tchat", version)]
 struct Args {
-    /// Server address, host:port or tls://host:port [default: 127.0.0.1:7700]
+    /// Server address, host:port or tls://host:port [default: 127.0.0.1:7700];
+    /// several separated by commas are tried in turn (failover)
     #[arg(long, env = "TCHAT_SERVER")]
     server: Option<String>,
     /// Connect with TLS (same as writing tls:// before the address)
@@ -134,7 +135,9 @@ fn run() -> Result<()> {
     let last_login = remember::default_path();
     let last = last_login.as_deref().and_then(remember::load);
     let (mut server, user, remembered) = remember::fill(
-        args.server.clone().or(cfg.server.clone()),
+        args.server
+            .clone()
+            .or(cfg.server.as_ref().map(config::ServerList::text)),
         args.user.clone().or(cfg.user.clone()),
         last.as_ref(),
         DEFAULT_SERVER,
@@ -209,7 +212,13 @@ fn trust_settings(
         Some(text) => {
             let fingerprint = known_servers::normalize_fingerprint(text)
                 .with_context(|| format!("--trust-fingerprint {text:?}"))?;
-            let addr = ServerAddr::parse(server).context("--trust-fingerprint")?;
+            let list = address::parse_list(server).context("--trust-fingerprint")?;
+            let [addr] = list.as_slice() else {
+                anyhow::bail!(
+                    "--trust-fingerprint names one server's certificate: give one --server, not {}",
+                    list.len()
+                );
+            };
             if !addr.tls {
                 anyhow::bail!(
                     "--trust-fingerprint needs a TLS server: add --tls or write tls://{}",

@@ -105,13 +105,49 @@ impl ServerAddr {
     }
 }
 
-/// What `--tls` does to an address: adds `tls://` unless a scheme is there.
+/// What `--tls` does to an address (or to each of a list): adds `tls://`
+/// unless a scheme is there.
 pub fn with_tls(server: &str) -> String {
-    if server.contains("://") {
-        server.to_owned()
-    } else {
-        format!("tls://{}", server.trim())
+    split_list(server)
+        .into_iter()
+        .map(|one| {
+            if one.contains("://") {
+                one.to_owned()
+            } else {
+                format!("tls://{one}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The entries of an address list as typed (`a:7700, b:7700`), trimmed,
+/// empty ones left out.
+pub fn split_list(text: &str) -> Vec<&str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Parses a list of server addresses separated by commas — the servers of
+/// one service, tried in turn (failover). One address is a list of one.
+/// An entry that cannot be used is named in the error.
+pub fn parse_list(text: &str) -> Result<Vec<ServerAddr>, AddrError> {
+    let entries = split_list(text);
+    if entries.is_empty() {
+        return Err(AddrError::Empty);
     }
+    entries.into_iter().map(ServerAddr::parse).collect()
+}
+
+/// The list written back as one line: `a:7700,tls://b:7700`.
+pub fn list_text(addrs: &[ServerAddr]) -> String {
+    addrs
+        .iter()
+        .map(ServerAddr::display)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -173,5 +209,20 @@ mod tests {
         assert_eq!(with_tls("h:1"), "tls://h:1");
         assert_eq!(with_tls("tls://h:1"), "tls://h:1");
         assert_eq!(with_tls("tcp://h:1"), "tcp://h:1");
+        assert_eq!(with_tls("a:1, tcp://b:2"), "tls://a:1,tcp://b:2");
+    }
+
+    #[test]
+    fn a_list_of_addresses_is_tried_in_turn() {
+        let list = parse_list(" a:1 , tls://B:2,,").unwrap();
+        assert_eq!(list, [addr("a", 1, false), addr("b", 2, true)]);
+        assert_eq!(list_text(&list), "a:1,tls://b:2");
+        assert_eq!(parse_list("h:1").unwrap(), [addr("h", 1, false)]);
+        assert_eq!(parse_list(" , "), Err(AddrError::Empty));
+        assert_eq!(
+            parse_list("a:1,b:x"),
+            Err(AddrError::Port("b:x".into())),
+            "the bad entry is named"
+        );
     }
 }

@@ -29,7 +29,7 @@ use super::trust::TlsInfo;
 use super::ui::layout;
 use super::view::{Anchor, ChatView, Geometry};
 use super::views::{
-    AuditView, DirectoryView, HelpView, InboxView, PeopleView, SelectView, TrustView,
+    AuditView, DirectoryView, HelpView, InboxView, OutputView, PeopleView, SelectView, TrustView,
 };
 
 mod admin;
@@ -40,6 +40,7 @@ mod input;
 mod keyboard;
 mod server;
 mod slash;
+mod system;
 mod trust;
 
 pub use errors::error_text;
@@ -366,10 +367,19 @@ pub struct App {
     pub audit: AuditView,
     /// The message selected to act on (Ctrl-↑ / Alt-↑).
     pub select: SelectView,
+    /// The system view: command output and the notices shown lately (F3).
+    pub output: OutputView,
     /// Set while the user is muted in `#public` and groups.
     pub muted: Option<Mute>,
     pub notice: Option<Notice>,
+    /// The server's message of the day (cleaned, line breaks kept): a
+    /// banner over `# public`, not a message.
     pub motd: Option<String>,
+    /// The user hid the banner (Esc); `/motd` shows it again.
+    pub motd_hidden: bool,
+    /// The address (`host:port`) logged in at last, one of the login
+    /// form's list: the status bar says where the user is.
+    pub server_now: Option<String>,
     pub theme: Theme,
     pub themes: ThemeSet,
     pub settings: Settings,
@@ -557,9 +567,12 @@ impl App {
             directory: DirectoryView::default(),
             audit: AuditView::default(),
             select: SelectView::default(),
+            output: OutputView::default(),
             muted: None,
             notice: None,
             motd: None,
+            motd_hidden: false,
+            server_now: None,
             theme,
             themes,
             settings,
@@ -636,6 +649,15 @@ impl App {
 
     fn draft_is_empty(&self) -> bool {
         self.draft().is_empty()
+    }
+
+    /// Whether something covers the chat so that its newest messages are
+    /// not being read: the help, the system view, or the people panel where it takes the
+    /// chat's place (a narrow screen).
+    pub fn chat_covered(&self) -> bool {
+        self.help.visible
+            || self.output.visible
+            || (self.people.visible && !layout::people_beside(self.size.0))
     }
 
     /// Is the client logged in and connected right now?
@@ -750,17 +772,18 @@ impl App {
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: false,
-        });
+        self.set_notice(text.into(), false);
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: true,
-        });
+        self.set_notice(text.into(), true);
+    }
+
+    /// Shows a notice above the input, and keeps it for F3, where a long
+    /// one can be read whole.
+    fn set_notice(&mut self, text: String, error: bool) {
+        self.output.log(self.now_ms, &text, error);
+        self.notice = Some(Notice { text, error });
     }
 
     /// The one place state changes.
@@ -848,7 +871,7 @@ impl App {
         }
         let chat = &self.chats[i];
         let newest = chat.log.newest_id();
-        if at_bottom && !self.help.visible {
+        if at_bottom && !self.chat_covered() {
             if newest > chat.last_read {
                 let key = chat.key.to_string();
                 self.request(

@@ -18,6 +18,8 @@ pub enum SlashCommand {
     /// End the private chat of the current tab.
     End,
     Who,
+    /// Show the server's message of the day.
+    Motd,
     Status(Status),
     Theme(String),
     Help,
@@ -86,7 +88,7 @@ pub enum SlashCommand {
 
 /// Every command with its argument and a one-line description, for `/help`,
 /// the help overlay and Tab completion.
-pub const COMMANDS: [(&str, &str, &str); 26] = [
+pub const COMMANDS: [(&str, &str, &str); 27] = [
     (
         "/chat",
         "NAME",
@@ -102,7 +104,8 @@ pub const COMMANDS: [(&str, &str, &str); 26] = [
     ("/reject", "NAME", "reject NAME's chat request"),
     ("/cancel", "NAME", "cancel your request to NAME"),
     ("/end", "", "end the private chat in this tab"),
-    ("/who", "", "list who is online"),
+    ("/who", "", "list who is online (Esc closes the list)"),
+    ("/motd", "", "the server's message of the day, whole"),
     ("/status", "available|away|busy", "set your status"),
     (
         "/create",
@@ -129,7 +132,7 @@ pub const COMMANDS: [(&str, &str, &str); 26] = [
         "delete this tab's group and its messages for everyone",
     ),
     ("/groups", "", "the directory of groups: Enter joins"),
-    ("/members", "", "the group's members (also F2)"),
+    ("/members", "", "list the group's members (F2: the panel)"),
     (
         "/send",
         "PATH [caption]",
@@ -273,6 +276,7 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         "/cancel" => need_name("/cancel").map(SlashCommand::Cancel),
         "/end" => no_arg(SlashCommand::End),
         "/who" => no_arg(SlashCommand::Who),
+        "/motd" => no_arg(SlashCommand::Motd),
         "/status" => match (arg.and_then(Status::parse), extra) {
             (Some(s), None) => Ok(SlashCommand::Status(s)),
             _ => Err("usage: /status available|away|busy".to_owned()),

@@ -21,12 +21,46 @@ pub enum TimeFormat {
     H12,
 }
 
+/// One server address, or several (the nodes of one service, tried in
+/// turn): `server = "a:7700"` or `server = ["a:7700", "b:7700"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum ServerList {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl ServerList {
+    /// The list as the login form and `--server` take it: `a:7700,b:7700`.
+    pub fn text(&self) -> String {
+        match self {
+            ServerList::One(s) => s.trim().to_owned(),
+            ServerList::Several(list) => list
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// The list for a file: one address as a string (as older files have
+    /// it), several as an array.
+    pub fn from_text(text: &str) -> ServerList {
+        let list = crate::client::address::split_list(text);
+        match list.as_slice() {
+            [one] => ServerList::One((*one).to_owned()),
+            _ => ServerList::Several(list.into_iter().map(str::to_owned).collect()),
+        }
+    }
+}
+
 /// What the config file may say.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// `host:port` of the server.
-    pub server: Option<String>,
+    /// `host:port` of the server, or a list of them (failover).
+    pub server: Option<ServerList>,
     /// The user name to fill in (and log in as, with `TCHAT_PASSWORD`).
     pub user: Option<String>,
     /// The theme's name.
@@ -114,13 +148,35 @@ mod tests {
             Path::new("c.toml"),
         )
         .unwrap();
-        assert_eq!(c.server.as_deref(), Some("chat:7700"));
+        assert_eq!(c.server.map(|s| s.text()).as_deref(), Some("chat:7700"));
         assert!(!c.bell);
         assert_eq!(c.time_format, TimeFormat::H12);
         assert_eq!(
             Config::parse("", Path::new("c")).unwrap(),
             Config::default()
         );
+    }
+
+    #[test]
+    fn server_is_one_address_or_a_list() {
+        let c = Config::parse(
+            "server = [\"a:7700\", \"tls://b:7700\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.map(|s| s.text()).as_deref(),
+            Some("a:7700,tls://b:7700")
+        );
+        assert_eq!(ServerList::from_text("a:1"), ServerList::One("a:1".into()));
+        assert_eq!(
+            ServerList::from_text("a:1, b:2"),
+            ServerList::Several(vec!["a:1".into(), "b:2".into()])
+        );
+        let err = Config::parse("server = 7\n", Path::new("c"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1"), "{err}");
     }
 
     #[test]

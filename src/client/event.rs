@@ -32,6 +32,9 @@ pub enum Event {
 pub enum NetEvent {
     /// Trying to reach the server (`attempt` counts from 1).
     Connecting { attempt: u32 },
+    /// Logged in at this address (`host:port`, one of the list): the
+    /// status bar says where. Sent before the `welcome`.
+    Connected { server: String },
     /// A frame from the server. Pongs to the task's own pings are not passed on.
     Frame(ServerFrame),
     /// The first login of a session failed; nothing will be retried.

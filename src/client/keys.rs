@@ -32,6 +32,8 @@ pub enum Action {
     Quit,
     Help,
     TogglePeople,
+    /// F3: the system view (notices shown lately, command output).
+    SystemView,
     /// Alt-1…Alt-9, zero-based.
     GotoTab(usize),
     NextTab,
@@ -122,6 +124,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Esc => A::Escape,
         KeyCode::F(1) => A::Help,
         KeyCode::F(2) => A::TogglePeople,
+        KeyCode::F(3) => A::SystemView,
         _ => return None,
     })
 }

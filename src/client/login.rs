@@ -12,22 +12,44 @@ pub enum Field {
     Server,
     User,
     Password,
+    /// The password typed again; only when registering.
+    Confirm,
     Mode,
 }
 
 impl Field {
-    const ORDER: [Field; 4] = [Field::Server, Field::User, Field::Password, Field::Mode];
+    const ORDER: [Field; 5] = [
+        Field::Server,
+        Field::User,
+        Field::Password,
+        Field::Confirm,
+        Field::Mode,
+    ];
 
-    pub fn next(self) -> Field {
-        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
-        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    /// The field after this one; `Confirm` only when `register`.
+    pub fn next(self, register: bool) -> Field {
+        self.step(register, 1)
     }
 
-    pub fn prev(self) -> Field {
-        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
-        Self::ORDER[(i + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    /// The field before this one; `Confirm` only when `register`.
+    pub fn prev(self, register: bool) -> Field {
+        self.step(register, Self::ORDER.len() - 1)
+    }
+
+    fn step(self, register: bool, by: usize) -> Field {
+        let n = Self::ORDER.len();
+        let mut i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        loop {
+            i = (i + by) % n;
+            if register || Self::ORDER[i] != Field::Confirm {
+                return Self::ORDER[i];
+            }
+        }
     }
 }
+
+/// What the form says when the two passwords differ.
+pub const MISMATCH: &str = "the two passwords differ: type the same password twice";
 
 /// The form's state. Kept as it is when the server refuses a login, so the
 /// user only fixes what was wrong.
@@ -36,6 +58,9 @@ pub struct LoginForm {
     pub server: TextArea<'static>,
     pub user: TextArea<'static>,
     pub password: TextArea<'static>,
+    /// The password again, when registering: a typo would otherwise lock
+    /// the user out of the account just made.
+    pub confirm: TextArea<'static>,
     pub register: bool,
     pub focus: Field,
     /// The last error, shown under the fields.
@@ -47,6 +72,13 @@ pub struct LoginForm {
     pub remembered: bool,
 }
 
+/// A masked field.
+fn secret(text: &str) -> TextArea<'static> {
+    let mut field = single_line(text);
+    field.set_mask_char('•');
+    field
+}
+
 fn single_line(text: &str) -> TextArea<'static> {
     let mut ta = TextArea::new(vec![text.to_owned()]);
     ta.move_cursor(ratatui_textarea::CursorMove::End);
@@ -56,12 +88,11 @@ fn single_line(text: &str) -> TextArea<'static> {
 
 impl LoginForm {
     pub fn new(server: &str, user: &str, register: bool) -> LoginForm {
-        let mut password = single_line("");
-        password.set_mask_char('•');
         LoginForm {
             server: single_line(server),
             user: single_line(user),
-            password,
+            password: secret(""),
+            confirm: secret(""),
             register,
             focus: if user.is_empty() {
                 Field::User
@@ -80,7 +111,8 @@ impl LoginForm {
             Field::Server => Some(&mut self.server),
             Field::User => Some(&mut self.user),
             Field::Password => Some(&mut self.password),
-            Field::Mode => None,
+            Field::Confirm if self.register => Some(&mut self.confirm),
+            Field::Confirm | Field::Mode => None,
         }
     }
 
@@ -96,6 +128,15 @@ impl LoginForm {
         self.password.lines().concat()
     }
 
+    /// Switches between logging in and registering; the focus leaves the
+    /// confirmation when it goes away.
+    pub fn toggle_mode(&mut self) {
+        self.register = !self.register;
+        if !self.register && self.focus == Field::Confirm {
+            self.focus = Field::Password;
+        }
+    }
+
     /// Checks what can be checked locally and builds the credentials; the
     /// error names the rule, and moves the focus to the field at fault.
     pub fn credentials(&mut self) -> Result<Credentials, String> {
@@ -104,7 +145,7 @@ impl LoginForm {
             self.focus = Field::Server;
             return Err("enter the server address, e.g. 127.0.0.1:7700".into());
         }
-        if let Err(e) = super::address::ServerAddr::parse(&server) {
+        if let Err(e) = super::address::parse_list(&server) {
             self.focus = Field::Server;
             return Err(e.to_string());
         }
@@ -128,6 +169,18 @@ impl LoginForm {
                 self.focus = Field::Password;
                 return Err(format!("{e}"));
             }
+            // Refused here, before anything is sent: nothing about a
+            // mistyped password reaches the server.
+            let confirm = self.confirm.lines().concat();
+            if confirm.is_empty() {
+                self.focus = Field::Confirm;
+                return Err("type the password again to confirm it".into());
+            }
+            if confirm != password {
+                self.focus = Field::Confirm;
+                self.confirm = secret("");
+                return Err(MISMATCH.into());
+            }
         }
         Ok(Credentials {
             server,
@@ -142,17 +195,16 @@ impl LoginForm {
         self.user = single_line(user);
     }
 
-    /// Fills the password field (from `TCHAT_PASSWORD`).
+    /// Fills the password field and its confirmation (from
+    /// `TCHAT_PASSWORD`: nothing was typed, so nothing can be mistyped).
     pub fn set_password(&mut self, password: &str) {
-        let mut field = single_line(password);
-        field.set_mask_char('•');
-        self.password = field;
+        self.password = secret(password);
+        self.confirm = secret(password);
     }
 
     /// Forgets the typed password (after a successful login).
     pub fn clear_password(&mut self) {
-        let mut password = single_line("");
-        password.set_mask_char('•');
-        self.password = password;
+        self.password = secret("");
+        self.confirm = secret("");
     }
 }

@@ -20,6 +20,12 @@
 //! shows who, why and until when on the login form, and the user decides
 //! when to log in again; a reconnect refused with `banned` stops too.
 //!
+//! The server may be a list of addresses (`a:7700,b:7700`, the nodes of
+//! one service): a login tries them in turn, the next one when one cannot
+//! be reached, and a reconnect starts with the one after the address that
+//! was lost, so the user fails over when a node dies. The backoff is waited
+//! between full passes over the list.
+//!
 //! A `tls://` server gets a TLS handshake first (see `trust`). A refused
 //! certificate stops the task where it is, reconnects included: it reports
 //! `Untrusted` and waits for the user's decision, never retrying on its own.
@@ -28,6 +34,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 pub mod files;
+pub mod invalid;
 pub mod pace;
 
 use files::Files;
@@ -198,6 +205,9 @@ struct Task {
     warned: HashSet<String>,
     /// File transfers; they outlive a session and resume in the next.
     files: Files,
+    /// The index, in the login's address list, of the address logged in
+    /// at last: a reconnect starts with the one after it.
+    current: usize,
 }
 
 async fn run(
@@ -217,6 +227,7 @@ async fn run(
         anchors: None,
         trusted: KnownServers::default(),
         warned: HashSet::new(),
+        current: 0,
     };
     let mut creds: Option<Credentials> = None;
     loop {
@@ -229,7 +240,7 @@ async fn run(
         };
         // First attempt: errors go back to the login form.
         task.emit(NetEvent::Connecting { attempt: 1 });
-        let conn = match task.login(&c, c.register).await {
+        let conn = match task.login(&c, c.register, 0).await {
             Login::Ok(conn) => conn,
             Login::Refused(e) => {
                 task.emit(NetEvent::LoginFailed(e));
@@ -288,7 +299,10 @@ async fn run(
                             None => return,
                         }
                         task.emit(NetEvent::Connecting { attempt: streak });
-                        match task.login(&login, false).await {
+                        // The address that was lost is tried last: with
+                        // several, the next one first (failover).
+                        let start = task.current + 1;
+                        match task.login(&login, false, start).await {
                             Login::Ok(c) => {
                                 conn = c;
                                 continue 'session;
@@ -506,12 +520,37 @@ impl Task {
         }
     }
 
-    async fn login(&mut self, c: &Credentials, register: bool) -> Login {
-        let addr = match ServerAddr::parse(&c.server) {
+    /// Logs in at the addresses of `c.server` in turn, from the `start`th
+    /// (wrapping): one that cannot be reached, or that breaks the exchange,
+    /// gives way to the next; a refusal or a refused certificate stops
+    /// there, since that server did answer. One pass over the list: the
+    /// caller waits (the backoff) between passes.
+    async fn login(&mut self, c: &Credentials, register: bool, start: usize) -> Login {
+        let addrs = match super::address::parse_list(&c.server) {
             Ok(a) => a,
             Err(e) => return Login::Failed(e.to_string()),
         };
-        let stream = match self.open(&addr, &c.server).await {
+        let n = addrs.len();
+        let mut failures = Vec::new();
+        for k in 0..n {
+            let i = (start + k) % n;
+            match self.login_at(&addrs[i], c, register).await {
+                Login::Failed(reason) => failures.push(reason),
+                other => {
+                    if matches!(other, Login::Ok(_)) {
+                        self.current = i;
+                    }
+                    return other;
+                }
+            }
+        }
+        Login::Failed(failures.join("; "))
+    }
+
+    /// One login attempt at one address.
+    async fn login_at(&mut self, addr: &ServerAddr, c: &Credentials, register: bool) -> Login {
+        let shown = addr.display();
+        let stream = match self.open(addr, &shown).await {
             Ok(s) => s,
             Err(failed) => return failed,
         };
@@ -550,12 +589,18 @@ impl Task {
                 Some(Err(e)) => return Login::Failed(format!("connection failed: {e}")),
                 None => return Login::Failed("the server closed the connection".into()),
             };
+            // A frame this build does not know is skipped (a newer server
+            // may send one); one that breaks the contract ends the login at
+            // once, saying what was wrong, rather than waiting for an
+            // answer that will not come.
             let frame = match decode_server_frame(&line) {
                 Ok(Some(f)) => f,
-                Ok(None) | Err(_) => continue,
+                Ok(None) => continue,
+                Err(e) => return Login::Failed(invalid::describe(&line, &e)),
             };
             match frame {
                 ServerFrame::Welcome(w) if w.id == id => {
+                    self.emit(NetEvent::Connected { server: addr.key() });
                     self.emit(NetEvent::Frame(ServerFrame::Welcome(w)));
                     return Login::Ok(conn);
                 }
@@ -607,9 +652,27 @@ impl Task {
                     };
                     let frame = match decode_server_frame(&line) {
                         Ok(Some(frame)) => frame,
-                        // Unknown types and frames this build cannot read are
-                        // skipped: a newer server may send them.
-                        Ok(None) | Err(_) => continue,
+                        // Unknown types are skipped: a newer server may
+                        // send them.
+                        Ok(None) => continue,
+                        // A known frame that breaks the contract is said
+                        // (once per kind of mistake), and a reply to one
+                        // of the app's requests is answered as failed, so
+                        // that nothing waits for it forever.
+                        Err(e) => {
+                            self.warn_once(invalid::describe(&line, &e));
+                            if let Some(id) = invalid::reply_id(&line)
+                                .filter(|id| *id < OWN_ID_BASE)
+                            {
+                                outbox.answered(id);
+                                self.emit(NetEvent::Frame(ServerFrame::Error(ErrorFrame::new(
+                                    Some(id),
+                                    ErrorCode::Internal,
+                                    "the server's answer could not be read",
+                                ))));
+                            }
+                            continue;
+                        }
                     };
                     match frame {
                         ServerFrame::Pong { id } if id >= OWN_ID_BASE => {

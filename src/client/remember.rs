@@ -11,12 +11,23 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// What is remembered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+use super::config::ServerList;
+
+/// What is remembered: the server as the form had it (a list of
+/// addresses, for failover, is kept whole) and the user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastLogin {
+    /// `a:7700` or `a:7700,b:7700`.
     pub server: String,
     pub user: String,
+}
+
+/// The file's form: `server` a string, or an array when there are several.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    server: ServerList,
+    user: String,
 }
 
 /// `<state dir>/last_login.toml`, if the system has a home.
@@ -32,7 +43,11 @@ pub fn default_path() -> Option<PathBuf> {
 /// be read (nothing to fill in is not an error).
 pub fn load(path: &Path) -> Option<LastLogin> {
     let text = std::fs::read_to_string(path).ok()?;
-    let last: LastLogin = toml::from_str(&text).ok()?;
+    let file: File = toml::from_str(&text).ok()?;
+    let last = LastLogin {
+        server: file.server.text(),
+        user: file.user,
+    };
     (!last.server.trim().is_empty()).then_some(last)
 }
 
@@ -42,12 +57,21 @@ pub fn load(path: &Path) -> Option<LastLogin> {
 pub fn save(path: &Path, last: &LastLogin) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let text = toml::to_string(last).map_err(std::io::Error::other)?;
+    let file = File {
+        server: ServerList::from_text(&last.server),
+        user: last.user.clone(),
+    };
+    let text = toml::to_string(&file).map_err(std::io::Error::other)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(format!("# the last login of tchat (never the password)\n{text}").as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Two address lists that say the same (spacing aside).
+fn same_list(a: &str, b: &str) -> bool {
+    super::address::split_list(a) == super::address::split_list(b)
 }
 
 /// What the form starts with: the server and user from flags, environment
@@ -71,7 +95,7 @@ pub fn fill(
     };
     let user = match (user, last) {
         (Some(u), _) => u,
-        (None, Some(l)) if l.server == server && !l.user.is_empty() => {
+        (None, Some(l)) if same_list(&l.server, &server) && !l.user.is_empty() => {
             remembered = true;
             l.user.clone()
         }
@@ -102,6 +126,36 @@ mod tests {
         assert!(!text.contains("password ="), "{text}");
         std::fs::write(&path, "server = ").unwrap();
         assert_eq!(load(&path), None, "a broken file is not used");
+    }
+
+    #[test]
+    fn a_list_of_servers_is_remembered_as_a_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last_login.toml");
+        let last = LastLogin {
+            server: "a:7700, tls://b:7700".into(),
+            user: "alice".into(),
+        };
+        save(&path, &last).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(r#"server = ["a:7700", "tls://b:7700"]"#),
+            "{text}"
+        );
+        let back = load(&path).unwrap();
+        assert_eq!(back.server, "a:7700,tls://b:7700");
+        // A file from before lists has a string: still read.
+        std::fs::write(&path, "server = \"a:1\"\nuser = \"bob\"\n").unwrap();
+        assert_eq!(load(&path).unwrap().server, "a:1");
+        // The user goes with the same list, however it is spaced.
+        assert_eq!(
+            fill(None, None, Some(&back), "d"),
+            ("a:7700,tls://b:7700".into(), "alice".into(), true)
+        );
+        assert_eq!(
+            fill(Some("a:7700 ,tls://b:7700".into()), None, Some(&back), "d").1,
+            "alice"
+        );
     }
 
     #[test]

@@ -61,6 +61,11 @@ macro_rules! styles {
                 match key { $(stringify!($field) => Some(&mut self.$field),)* _ => None }
             }
             fn empty() -> Styles { Styles { $($field: Style::default(),)* } }
+            /// Every style with its name.
+            pub fn named(&self) -> Vec<(&'static str, Style)> {
+                vec![$((stringify!($field), self.$field),)*]
+            }
+            fn for_each(&mut self, mut f: impl FnMut(&mut Style)) { $(f(&mut self.$field);)* }
         }
     };
 }
@@ -103,6 +108,11 @@ pub struct Theme {
     pub name: String,
     pub styles: Styles,
     pub nicks: Vec<Color>,
+    /// The colour painted behind everything, for a theme whose colours
+    /// only read on it (dark text needs a light background whatever the
+    /// terminal's own is). `None` leaves the terminal's background: the
+    /// theme is made for a dark one.
+    pub background: Option<Color>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +121,7 @@ struct RawTheme {
     #[allow(dead_code)]
     name: Option<String>,
     nicks: Option<Vec<String>>,
+    background: Option<String>,
     #[serde(default)]
     styles: BTreeMap<String, RawStyle>,
 }
@@ -147,6 +158,7 @@ impl Theme {
             name: "default".into(),
             styles: Styles::empty(),
             nicks: vec![Color::Reset],
+            background: None,
         })
     }
 
@@ -182,6 +194,21 @@ impl Theme {
             })?;
             *slot = style;
         }
+        let background = match &raw.background {
+            Some(v) => Some(color(name, "background", v)?).filter(|c| *c != Color::Reset),
+            None => base.and_then(|b| b.background),
+        };
+        // With a background, nothing shows the terminal's own: the base
+        // style and every style asking for the terminal's (`reset`) get
+        // the theme's.
+        if let Some(bg) = background {
+            styles.base = styles.base.bg(bg);
+            styles.for_each(|st| {
+                if st.bg == Some(Color::Reset) {
+                    *st = st.bg(bg);
+                }
+            });
+        }
         let nicks = match raw.nicks {
             Some(list) if !list.is_empty() => list
                 .iter()
@@ -193,6 +220,7 @@ impl Theme {
             name: name.to_owned(),
             styles,
             nicks,
+            background,
         })
     }
 
@@ -207,6 +235,84 @@ impl Theme {
         }
         self.nicks[(h as usize) % self.nicks.len().max(1)]
     }
+}
+
+/// The RGB a colour is commonly shown as (xterm's palette for names and
+/// indexes); `None` for `reset`, which depends on the terminal.
+pub fn rgb(c: Color) -> Option<(u8, u8, u8)> {
+    const ANSI: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    let index = |i: u8| -> (u8, u8, u8) {
+        match i {
+            0..=15 => ANSI[usize::from(i)],
+            16..=231 => {
+                let step = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+                let v = i - 16;
+                (step(v / 36), step(v / 6 % 6), step(v % 6))
+            }
+            _ => {
+                let g = 8 + 10 * (i - 232);
+                (g, g, g)
+            }
+        }
+    };
+    Some(match c {
+        Color::Reset => return None,
+        Color::Black => ANSI[0],
+        Color::Red => ANSI[1],
+        Color::Green => ANSI[2],
+        Color::Yellow => ANSI[3],
+        Color::Blue => ANSI[4],
+        Color::Magenta => ANSI[5],
+        Color::Cyan => ANSI[6],
+        Color::Gray => ANSI[7],
+        Color::DarkGray => ANSI[8],
+        Color::LightRed => ANSI[9],
+        Color::LightGreen => ANSI[10],
+        Color::LightYellow => ANSI[11],
+        Color::LightBlue => ANSI[12],
+        Color::LightMagenta => ANSI[13],
+        Color::LightCyan => ANSI[14],
+        Color::White => ANSI[15],
+        Color::Rgb(r, g, b) => (r, g, b),
+        Color::Indexed(i) => index(i),
+    })
+}
+
+/// The WCAG contrast ratio of two colours (1 to 21); `None` when either
+/// is the terminal's own.
+pub fn contrast(a: Color, b: Color) -> Option<f64> {
+    let lum = |c: Color| -> Option<f64> {
+        let (r, g, b) = rgb(c)?;
+        let ch = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.039_28 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        Some(0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b))
+    };
+    let (la, lb) = (lum(a)?, lum(b)?);
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    Some((hi + 0.05) / (lo + 0.05))
 }
 
 /// All themes the user can pick: the built-in ones plus those found in a
@@ -303,6 +409,83 @@ mod tests {
                 assert_ne!(s.slot(key).copied(), e.slot(key).copied(), "{name}.{key}");
             }
         }
+    }
+
+    /// The background text is read on: the style's own, else the theme's;
+    /// a theme without one is made for a dark terminal, so it is read on
+    /// black.
+    fn behind(theme: &Theme, style: Style) -> Color {
+        match style.bg {
+            Some(bg) if bg != Color::Reset => bg,
+            _ => theme.background.unwrap_or(Color::Black),
+        }
+    }
+
+    #[test]
+    fn every_builtin_theme_reads_on_the_background_it_assumes() {
+        let set = ThemeSet::builtin();
+        let mut problems = Vec::new();
+        for (name, _) in BUILTIN {
+            let theme = set.get(name).unwrap();
+            if let Some(bg) = theme.background {
+                assert_eq!(theme.styles.base.bg, Some(bg), "{name}: base is painted");
+                for (key, st) in theme.styles.named() {
+                    assert_ne!(
+                        st.bg,
+                        Some(Color::Reset),
+                        "{name}.{key} shows the terminal's"
+                    );
+                }
+            } else {
+                // Left on the terminal's background: it must be a dark
+                // theme's colours, or the base must bring its own.
+                assert!(
+                    theme.styles.base.bg.is_some_and(|b| b != Color::Reset)
+                        || contrast(theme.styles.base.fg.unwrap(), Color::Black).unwrap() >= 7.0,
+                    "{name}: text meant for a dark terminal"
+                );
+            }
+            // Text: readable (WCAG 4.5 for body text, 3 for the quiet
+            // lines, hints and borders, which are meant to recede).
+            for (key, st) in theme.styles.named() {
+                let Some(fg) = st.fg.filter(|c| *c != Color::Reset) else {
+                    continue;
+                };
+                if st.add_modifier.contains(Modifier::REVERSED) {
+                    continue;
+                }
+                let min = match key {
+                    "dim" | "timestamp" | "system" | "border" | "day_line" => 2.5,
+                    _ => 3.0,
+                };
+                let ratio = contrast(fg, behind(&theme, st)).unwrap();
+                if ratio < min {
+                    problems.push(format!("{name}.{key}: contrast {ratio:.2} < {min}"));
+                }
+            }
+            for nick in &theme.nicks {
+                let ratio = contrast(*nick, behind(&theme, theme.styles.base)).unwrap();
+                if ratio < 3.0 {
+                    problems.push(format!("{name}: nick {nick:?} contrast {ratio:.2}"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn a_background_is_painted_under_every_style_that_asks_for_the_terminals() {
+        let base = Theme::default_theme();
+        let t = Theme::parse(
+            "x",
+            "background = \"#ffffff\"\n[styles]\ninput = { fg = \"#000000\", bg = \"reset\" }\n",
+            Some(&base),
+        )
+        .unwrap();
+        assert_eq!(t.background, Some(Color::Rgb(255, 255, 255)));
+        assert_eq!(t.styles.base.bg, Some(Color::Rgb(255, 255, 255)));
+        assert_eq!(t.styles.input.bg, Some(Color::Rgb(255, 255, 255)));
+        assert_eq!(base.background, None, "the default leaves the terminal's");
     }
 
     #[test]

@@ -460,7 +460,6 @@ impl App {
                 let Some(i) = self.group_index(&chat) else {
                     return;
                 };
-                let n = members.len();
                 if let Some(g) = self.chats[i].group.as_mut() {
                     g.members = members
                         .into_iter()
@@ -471,10 +470,7 @@ impl App {
                     g.members_asked = false;
                 }
                 if shown {
-                    self.people.visible = true;
-                    self.info(format!(
-                        "{n} member(s) in {chat}: the panel on the right (F2)"
-                    ));
+                    self.show_members(&chat);
                 }
                 let n = self.people_len();
                 self.people.clamp(n);

@@ -34,9 +34,9 @@ impl App {
     pub(super) fn on_login_key(&mut self, action: Action, out: &mut Vec<Command>) {
         let form = &mut self.login;
         match action {
-            Action::Complete | Action::Down => form.focus = form.focus.next(),
-            Action::BackTab | Action::Up => form.focus = form.focus.prev(),
-            Action::ToggleMode => form.register = !form.register,
+            Action::Complete | Action::Down => form.focus = form.focus.next(form.register),
+            Action::BackTab | Action::Up => form.focus = form.focus.prev(form.register),
+            Action::ToggleMode => form.toggle_mode(),
             Action::Escape => form.error = None,
             Action::Help => {}
             Action::Submit if form.busy => {}
@@ -45,6 +45,7 @@ impl App {
                     form.error = None;
                     form.busy = true;
                     self.conn = ConnState::Connecting;
+                    self.server_now = None;
                     out.push(Command::Connect(creds));
                 }
                 Err(e) => form.error = Some(e),
@@ -54,7 +55,7 @@ impl App {
                     edit,
                     Edit::Insert(' ') | Edit::Left | Edit::Right | Edit::Backspace
                 ) {
-                    form.register = !form.register;
+                    form.toggle_mode();
                 }
             }
             Action::Edit(edit) => {
@@ -88,6 +89,15 @@ impl App {
             self.help.on_key(action, lines, self.size.1);
             return;
         }
+        if self.output.visible {
+            if action == Action::Help {
+                self.help.open();
+            } else {
+                let (rows, page) = crate::client::ui::output::extent(self);
+                self.output.on_key(action, rows, page);
+            }
+            return;
+        }
         if self.audit.visible {
             if action == Action::Help {
                 self.help.open();
@@ -111,6 +121,10 @@ impl App {
             }
             Action::TogglePeople => {
                 self.people.toggle();
+                return;
+            }
+            Action::SystemView => {
+                self.show_notices();
                 return;
             }
             Action::GotoTab(n) => {
@@ -178,8 +192,15 @@ impl App {
             Action::Newline => self.draft_mut().insert_newline(),
             Action::Complete => self.complete(),
             Action::Escape => {
+                let scrolled = self.active_chat().is_some_and(|c| c.scroll.is_some());
+                let banner = self.active_chat().is_some_and(|c| c.key == ChatKey::Public)
+                    && layout::motd_banner(self).is_some();
                 if self.notice.is_some() {
                     self.notice = None;
+                } else if !scrolled && banner {
+                    // Nothing else to close: the banner goes.
+                    self.motd_hidden = true;
+                    self.info("message of the day hidden: /motd shows it again");
                 } else {
                     self.scroll_bottom();
                 }
@@ -313,6 +334,7 @@ impl App {
             || self.help.visible
             || self.directory.visible
             || self.audit.visible
+            || self.output.visible
             || self.trust.is_open()
         {
             return;

@@ -19,6 +19,9 @@ impl App {
                     self.conn = ConnState::Connecting;
                 }
             }
+            NetEvent::Connected { server } => {
+                self.server_now = Some(clean_line(&server).into_owned())
+            }
             NetEvent::Frame(frame) => self.on_frame(frame, out),
             NetEvent::File(ev) => self.on_file_event(ev),
             NetEvent::LoginFailed(err) => {
@@ -103,7 +106,17 @@ impl App {
     pub(super) fn on_frame(&mut self, frame: ServerFrame, out: &mut Vec<Command>) {
         match frame {
             ServerFrame::Hello(h) => {
-                self.motd = h.motd.map(|m| clean_line(&m).into_owned());
+                // Shown apart from the messages (a banner over `# public`,
+                // `/motd` for all of it); hidden again only if it is the
+                // one the user hid.
+                let motd = h
+                    .motd
+                    .map(|m| clean_text(&m).trim().to_owned())
+                    .filter(|m| !m.is_empty());
+                if motd != self.motd {
+                    self.motd_hidden = false;
+                }
+                self.motd = motd;
                 self.file_limits = FileLimits {
                     max_file_bytes: h.limits.max_file_bytes,
                     chunk_bytes: h.limits.file_chunk_bytes,
@@ -142,19 +155,9 @@ impl App {
                     return;
                 }
                 self.set_online(online);
-                let list: Vec<String> = self
-                    .online
-                    .values()
-                    .map(|u| format!("{} ({})", u.user, u.status.as_str()))
-                    .collect();
-                if more_online > 0 {
-                    self.info(format!(
-                        "online: {} and {more_online} more",
-                        list.join(", ")
-                    ));
-                } else {
-                    self.info(format!("online: {}", list.join(", ")));
-                }
+                // The whole list, to be read at leisure: one notice line
+                // cannot hold it.
+                self.show_who(more_online);
             }
             ServerFrame::ChatRequest { from, ts } => {
                 self.inbox.add_incoming(from.clone(), ts);
@@ -455,11 +458,6 @@ impl App {
             }
         } else if public.log.is_empty() {
             self.public_unread_hint = Some(w.public_unread);
-        }
-        if !resync {
-            if let Some(motd) = self.motd.clone() {
-                self.chats[p].log.push_system(self.now_ms, motd);
-            }
         }
         for i in 0..self.chats.len() {
             if !self.chats[i].is_live() {
@@ -784,7 +782,7 @@ impl App {
         let in_view = self.screen == Screen::Chat
             && self.active == i
             && self.chats[i].scroll.is_none()
-            && !self.help.visible;
+            && !self.chat_covered();
         if in_view {
             return Some(i);
         }

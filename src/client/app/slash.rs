@@ -13,6 +13,7 @@ impl App {
         let needs_net = !matches!(
             cmd,
             SlashCommand::Theme(_)
+                | SlashCommand::Motd
                 | SlashCommand::Help
                 | SlashCommand::Quit
                 | SlashCommand::Open
@@ -83,6 +84,7 @@ impl App {
             SlashCommand::Who => {
                 self.request(out, Request::Who, Some(Pending::Who));
             }
+            SlashCommand::Motd => self.show_motd(),
             SlashCommand::Status(s) => {
                 self.request(
                     out,

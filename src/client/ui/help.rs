@@ -10,7 +10,7 @@ use crate::client::commands::{ADMIN_COMMANDS, COMMANDS};
 use crate::client::wrap;
 
 /// Every key, grouped.
-pub const KEYS: [(&str, &str); 33] = [
+pub const KEYS: [(&str, &str); 34] = [
     ("Alt-1 … Alt-9", "jump to tab 1 … 9"),
     ("Ctrl-N / Ctrl-P", "next / previous tab"),
     (
@@ -32,7 +32,10 @@ pub const KEYS: [(&str, &str); 33] = [
     ("Alt-D", "delete word after the cursor"),
     ("Ctrl-U / Ctrl-K", "delete to start / end of line"),
     ("Ctrl-Z / Ctrl-Y", "undo / redo in the input line"),
-    ("Esc", "dismiss the notice, or jump to newest"),
+    (
+        "Esc",
+        "dismiss the notice, or jump to newest, or hide the message of the day",
+    ),
     (
         "Ctrl-↑ / Alt-↑",
         "select a message: ↑/↓ move, Enter fetch its file, d delete (y/n), Esc back",
@@ -50,6 +53,10 @@ pub const KEYS: [(&str, &str); 33] = [
         "scroll the audit log (admins); Esc closes",
     ),
     ("F2", "people panel: ↑/↓ select, Enter chat, Esc close"),
+    (
+        "F3",
+        "notices shown lately, whole (also /who, /members, /motd): ↑/↓ PgUp PgDn scroll, Esc closes",
+    ),
     (
         "F2 in a group tab",
         "the group's members, roles and presence",

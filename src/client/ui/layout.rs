@@ -7,11 +7,19 @@ use crate::client::app::App;
 
 /// Width of the people panel (F2).
 pub const PEOPLE_WIDTH: u16 = 24;
+
+/// Whether the people panel fits beside the chat on a screen `width`
+/// wide; narrower, it takes the chat's place while it is open.
+pub fn people_beside(width: u16) -> bool {
+    width > PEOPLE_WIDTH + 20
+}
 /// The input line grows with the draft up to this many rows.
 pub const MAX_INPUT_ROWS: u16 = 5;
 
 /// Most rows a notice wraps to; beyond them it is elided with `…`.
 pub const MAX_NOTICE_ROWS: u16 = 3;
+/// Ends a notice cut to `MAX_NOTICE_ROWS`: F3 shows it whole.
+pub const CUT_HINT: &str = " F3 shows all";
 
 /// The chat screen's areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,14 +38,31 @@ pub struct Areas {
 }
 
 /// The line under the tabs of a group tab: why it is closed (`true`), or
-/// its topic; `None` for a group without a topic and for other tabs.
+/// its topic; in `# public`, the message of the day's banner; `None` for a
+/// group without a topic and for other tabs.
 pub fn topic_line(app: &App) -> Option<(String, bool)> {
     let chat = app.active_chat()?;
+    if chat.key == crate::protocol::ChatKey::Public {
+        return motd_banner(app).map(|b| (b, false));
+    }
     let group = chat.group.as_ref()?;
     if let Some(why) = &chat.closed {
         return Some((format!("closed: {why} · /leave closes the tab"), true));
     }
     (!group.topic.trim().is_empty()).then(|| (group.topic.clone(), false))
+}
+
+/// The banner over `# public`: the message of the day's first line (`…`
+/// when there is more: `/motd` shows it whole), unless the user hid it.
+pub fn motd_banner(app: &App) -> Option<String> {
+    let motd = app.motd.as_ref().filter(|_| !app.motd_hidden)?;
+    let mut lines = motd.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next()?.trim();
+    Some(if lines.next().is_some() {
+        format!("{first} …")
+    } else {
+        first.to_owned()
+    })
 }
 
 /// Most progress bars shown under a chat; more are summed up in the last.
@@ -83,10 +108,15 @@ pub fn notice_rows(app: &App, width: u16) -> Vec<String> {
         .map(|&(a, b)| n.text[a..b].to_owned())
         .collect();
     if ranges.len() > max {
-        // The last row shows as much of the rest as fits, and says it is cut.
+        // The last row shows as much of the rest as fits, says it is cut,
+        // and where to read it whole.
         let rest = n.text[ranges[max - 1].0..].replace('\n', " ");
         if let Some(last) = rows.last_mut() {
-            *last = crate::client::wrap::elide(&format!("{rest} "), w);
+            let room = w.saturating_sub(crate::client::wrap::width(CUT_HINT));
+            *last = format!(
+                "{}{CUT_HINT}",
+                crate::client::wrap::elide(&format!("{rest} "), room)
+            );
         }
     }
     if rows.is_empty() {
@@ -113,7 +143,10 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     let tabs = row(0, 1);
     let topic = (topic_rows > 0).then(|| row(1, 1));
     let main_full = row(1 + topic_rows, main_h);
-    let (main, people) = if app.people.visible && w > PEOPLE_WIDTH + 20 {
+    let (main, people) = if app.people.visible && !people_beside(w) {
+        // Too narrow to share: the panel takes the chat's place.
+        (main_full, Some(main_full))
+    } else if app.people.visible {
         (
             Rect::new(main_full.x, main_full.y, w - PEOPLE_WIDTH, main_full.height),
             Some(Rect::new(

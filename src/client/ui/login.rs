@@ -11,15 +11,16 @@ use crate::client::login::Field;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.theme.styles;
     buf.set_style(area, s.base);
+    let form = &app.login;
     let w = area.width.min(60);
-    let h = area.height.min(15);
+    // Registering has one field more: the password again.
+    let h = area.height.min(if form.register { 17 } else { 15 });
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
     );
-    let form = &app.login;
     let title = if form.register {
         " tchat — create an account "
     } else {
@@ -36,11 +37,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let label_w = 11u16;
-    let fields = [
+    let mut fields = vec![
         (Field::Server, "Server", &form.server),
         (Field::User, "User", &form.user),
         (Field::Password, "Password", &form.password),
     ];
+    if form.register {
+        fields.push((Field::Confirm, "Confirm", &form.confirm));
+    }
+    // A blank row between fields where there is room for it and the two
+    // rows of an error and of the hint; on a short screen, none.
+    let rows_spaced = 1 + 2 * (fields.len() as u16 + 1) + 4;
+    let gap = if inner.height >= rows_spaced { 2 } else { 1 };
     let mut y = inner.y + 1;
     for (field, label, ta) in fields {
         let focused = form.focus == field;
@@ -57,7 +65,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ta.set_style(s.input);
         ta.set_cursor_style(if focused { s.cursor } else { Style::default() });
         (&ta).render(fr, buf);
-        y += 2;
+        y += gap;
     }
     let focused = form.focus == Field::Mode;
     buf.set_stringn(
@@ -76,7 +84,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let x = inner.x + 1 + label_w;
     let (x2, _) = buf.set_stringn(x, y, a, 12, mode_style);
     buf.set_stringn(x2 + 2, y, b, 14, mode_style);
-    y += 2;
+    y += gap;
     let status = if form.busy {
         match app.conn {
             ConnState::Connecting => "connecting…",
@@ -93,7 +101,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         status.to_owned()
     };
     if let Some(err) = &form.error {
-        let er = Rect::new(inner.x + 1, y, inner.width.saturating_sub(2), 2);
+        let rows = 2.min((inner.y + inner.height).saturating_sub(y));
+        let er = Rect::new(inner.x + 1, y, inner.width.saturating_sub(2), rows);
         Paragraph::new(err.as_str())
             .style(s.error)
             .wrap(Wrap { trim: true })

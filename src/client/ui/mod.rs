@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod input;
 pub mod layout;
 pub mod login;
+pub mod output;
 pub mod people;
 pub mod status;
 pub mod tabs;
@@ -74,6 +75,9 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
             }
             if app.audit.visible {
                 audit::render(app, a.main, buf);
+            }
+            if app.output.visible {
+                output::render(app, area, buf);
             }
             if app.help.visible {
                 help::render(app, area, buf);

@@ -4,29 +4,47 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::widgets::{Block, Borders, Widget};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use crate::client::app::App;
 use crate::client::wrap::elide;
 use crate::protocol::{GroupRole, Status, UserName};
 
-fn block(app: &App) -> Block<'static> {
+/// Whether the panel at `area` takes the whole width (a narrow screen)
+/// rather than sitting beside the chat.
+fn whole_width(app: &App, area: Rect) -> bool {
+    area.x == 0 && area.width == app.size.0
+}
+
+fn block(app: &App, area: Rect) -> Block<'static> {
     let s = &app.theme.styles;
     let title = match app.active_chat().and_then(|c| c.group.as_ref()) {
         Some(g) => format!(" Members ({}) ", g.members.len()),
         None => format!(" People ({}) ", app.online.len()),
     };
+    let whole = whole_width(app, area);
+    let title = if whole {
+        format!("{title}— Esc closes ")
+    } else {
+        title
+    };
+    let title = elide(&title, usize::from(area.width.saturating_sub(2)));
     Block::default()
-        .borders(Borders::LEFT | Borders::TOP)
+        .borders(if whole {
+            Borders::TOP
+        } else {
+            Borders::LEFT | Borders::TOP
+        })
         .border_style(s.border)
         .title(title)
         .title_style(s.title)
+        .style(s.base)
 }
 
 /// The index of the first person shown in the panel at `area`: the list
 /// scrolls so that the selected one is always in view.
 pub fn first_shown(app: &App, area: Rect) -> usize {
-    let rows = usize::from(block(app).inner(area).height).max(1);
+    let rows = usize::from(block(app, area).inner(area).height).max(1);
     app.people.selected.saturating_sub(rows - 1)
 }
 
@@ -40,7 +58,12 @@ struct PersonRow<'a> {
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let s = &app.theme.styles;
-    let block = block(app);
+    let whole = whole_width(app, area);
+    if whole {
+        // Over the chat: nothing of it shows through.
+        Clear.render(area, buf);
+    }
+    let block = block(app, area);
     let inner = block.inner(area);
     block.render(area, buf);
     let first = first_shown(app, area);
@@ -121,10 +144,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let len = app.people_len();
     let hint_y = inner.y + inner.height.saturating_sub(1);
     if usize::from(inner.height) > len.saturating_add(1) {
-        let hint = if group.is_some() {
-            " ★ owner  + mod"
-        } else {
-            " ↑↓ Enter: chat"
+        let hint = match (group.is_some(), whole) {
+            (true, false) => " ★ owner  + mod",
+            (true, true) => " ★ owner  + mod  · F2/Esc closes",
+            (false, false) => " ↑↓ Enter: chat",
+            (false, true) => " ↑↓ select · Enter chat · Esc close",
         };
         buf.set_stringn(inner.x, hint_y, elide(hint, w), w, s.dim);
     }

@@ -110,12 +110,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// The server without its `tls://`: the connection state says how it is
-/// reached.
+/// The server without its `tls://` (the connection state says how it is
+/// reached): with a list of addresses, the one logged in at last, else
+/// the first.
 fn server_text(app: &App) -> String {
+    if let Some(now) = &app.server_now {
+        return now.clone();
+    }
     let text = app.login.server_text();
-    match crate::client::address::ServerAddr::parse(&text) {
-        Ok(addr) => addr.key(),
+    match crate::client::address::parse_list(&text) {
+        Ok(list) => list.first().map_or(text, |a| a.key()),
         Err(_) => text,
     }
 }
