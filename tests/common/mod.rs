@@ -159,7 +159,7 @@ impl TestServer {
         match &self.peer {
             Some(peer) => {
                 let n = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     self.addr
                 } else {
                     peer.addr

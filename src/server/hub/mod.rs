@@ -687,25 +687,26 @@ impl Hub {
                     Err(left) => LoginLookup::Locked {
                         retry_after_ms: left.as_millis().max(1) as u64,
                     },
-                    Ok(ticket) => match {
+                    Ok(ticket) => {
                         self.record(|| Ev::LoginBegin {
                             k: key.to_string(),
                             ip,
                         });
-                        self.store.account_by_key(&key)
-                    } {
-                        Ok(account) => LoginLookup::Proceed {
-                            account: account.map(|a| (a.id, a.password_hash)),
-                            ticket,
-                        },
-                        Err(e) => {
-                            tracing::error!(error = %e, "account lookup failed");
-                            LoginLookup::Proceed {
-                                account: None,
+                        let looked_up = self.store.account_by_key(&key);
+                        match looked_up {
+                            Ok(account) => LoginLookup::Proceed {
+                                account: account.map(|a| (a.id, a.password_hash)),
                                 ticket,
+                            },
+                            Err(e) => {
+                                tracing::error!(error = %e, "account lookup failed");
+                                LoginLookup::Proceed {
+                                    account: None,
+                                    ticket,
+                                }
                             }
                         }
-                    },
+                    }
                 };
                 let _ = reply.send(answer);
             }

@@ -353,7 +353,7 @@ impl Hub {
             return;
         };
         cluster.ticks += 1;
-        let prune = cluster.ticks % PRUNE_EVERY_TICKS == 0;
+        let prune = cluster.ticks.is_multiple_of(PRUNE_EVERY_TICKS);
         let me = cluster.node.clone();
         let Some(log) = self.store.cluster() else {
             return;
