@@ -305,3 +305,87 @@ async fn a_second_node_without_a_bus_is_refused() {
     };
     assert!(log.contains("--bus"), "the refusal says what to do: {log}");
 }
+
+#[tokio::test]
+async fn a_restarted_database_answers_internal_meanwhile_and_loses_nothing() {
+    let pg = tokio::task::spawn_blocking(common::pg_support::OwnPostgres::start)
+        .await
+        .expect("start PostgreSQL");
+    let bus = common::bus_support::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = pg.url().to_string();
+    let a = Node::start(&db, Some(&bus.url()), dir.path().join("files"), 1, &dir).await;
+    let b = Node::start(&db, Some(&bus.url()), dir.path().join("files"), 2, &dir).await;
+    let mut writer = a.user("writer").await;
+    let mut reader = b.user("reader").await;
+    reader.settle().await;
+    let mut acked = BTreeSet::new();
+    for n in 0..10 {
+        acked.insert(writer.say_id("#public", &format!("before {n}")).await);
+    }
+
+    let mut pg = tokio::task::spawn_blocking(move || {
+        let mut pg = pg;
+        pg.stop();
+        pg
+    })
+    .await
+    .unwrap();
+    // While it is down, a send is answered at once, with `internal`.
+    let asked = Instant::now();
+    writer
+        .error(
+            json!({"type": "send", "chat": "#public", "text": "while it is down"}),
+            "internal",
+        )
+        .await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    pg = tokio::task::spawn_blocking(move || {
+        pg.resume();
+        pg
+    })
+    .await
+    .unwrap();
+    // Service resumes by itself, without restarting a node.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = writer
+            .request(json!({"type": "send", "chat": "#public", "text": "back?"}))
+            .await;
+        if reply["type"] == "ok" {
+            acked.insert(reply["msg_id"].as_u64().unwrap());
+            break;
+        }
+        assert_eq!(reply["code"], "internal", "{reply}");
+        assert!(
+            Instant::now() < deadline,
+            "no service 20 s after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for n in 0..10 {
+        acked.insert(writer.say_id("#public", &format!("after {n}")).await);
+    }
+    // Every acknowledged message reaches the reader on the other node, in
+    // order, and is in the history.
+    public_messages_until(&mut reader, &acked, "reader").await;
+    let page = reader
+        .request(json!({"type": "history", "chat": "#public", "limit": 100}))
+        .await;
+    let ids: BTreeSet<u64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["msg_id"].as_u64().unwrap())
+        .collect();
+    assert!(
+        acked.is_subset(&ids),
+        "history {ids:?} lacks some of {acked:?}"
+    );
+    drop(pg);
+}

@@ -171,15 +171,6 @@ fn free_port() -> u16 {
 }
 
 fn start() -> Result<Cluster, String> {
-    let bin = find_bin_dir().ok_or_else(|| {
-        "PostgreSQL binaries (initdb, postgres) not found in TCHAT_PG_BIN, PATH, /usr/local/bin \
-         or /usr/lib/postgresql/*/bin; install PostgreSQL (apt-get install postgresql) to run \
-         the PostgreSQL tests"
-            .to_owned()
-    })?;
-    let user = unprivileged_user();
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
     let dir = std::env::temp_dir().join(format!(
         "tchat-pg-{}-{}",
         std::process::id(),
@@ -187,106 +178,221 @@ fn start() -> Result<Cluster, String> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
-    let (data, sock) = (dir.join("data"), dir.join("sock"));
-    std::fs::create_dir_all(&sock).map_err(|e| format!("cannot create {}: {e}", sock.display()))?;
     let _ = DIR_TO_REMOVE.set(dir.clone());
     // SAFETY: at_exit is an extern "C" fn that lives as long as the program.
     unsafe { libc::atexit(at_exit) };
-    chown(&dir, user)?;
-    chown(&sock, user)?;
-    let log_path = dir.join("postgres.log");
-    let log =
-        std::fs::File::create(&log_path).map_err(|e| format!("cannot create the log: {e}"))?;
-    chown(&log_path, user)?;
-
-    let mut initdb = Command::new(bin.join("initdb"));
-    initdb
-        .arg("-D")
-        .arg(&data)
-        .args(["-A", "trust", "-U", SUPERUSER, "--no-sync", "-E", "UTF8"])
-        .arg("--locale=C")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
-        .stderr(Stdio::from(log.try_clone().map_err(|e| e.to_string())?));
-    confine(&mut initdb, user, me);
-    let status = initdb
-        .status()
-        .map_err(|e| format!("cannot run initdb: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "initdb failed ({status}):\n{}",
-            std::fs::read_to_string(&log_path).unwrap_or_default()
-        ));
-    }
-
-    let port = free_port();
-    let mut postgres = Command::new(bin.join("postgres"));
-    postgres
-        .arg("-D")
-        .arg(&data)
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-k")
-        .arg(&sock)
-        .args([
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=300",
-            "-c",
-            "shared_buffers=32MB",
-        ])
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
-        .stderr(Stdio::from(log));
-    confine(&mut postgres, user, me);
-    // The death signal fires when the *thread* that forked the child
-    // exits, so it is forked by a thread that lives as long as the process.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("pg-support-postmaster".into())
-        .spawn(move || match postgres.spawn() {
-            Ok(child) => {
-                let _ = tx.send(Ok(child.id()));
-                let _child = child;
-                loop {
-                    std::thread::park();
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(Err(format!("cannot start postgres: {e}")));
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    let pid = rx.recv().map_err(|e| e.to_string())??;
+    let instance = Instance::create(dir.clone())?;
+    let pid = instance.launch()?;
     POSTMASTER.store(pid, Ordering::SeqCst);
-
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let admin = loop {
-        match url(port, "postgres").config().connect(postgres::NoTls) {
-            Ok(c) => break c,
-            Err(e) if Instant::now() > deadline => {
-                return Err(format!(
-                    "the test PostgreSQL did not accept connections within a minute ({e}):\n{}",
-                    std::fs::read_to_string(&log_path).unwrap_or_default()
-                ))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    };
+    let admin = instance.connect("postgres")?;
     Ok(Cluster {
-        port,
+        port: instance.port,
         dir,
         admin: Mutex::new(admin),
     })
+}
+
+/// One initialised PostgreSQL data directory and where it listens.
+struct Instance {
+    bin: PathBuf,
+    data: PathBuf,
+    sock: PathBuf,
+    log_path: PathBuf,
+    user: Option<(libc::uid_t, libc::gid_t)>,
+    port: u16,
+}
+
+impl Instance {
+    /// `initdb` into `dir/data`, as an unprivileged user when we are root.
+    fn create(dir: PathBuf) -> Result<Instance, String> {
+        let bin = find_bin_dir().ok_or_else(|| {
+            "PostgreSQL binaries (initdb, postgres) not found in TCHAT_PG_BIN, PATH, /usr/local/bin \
+             or /usr/lib/postgresql/*/bin; install PostgreSQL (apt-get install postgresql) to run \
+             the PostgreSQL tests"
+                .to_owned()
+        })?;
+        let user = unprivileged_user();
+        let (data, sock) = (dir.join("data"), dir.join("sock"));
+        std::fs::create_dir_all(&sock)
+            .map_err(|e| format!("cannot create {}: {e}", sock.display()))?;
+        chown(&dir, user)?;
+        chown(&sock, user)?;
+        let log_path = dir.join("postgres.log");
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| format!("cannot create the log: {e}"))?;
+        chown(&log_path, user)?;
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", SUPERUSER, "--no-sync", "-E", "UTF8"])
+            .arg("--locale=C")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(log));
+        // SAFETY: getpid has no preconditions.
+        confine(&mut initdb, user, unsafe { libc::getpid() });
+        let status = initdb
+            .status()
+            .map_err(|e| format!("cannot run initdb: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "initdb failed ({status}):\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            ));
+        }
+        Ok(Instance {
+            bin,
+            data,
+            sock,
+            log_path,
+            user,
+            port: free_port(),
+        })
+    }
+
+    /// Starts the postmaster; its pid.
+    fn launch(&self) -> Result<u32, String> {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|e| format!("cannot open the log: {e}"))?;
+        let mut postgres = Command::new(self.bin.join("postgres"));
+        postgres
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-k")
+            .arg(&self.sock)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=32MB",
+            ])
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(log));
+        // SAFETY: getpid has no preconditions.
+        confine(&mut postgres, self.user, unsafe { libc::getpid() });
+        // The death signal fires when the *thread* that forked the child
+        // exits, so it is forked by a thread that lives as long as the process.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("pg-support-postmaster".into())
+            .spawn(move || match postgres.spawn() {
+                Ok(child) => {
+                    let _ = tx.send(Ok(child.id()));
+                    let _child = child;
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(format!("cannot start postgres: {e}")));
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        rx.recv().map_err(|e| e.to_string())?
+    }
+
+    /// A connection to `db`, once the postmaster accepts them.
+    fn connect(&self, db: &str) -> Result<postgres::Client, String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match url(self.port, db).config().connect(postgres::NoTls) {
+                Ok(c) => return Ok(c),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!(
+                        "the test PostgreSQL did not accept connections within a minute ({e}):\n{}",
+                        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+                    ))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+/// A PostgreSQL of one test's own, which the test may stop and start again
+/// on the same port: the database restarted under traffic.
+pub struct OwnPostgres {
+    instance: Instance,
+    pid: Option<libc::pid_t>,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnPostgres {
+    /// A new cluster with an empty database `tchat`. Blocks: call it off
+    /// the async threads (`spawn_blocking`).
+    pub fn start() -> OwnPostgres {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let instance = Instance::create(dir.path().to_path_buf()).unwrap_or_else(|e| panic!("{e}"));
+        let mut own = OwnPostgres {
+            instance,
+            pid: None,
+            _dir: dir,
+        };
+        own.resume();
+        own.instance
+            .connect("postgres")
+            .and_then(|mut c| {
+                c.batch_execute("CREATE DATABASE tchat")
+                    .map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        own
+    }
+
+    pub fn url(&self) -> PgUrl {
+        url(self.instance.port, "tchat")
+    }
+
+    /// A fast shutdown (SIGINT): connections are cut, what was committed
+    /// stays. Returns once the postmaster is gone.
+    pub fn stop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: signalling and reaping our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGINT);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+
+    /// Starts it again and waits until it accepts connections.
+    pub fn resume(&mut self) {
+        let pid = self.instance.launch().unwrap_or_else(|e| panic!("{e}"));
+        self.pid = Some(pid as libc::pid_t);
+        drop(
+            self.instance
+                .connect("postgres")
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: signalling and reaping our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGQUIT);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
 }
 
 /// At a normal exit: an immediate shutdown (SIGQUIT), then the directory.

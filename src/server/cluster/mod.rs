@@ -61,6 +61,9 @@ pub struct Cluster {
     pub bell: Option<bus::Bell>,
     /// Ticks since the log was last pruned.
     pub ticks: u64,
+    /// When this node last beat successfully: a node that could not reach
+    /// the database for a while does not judge the others by it.
+    pub last_beat_ms: Option<i64>,
 }
 
 impl Cluster {
@@ -73,6 +76,7 @@ impl Cluster {
             sealed: None,
             bell,
             ticks: 0,
+            last_beat_ms: None,
         }
     }
 

@@ -359,13 +359,26 @@ impl Hub {
             return;
         };
         let now = now_ms();
-        let silent = log
-            .heartbeat(&me, now)
-            .and_then(|()| log.silent_nodes(&me, now - NODE_TIMEOUT_MS));
+        if let Err(e) = log.heartbeat(&me, now) {
+            tracing::warn!(error = %e, "cannot beat");
+            return;
+        }
+        // After the database was out of reach (restarted, say), every node
+        // missed its beats: judge the others only once this one has been
+        // beating again, so that they have had a tick to beat too.
+        let steady = cluster
+            .last_beat_ms
+            .replace(now)
+            .is_some_and(|t| now - t < NODE_TIMEOUT_MS / 2);
+        let silent = if steady {
+            log.silent_nodes(&me, now - NODE_TIMEOUT_MS)
+        } else {
+            Ok(Vec::new())
+        };
         let silent = match silent {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot beat");
+                tracing::warn!(error = %e, "cannot look for silent nodes");
                 return;
             }
         };
