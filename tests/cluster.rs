@@ -36,6 +36,19 @@ async fn public_messages_until(c: &mut TestClient, expected: &BTreeSet<u64>, who
     }
 }
 
+/// The msg_ids of `#public`'s newest 200 messages, as `c` reads them.
+async fn public_history(c: &mut TestClient) -> Vec<u64> {
+    let page = c
+        .request(json!({"type": "history", "chat": "#public", "limit": 200}))
+        .await;
+    page["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a history page: {page}"))
+        .iter()
+        .map(|m| m["msg_id"].as_u64().expect("msg_id"))
+        .collect()
+}
+
 #[tokio::test]
 async fn every_receiver_on_every_node_gets_every_message_in_order() {
     let mut cluster = Cluster::new();
@@ -75,15 +88,7 @@ async fn every_receiver_on_every_node_gets_every_message_in_order() {
     }
     // History from any node has them all, in the same order.
     let mut late = nodes[2].session("reader0").await;
-    let page = late
-        .request(json!({"type": "history", "chat": "#public", "limit": 200}))
-        .await;
-    let ids: Vec<u64> = page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["msg_id"].as_u64().unwrap())
-        .collect();
+    let ids = public_history(&mut late).await;
     assert_eq!(ids, expected.iter().copied().collect::<Vec<_>>());
 }
 
@@ -178,6 +183,41 @@ async fn a_guesser_gains_nothing_by_switching_nodes() {
 }
 
 #[tokio::test]
+async fn the_session_limit_of_an_account_counts_every_node() {
+    let mut cluster = Cluster::new();
+    let limit = ["--max-sessions-per-account", "3"];
+    let (a, b) = (
+        cluster.node_with(&limit).await,
+        cluster.node_with(&limit).await,
+    );
+    let _one = a.user("frank").await;
+    let _two = b.session("frank").await;
+    let mut three = b.session("frank").await;
+    let mut c = a.client().await;
+    let e = c
+        .error(
+            json!({"type": "login", "user": "frank", "password": PASSWORD}),
+            "rate_limited",
+        )
+        .await;
+    assert!(e["message"].as_str().unwrap_or("").contains('3'), "{e}");
+    // One session fewer anywhere makes room anywhere.
+    three.request(json!({"type": "logout"})).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut c = a.client().await;
+        let reply = c
+            .request(json!({"type": "login", "user": "frank", "password": PASSWORD}))
+            .await;
+        if reply["type"] == "welcome" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused: {reply}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn groups_made_on_one_node_work_on_another() {
     let mut cluster = Cluster::new();
     let (a, b) = (cluster.node().await, cluster.node().await);
@@ -252,17 +292,9 @@ async fn a_killed_node_s_users_go_offline_and_nothing_acknowledged_is_lost() {
     );
     // The talker fails over to node b: everything acknowledged is there.
     let mut back = b.session("talker").await;
-    let page = back
-        .request(json!({"type": "history", "chat": "#public", "limit": 100}))
-        .await;
-    let ids: BTreeSet<u64> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["msg_id"].as_u64().unwrap())
-        .collect();
+    let ids: BTreeSet<u64> = public_history(&mut back).await.into_iter().collect();
     for id in acked {
-        assert!(ids.contains(&id), "acknowledged {id} lost: {page}");
+        assert!(ids.contains(&id), "acknowledged {id} lost: {ids:?}");
     }
     back.say("#public", "back on node b").await;
 }
@@ -291,6 +323,41 @@ async fn a_restarted_bus_loses_nothing() {
         after.insert(writer.say_id("#public", &format!("bus back {n}")).await);
     }
     public_messages_until(&mut reader, &after, "reader").await;
+}
+
+#[tokio::test]
+async fn a_bus_that_wants_a_password_is_joined_and_the_password_never_shown() {
+    let db = common::pg_support::fresh_database().to_string();
+    let bus = common::bus_support::NatsServer::start_with_password("tchat", "s3cret-bus");
+    let dir = tempfile::tempdir().unwrap();
+    let with_password = format!("nats://tchat:s3cret-bus@127.0.0.1:{}", bus.port);
+    let a = Node::start(&db, Some(&with_password), dir.path().join("files"), 1, &dir).await;
+    let b = Node::start(&db, Some(&with_password), dir.path().join("files"), 2, &dir).await;
+    let mut reader = b.user("reader").await;
+    let mut writer = a.user("writer").await;
+    reader.settle().await;
+    let id = writer.say_id("#public", "over a guarded bus").await;
+    let m = reader
+        .expect_event_where("the message", |v| v["type"] == "message")
+        .await;
+    assert_eq!(m["msg_id"], id);
+    for node in [&a, &b] {
+        let log = node.log_text();
+        assert!(log.contains("joined the bus"), "{log}");
+        assert!(
+            !log.contains("s3cret-bus"),
+            "the bus password in a log: {log}"
+        );
+    }
+    // A wrong password: the node refuses to start, saying so without it.
+    let wrong = format!("nats://tchat:wrong-pw@127.0.0.1:{}", bus.port);
+    let refused = Node::try_start(&db, Some(&wrong), dir.path().join("files"), 3, &dir).await;
+    let log = match refused {
+        Ok(_) => panic!("a node joined with a wrong bus password"),
+        Err(log) => log,
+    };
+    assert!(log.contains("cannot connect to the bus"), "{log}");
+    assert!(!log.contains("wrong-pw"), "{log}");
 }
 
 #[tokio::test]
@@ -374,15 +441,7 @@ async fn a_restarted_database_answers_internal_meanwhile_and_loses_nothing() {
     // Every acknowledged message reaches the reader on the other node, in
     // order, and is in the history.
     public_messages_until(&mut reader, &acked, "reader").await;
-    let page = reader
-        .request(json!({"type": "history", "chat": "#public", "limit": 100}))
-        .await;
-    let ids: BTreeSet<u64> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["msg_id"].as_u64().unwrap())
-        .collect();
+    let ids: BTreeSet<u64> = public_history(&mut reader).await.into_iter().collect();
     assert!(
         acked.is_subset(&ids),
         "history {ids:?} lacks some of {acked:?}"

@@ -20,13 +20,28 @@ use std::time::{Duration, Instant};
 pub struct NatsServer {
     pub port: u16,
     pid: Option<libc::pid_t>,
+    /// A user and password clients must give, if any.
+    auth: Option<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts a server on a free port and waits until it accepts.
     pub fn start() -> NatsServer {
+        NatsServer::start_with(None)
+    }
+
+    /// A server that takes only clients giving `user` and `password`.
+    pub fn start_with_password(user: &str, password: &str) -> NatsServer {
+        NatsServer::start_with(Some((user.to_owned(), password.to_owned())))
+    }
+
+    fn start_with(auth: Option<(String, String)>) -> NatsServer {
         let port = free_port();
-        let mut server = NatsServer { port, pid: None };
+        let mut server = NatsServer {
+            port,
+            pid: None,
+            auth,
+        };
         server.resume();
         server
     }
@@ -56,8 +71,11 @@ impl NatsServer {
             )
         });
         let mut cmd = Command::new(bin);
-        cmd.args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
-            .stdin(Stdio::null())
+        cmd.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some((user, password)) = &self.auth {
+            cmd.args(["--user", user, "--pass", password]);
+        }
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         self.pid = Some(spawn_for_life(cmd));

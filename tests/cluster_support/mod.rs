@@ -37,9 +37,19 @@ impl Cluster {
 
     /// Starts one more node.
     pub async fn node(&mut self) -> Node {
+        self.node_with(&[]).await
+    }
+
+    /// Starts one more node with these options besides the usual ones.
+    pub async fn node_with(&mut self, options: &[&str]) -> Node {
         self.next += 1;
         let bus = self.bus.url();
-        Node::start(&self.db, Some(&bus), self.files_dir(), self.next, &self.dir).await
+        let files = self.files_dir();
+        match Node::try_start_with(&self.db, Some(&bus), files, self.next, &self.dir, options).await
+        {
+            Ok(node) => node,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// The files directory all nodes share (as they would on shared
@@ -98,6 +108,18 @@ impl Node {
         n: usize,
         dir: &tempfile::TempDir,
     ) -> Result<Node, String> {
+        Node::try_start_with(db, bus, files, n, dir, &[]).await
+    }
+
+    /// [`Node::try_start`] with more options (later ones win).
+    pub async fn try_start_with(
+        db: &str,
+        bus: Option<&str>,
+        files: PathBuf,
+        n: usize,
+        dir: &tempfile::TempDir,
+        options: &[&str],
+    ) -> Result<Node, String> {
         let log = dir.path().join(format!("node{n}.log"));
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -108,28 +130,25 @@ impl Node {
         cmd.env(
             "RUST_LOG",
             std::env::var("TCHAT_NODE_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--bcrypt-cost",
-            "4",
-            "--max-msg-rate",
-            "0",
-            "--max-connections-per-ip",
-            "0",
-            "--max-sessions-per-account",
-            "0",
-            "--max-registrations-per-hour",
-            "0",
-            "--db",
-            db,
-        ])
-        .arg("--files-dir")
-        .arg(&files);
+        );
+        // No limits in the way of the tests, but those a test sets itself.
+        for (flag, value) in [
+            ("--listen", "127.0.0.1:0"),
+            ("--bcrypt-cost", "4"),
+            ("--max-msg-rate", "0"),
+            ("--max-connections-per-ip", "0"),
+            ("--max-sessions-per-account", "0"),
+            ("--max-registrations-per-hour", "0"),
+        ] {
+            if !options.contains(&flag) {
+                cmd.args([flag, value]);
+            }
+        }
+        cmd.args(["--db", db]).arg("--files-dir").arg(&files);
         if let Some(bus) = bus {
             cmd.args(["--bus", bus]);
         }
+        cmd.args(options);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

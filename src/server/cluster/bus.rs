@@ -51,6 +51,35 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The URL without its credentials, and the credentials: the NATS
+/// client takes them as options, not from the URL. `nats://user:pw@host`
+/// is a user and password, `nats://token@host` a token; both may be
+/// percent-encoded.
+fn split_credentials(url: &str) -> Result<(String, Option<Credentials>), String> {
+    let mut parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(parsed.username());
+    let credentials = match parsed.password() {
+        Some(password) => Some(Credentials::UserPassword(user, decode(password))),
+        None if !user.is_empty() => Some(Credentials::Token(user)),
+        None => None,
+    };
+    if credentials.is_some() {
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+    }
+    Ok((parsed.to_string(), credentials))
+}
+
+enum Credentials {
+    UserPassword(String, String),
+    Token(String),
+}
+
 /// Why the bus could not be joined.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -108,8 +137,20 @@ pub async fn join(
                 source,
             })?;
     }
+    let (address, credentials) =
+        split_credentials(&config.url).map_err(|message| BusError::Connect {
+            url: config.to_string(),
+            message,
+        })?;
+    options = match credentials {
+        Some(Credentials::UserPassword(user, password)) => {
+            options.user_and_password(user, password)
+        }
+        Some(Credentials::Token(token)) => options.token(token),
+        None => options,
+    };
     let client = options
-        .connect(config.url.as_str())
+        .connect(address.as_str())
         .await
         .map_err(|e| BusError::Connect {
             url: config.to_string(),
@@ -160,6 +201,21 @@ pub async fn join(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_the_url_are_taken_out_of_it() {
+        let (url, creds) = split_credentials("nats://al%40ice:p%3Aw@h:4222").unwrap();
+        assert_eq!(url, "nats://h:4222");
+        assert!(
+            matches!(creds, Some(Credentials::UserPassword(u, p)) if u == "al@ice" && p == "p:w")
+        );
+        let (url, creds) = split_credentials("nats://t0ken@h").unwrap();
+        assert_eq!(url, "nats://h");
+        assert!(matches!(creds, Some(Credentials::Token(t)) if t == "t0ken"));
+        let (url, creds) = split_credentials("nats://h:1").unwrap();
+        assert_eq!(url, "nats://h:1");
+        assert!(creds.is_none());
+    }
 
     #[test]
     fn credentials_never_reach_a_log_line() {

@@ -32,6 +32,9 @@ pub enum Ev {
         name: String,
         s: Status,
     },
+    /// The account has `c` sessions on node `n` now (neither its first
+    /// nor its last: those are `Up` and `Down`).
+    Sessions { n: String, a: AccountId, c: usize },
     /// The account's last session on node `n` logged out.
     Down { n: String, a: AccountId },
     /// The account set its status.

@@ -41,7 +41,16 @@ pub const CATCH_UP_BATCH: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct RemoteOnline {
     pub name: UserName,
-    pub nodes: Vec<String>,
+    /// The nodes it has sessions on, and how many on each (as far as
+    /// known: a node that joined later counts one until the next change).
+    pub nodes: Vec<(String, usize)>,
+}
+
+impl RemoteOnline {
+    /// Its sessions on other nodes.
+    pub fn sessions(&self) -> usize {
+        self.nodes.iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// This node's part in the cluster, kept by the hub.
@@ -101,15 +110,24 @@ impl Cluster {
             name,
             nodes: Vec::new(),
         });
-        if !entry.nodes.iter().any(|n| n == node) {
-            entry.nodes.push(node.to_owned());
+        if !entry.nodes.iter().any(|(n, _)| n == node) {
+            entry.nodes.push((node.to_owned(), 1));
+        }
+    }
+
+    /// Notes how many sessions `account` has on `node` now.
+    pub fn count(&mut self, node: &str, account: AccountId, sessions: usize) {
+        if let Some(entry) = self.remote.get_mut(&account) {
+            if let Some((_, n)) = entry.nodes.iter_mut().find(|(n, _)| n == node) {
+                *n = sessions;
+            }
         }
     }
 
     /// Notes that `account` is no longer online on `node`.
     pub fn down(&mut self, node: &str, account: AccountId) {
         if let Some(entry) = self.remote.get_mut(&account) {
-            entry.nodes.retain(|n| n != node);
+            entry.nodes.retain(|(n, _)| n != node);
             if entry.nodes.is_empty() {
                 self.remote.remove(&account);
             }
@@ -120,7 +138,7 @@ impl Cluster {
     pub fn node_down(&mut self, node: &str) -> Vec<(AccountId, UserName)> {
         let mut gone = Vec::new();
         self.remote.retain(|account, entry| {
-            entry.nodes.retain(|n| n != node);
+            entry.nodes.retain(|(n, _)| n != node);
             if entry.nodes.is_empty() {
                 gone.push((*account, entry.name.clone()));
                 false

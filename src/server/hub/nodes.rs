@@ -71,6 +71,25 @@ impl Hub {
         }
     }
 
+    /// Sessions of `account` on other nodes.
+    pub(super) fn sessions_elsewhere(&self, account: AccountId) -> usize {
+        self.cluster
+            .as_ref()
+            .and_then(|c| c.remote.get(&account))
+            .map_or(0, |r| r.sessions())
+    }
+
+    /// `account` has `sessions` here now, neither its first nor its last.
+    pub(super) fn note_sessions(&mut self, account: AccountId, sessions: usize) {
+        if let Some(cluster) = &mut self.cluster {
+            cluster.recorded.push(Ev::Sessions {
+                n: cluster.node.clone(),
+                a: account,
+                c: sessions,
+            });
+        }
+    }
+
     /// The first session of `account` on this node logged in.
     pub(super) fn note_up(
         &mut self,
@@ -212,6 +231,11 @@ impl Hub {
                     if let Some(c) = &mut self.cluster {
                         c.up(&n, a, name);
                     }
+                }
+            }
+            Ev::Sessions { n, a, c } => {
+                if let Some(cluster) = &mut self.cluster {
+                    cluster.count(&n, a, c);
                 }
             }
             Ev::Down { n, a } => {

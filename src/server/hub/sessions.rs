@@ -73,7 +73,8 @@ impl Hub {
             // The connection went away while the password was checked.
             _ => return refuse(ErrorCode::Internal, "connection closed during login"),
         };
-        let open = self.online.get(&account.id).map_or(0, |o| o.sessions.len());
+        let open = self.online.get(&account.id).map_or(0, |o| o.sessions.len())
+            + self.sessions_elsewhere(account.id);
         if self.max_sessions_per_account > 0 && open >= self.max_sessions_per_account {
             return refuse(
                 ErrorCode::RateLimited,
@@ -116,6 +117,9 @@ impl Hub {
         }
         if first {
             self.note_up(account.id, &name)?;
+        } else {
+            let here = self.online.get(&account.id).map_or(0, |o| o.sessions.len());
+            self.note_sessions(account.id, here);
         }
         if first && !self.is_online_elsewhere(account.id) {
             let presence = ServerFrame::Presence(Presence {
@@ -142,6 +146,12 @@ impl Hub {
         if let Some(online) = self.online.get_mut(&account) {
             online.sessions.retain(|s| *s != session);
             last = online.sessions.is_empty();
+        }
+        if !last {
+            let here = self.online.get(&account).map_or(0, |o| o.sessions.len());
+            if here > 0 {
+                self.note_sessions(account, here);
+            }
         }
         if last {
             self.roles.remove(&account);
