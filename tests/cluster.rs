@@ -4,6 +4,7 @@
 
 mod cluster_support;
 mod common;
+mod file_support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -358,6 +359,33 @@ async fn a_bus_that_wants_a_password_is_joined_and_the_password_never_shown() {
     };
     assert!(log.contains("cannot connect to the bus"), "{log}");
     assert!(!log.contains("wrong-pw"), "{log}");
+}
+
+#[tokio::test]
+async fn a_file_sent_through_one_node_resumes_and_downloads_through_another() {
+    use file_support::*;
+    let mut cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
+    let mut alice = a.user("alice").await;
+    let mut bob = b.user("bob").await;
+    bob.settle().await;
+    let bytes = data(300_000, 7);
+    let frame = offer_req_with("#public", "log.txt", &bytes, "text/plain", "the log");
+    let file_id = offer(&mut alice, frame.clone()).await;
+    send_chunks(&mut alice, &file_id, &bytes[..100_000], 0).await;
+    alice.reset();
+    // Alice fails over to node b and resumes where node a left off.
+    let mut alice = b.session("alice").await;
+    let (again, offset) = accepted(&mut alice, frame).await;
+    assert_eq!((again.as_str(), offset), (file_id.as_str(), 100_000));
+    send_chunks(&mut alice, &file_id, &bytes, 100_000).await;
+    let ok = done(&mut alice, &file_id).await;
+    let m = bob.expect_message("#public").await;
+    assert_eq!(m["msg_id"], ok["msg_id"]);
+    // Read back through either node, byte for byte.
+    download(&mut bob, &file_id, &bytes).await;
+    let mut carol = a.user("carol").await;
+    download(&mut carol, &file_id, &bytes).await;
 }
 
 #[tokio::test]
