@@ -169,10 +169,18 @@ fn yield_cpu_to_delivery() {
 struct Attempts {
     /// When each counted attempt started, oldest first: failures, and
     /// attempts whose password is being checked.
-    started: VecDeque<Instant>,
+    started: VecDeque<Started>,
     /// How many of those are still being checked.
     in_flight: usize,
     locked_until: Option<Instant>,
+}
+
+/// When a counted attempt started, and whether another node began it (it
+/// is refunded by kind, not by time: the nodes' clocks differ).
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    at: Instant,
+    elsewhere: bool,
 }
 
 /// How long an attempt refused because others are still being checked is
@@ -215,20 +223,21 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         while entry
             .started
             .front()
-            .is_some_and(|t| now.duration_since(*t) > LOCKOUT_WINDOW)
+            .is_some_and(|s| now.duration_since(s.at) > LOCKOUT_WINDOW)
         {
             entry.started.pop_front();
         }
         (entry.started.len() >= self.limit && entry.in_flight > 0).then_some(IN_FLIGHT_WAIT)
     }
 
-    /// Counts one attempt starting now.
-    fn reserve(&mut self, key: &K, now: Instant) {
+    /// Counts one attempt starting now (begun by another node when
+    /// `elsewhere`).
+    fn reserve(&mut self, key: &K, now: Instant, elsewhere: bool) {
         if self.entries.len() > 100_000 {
             self.prune(now);
         }
         let entry = self.entries.entry(key.clone()).or_default();
-        entry.started.push_back(now);
+        entry.started.push_back(Started { at: now, elsewhere });
         entry.in_flight += 1;
     }
 
@@ -256,8 +265,11 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
         };
         entry.in_flight = entry.in_flight.saturating_sub(1);
         let found = match started {
-            Some(started) => entry.started.iter().rposition(|t| *t == started),
-            None => entry.started.len().checked_sub(1),
+            Some(started) => entry
+                .started
+                .iter()
+                .rposition(|s| !s.elsewhere && s.at == started),
+            None => entry.started.iter().rposition(|s| s.elsewhere),
         };
         if let Some(i) = found {
             entry.started.remove(i);
@@ -279,7 +291,7 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
                 || a.locked_until.is_some_and(|t| t > now)
                 || a.started
                     .back()
-                    .is_some_and(|t| now.duration_since(*t) <= LOCKOUT_WINDOW)
+                    .is_some_and(|s| now.duration_since(s.at) <= LOCKOUT_WINDOW)
         });
     }
 }
@@ -328,8 +340,8 @@ impl Lockout {
         if let Some(wait) = a.max(b) {
             return Err(wait);
         }
-        self.accounts.reserve(&account, now);
-        self.addresses.reserve(&address, now);
+        self.accounts.reserve(&account, now, false);
+        self.addresses.reserve(&address, now, false);
         Ok(AttemptTicket { started: now })
     }
 
@@ -360,8 +372,8 @@ impl Lockout {
 impl Lockout {
     /// Counts an attempt that another node began (it checked the limits).
     pub fn count_begun_elsewhere(&mut self, account_key: &str, ip: IpAddr, now: Instant) {
-        self.accounts.reserve(&account_key.to_owned(), now);
-        self.addresses.reserve(&limit_key(ip), now);
+        self.accounts.reserve(&account_key.to_owned(), now, true);
+        self.addresses.reserve(&limit_key(ip), now, true);
     }
 
     /// Settles an attempt that another node began and checked.
@@ -539,6 +551,24 @@ mod tests {
         // ...until it turns out to be a good login.
         l.settle("alice", ip, ticket, true);
         assert!(l.begin("carol", ip, t0).is_ok());
+    }
+
+    #[test]
+    fn good_logins_on_two_nodes_leave_nothing_counted() {
+        // Another node's attempt is counted here, then this node's: the
+        // other's success must refund its own attempt, not this one's.
+        let mut l = Lockout::default();
+        let ip: IpAddr = "10.0.0.6".parse().unwrap();
+        let t0 = Instant::now();
+        for round in 0..30 {
+            l.count_begun_elsewhere(&format!("far{round}"), ip, t0);
+            let ticket = l.begin(&format!("near{round}"), ip, t0).unwrap();
+            l.count_settled_elsewhere(&format!("far{round}"), ip, true);
+            l.settle(&format!("near{round}"), ip, ticket, true);
+        }
+        let address = l.addresses.entries.get(&limit_key(ip));
+        assert_eq!(address.map_or(0, |a| a.started.len()), 0);
+        assert_eq!(address.map_or(0, |a| a.in_flight), 0);
     }
 
     #[test]

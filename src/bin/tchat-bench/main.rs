@@ -102,6 +102,25 @@ enum Scenario {
         #[arg(long, default_value = "0")]
         server_cpus: String,
     },
+    /// The burst through several nodes on one PostgreSQL database, joined
+    /// by NATS: make an empty database and start nats-server first (see
+    /// docs/benchmarks.md). Senders and listeners alternate between nodes.
+    Cluster {
+        /// An empty PostgreSQL database: postgres://USER@HOST/DB.
+        #[arg(long)]
+        db: String,
+        /// The NATS server joining the nodes (needed for more than one).
+        #[arg(long)]
+        bus: Option<String>,
+        #[arg(long, default_value_t = 2)]
+        nodes: usize,
+        #[arg(long, default_value_t = 20)]
+        senders: usize,
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        #[arg(long, default_value_t = 20)]
+        listeners: usize,
+    },
     /// Every scenario with its defaults.
     All,
 }
@@ -164,6 +183,28 @@ fn main() -> Result<()> {
                     scenarios::burst(&env, senders, messages, listeners).await?,
                 ]),
                 Scenario::Idle { sessions } => Ok(vec![scenarios::idle(&env, sessions).await?]),
+                Scenario::Cluster {
+                    db,
+                    bus,
+                    nodes,
+                    senders,
+                    messages,
+                    listeners,
+                } => {
+                    if nodes > 1 && bus.is_none() {
+                        anyhow::bail!("--nodes {nodes} needs --bus: nodes meet on NATS");
+                    }
+                    Ok(vec![
+                        scenarios::cluster_burst(
+                            &env,
+                            &db,
+                            bus.as_deref(),
+                            nodes,
+                            (senders, messages, listeners),
+                        )
+                        .await?,
+                    ])
+                }
                 Scenario::LoginStorm {
                     logins,
                     room,

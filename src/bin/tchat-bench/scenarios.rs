@@ -13,7 +13,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::{sleep_until, timeout};
 
 use tchat::protocol::{now_ms, Role, PING_INTERVAL};
-use tchat::server::store::{SqliteStore, Store, PUBLIC_CHAT};
+use tchat::server::store::{DbLocation, SqliteStore, Store, PUBLIC_CHAT};
 
 use crate::client::{clock_ns, next_line, BenchClient, LineReader, Received};
 use crate::histogram::Histogram;
@@ -51,6 +51,11 @@ impl Env {
         ServerProcess::start(&self.server_bin, db, cost, &[])
     }
 
+    /// A server on `db` as given to `--db` (a path or a URL).
+    fn start_at(&self, db: &str, cost: u32, extra: &[&str]) -> Result<ServerProcess> {
+        ServerProcess::start(&self.server_bin, Path::new(db), cost, extra)
+    }
+
     /// Starts the server with `extra` arguments, under `taskset -c cpus`
     /// when `cpus` is given.
     pub(crate) fn start_pinned(
@@ -71,7 +76,21 @@ fn user(prefix: &str, i: usize) -> String {
 /// Creates accounts straight in the database, one hash per group: hashing
 /// each at the real cost would take minutes and measure nothing.
 pub(crate) fn create_accounts(db: &Path, groups: &[(&str, usize, u32)]) -> Result<()> {
-    let store = SqliteStore::open(db)?;
+    create_accounts_in(&DbLocation::from(db), groups)
+}
+
+/// [`create_accounts`] in any database. Runs on a thread of its own: the
+/// PostgreSQL client must not run on the generator's async threads.
+pub(crate) fn create_accounts_in(db: &DbLocation, groups: &[(&str, usize, u32)]) -> Result<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| create_accounts_here(db, groups))
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+fn create_accounts_here(db: &DbLocation, groups: &[(&str, usize, u32)]) -> Result<()> {
+    let store = tchat::server::store::open(db)?;
     store.begin()?;
     for (prefix, count, cost) in groups {
         let hash = bcrypt::hash(PASSWORD, *cost)?;
@@ -88,10 +107,20 @@ pub(crate) async fn login_all(
     prefix: &str,
     n: usize,
 ) -> Result<Vec<BenchClient>> {
+    login_spread(&[addr], prefix, n).await
+}
+
+/// Logs `n` clients in, client `i` at `addrs[i % addrs.len()]`.
+pub(crate) async fn login_spread(
+    addrs: &[SocketAddr],
+    prefix: &str,
+    n: usize,
+) -> Result<Vec<BenchClient>> {
     let prefix = prefix.to_owned();
     let clients: Vec<Result<BenchClient>> = stream::iter(0..n)
         .map(|i| {
             let name = user(&prefix, i);
+            let addr = addrs[i % addrs.len()];
             async move { BenchClient::login(addr, &name, PASSWORD).await }
         })
         .buffered(CONNECT_CONCURRENCY)
@@ -206,10 +235,63 @@ pub async fn burst(env: &Env, senders: usize, messages: usize, listeners: usize)
     let db = env.db("burst");
     create_accounts(&db, &[("s", senders, 4), ("l", listeners, 4)])?;
     let server = env.start(&db, 4)?;
-    let sending = login_all(server.addr, "s", senders).await?;
-    let listening = login_all(server.addr, "l", listeners).await?;
+    let title =
+        format!("burst fan-out, {senders} senders × {messages} messages, {listeners} listeners");
+    burst_through(vec![server], senders, messages, listeners, title).await
+}
+
+/// The burst through several nodes on one PostgreSQL database (`db`, made
+/// empty beforehand), joined by the NATS at `bus` when there are several;
+/// senders and listeners are spread over the nodes in turn, so most
+/// deliveries cross from one node to another.
+pub async fn cluster_burst(
+    env: &Env,
+    db: &str,
+    bus: Option<&str>,
+    nodes: usize,
+    load: (usize, usize, usize),
+) -> Result<Report> {
+    let (senders, messages, listeners) = load;
+    let location = DbLocation::parse(db)?;
+    create_accounts_in(&location, &[("s", senders, 4), ("l", listeners, 4)])?;
+    let mut servers = Vec::new();
+    for _ in 0..nodes.max(1) {
+        let extra: Vec<&str> = match bus {
+            Some(bus) => vec!["--bus", bus],
+            None => Vec::new(),
+        };
+        servers.push(env.start_at(db, 4, &extra)?);
+    }
+    let title = format!(
+        "burst through {} node(s) on {location}{}, {senders} senders × {messages} messages, {listeners} listeners",
+        servers.len(),
+        if bus.is_some() { " + NATS" } else { "" }
+    );
+    burst_through(servers, senders, messages, listeners, title).await
+}
+
+async fn burst_through(
+    servers: Vec<ServerProcess>,
+    senders: usize,
+    messages: usize,
+    listeners: usize,
+    title: String,
+) -> Result<Report> {
+    let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+    let sending = login_spread(&addrs, "s", senders).await?;
+    let listening = login_spread(&addrs, "l", listeners).await?;
     let expected_each = (senders * messages) as u64;
-    let before = server.stats();
+    let stats = |servers: &[ServerProcess]| {
+        servers.iter().map(ServerProcess::stats).fold(
+            Default::default(),
+            |all: crate::server_proc::ProcStats, s| crate::server_proc::ProcStats {
+                cpu: all.cpu + s.cpu,
+                rss_kib: all.rss_kib + s.rss_kib,
+                peak_rss_kib: all.peak_rss_kib + s.peak_rss_kib,
+            },
+        )
+    };
+    let before = stats(&servers);
     let generator_before = own_stats();
     let wall = Instant::now();
     let start_ns = clock_ns();
@@ -244,14 +326,14 @@ pub async fn burst(env: &Env, senders: usize, messages: usize, listeners: usize)
     }
     let got = merge_all(readers).await;
     let elapsed = wall.elapsed();
-    let after = server.stats();
+    let after = stats(&servers);
     drop(writers);
     drop(idle_writers);
-    server.stop()?;
+    for server in servers {
+        server.stop()?;
+    }
     let active = Duration::from_nanos(got.last_at_ns.saturating_sub(start_ns));
-    let mut r = Report::new(format!(
-        "burst fan-out, {senders} senders × {messages} messages, {listeners} listeners"
-    ));
+    let mut r = Report::new(title);
     r.row("messages sent", expected_each.to_string());
     r.row(
         "deliveries",
@@ -268,6 +350,14 @@ pub async fn burst(env: &Env, senders: usize, messages: usize, listeners: usize)
     r.row("latency send → delivery", got.latency.summary());
     errors_row(&mut r, &got);
     r.server(before, after, elapsed);
+    let cpu = after.cpu.saturating_sub(before.cpu);
+    r.row(
+        "server CPU per delivery (all nodes)",
+        format!(
+            "{:.0} ns",
+            cpu.as_nanos() as f64 / (got.messages as f64).max(1.0)
+        ),
+    );
     r.generator(generator_before, own_stats(), elapsed);
     Ok(r)
 }
