@@ -41,6 +41,7 @@ on_both!(
     account_changes_need_an_account,
     history_pages_both_ways_with_files,
     msg_ids_increase_and_rollback_gives_them_back,
+    messages_of_a_batch_are_seen_by_reads_in_it_and_undone_with_a_step,
     ids_of_a_deleted_group_are_never_handed_out_again,
     a_failed_step_is_undone_and_the_batch_goes_on,
     private_chats_reopen_and_page,
@@ -215,6 +216,38 @@ fn msg_ids_increase_and_rollback_gives_them_back(db: &DbLocation) {
     s.begin().unwrap();
     assert_eq!(s.insert_message(PUBLIC_CHAT, alice, 1, "c").unwrap(), 3);
     s.commit().unwrap();
+}
+
+fn messages_of_a_batch_are_seen_by_reads_in_it_and_undone_with_a_step(db: &DbLocation) {
+    let s = open(db);
+    let alice = s.create_account("Alice", "h", Role::User, 1).unwrap();
+    s.begin().unwrap();
+    for text in ["a", "b", "c"] {
+        s.insert_message(PUBLIC_CHAT, alice, 1, text).unwrap();
+    }
+    // Reads in the same batch see them (a backend may hold inserts back).
+    let (page, _) = s
+        .history(PUBLIC_CHAT, HistoryDirection::After(0), 10)
+        .unwrap();
+    assert_eq!(ids(&page), [1, 2, 3]);
+    assert_eq!(s.message(2).unwrap().unwrap().1.text, "b");
+    // A step that fails takes its messages with it, sent or not.
+    let failed: Result<(), StoreError> = s.atomically(|st| {
+        st.insert_message(PUBLIC_CHAT, alice, 1, "gone 1")?;
+        st.insert_message(PUBLIC_CHAT, alice, 1, "gone 2")?;
+        Err(StoreError::NoSuchAccount)
+    });
+    assert!(failed.is_err());
+    // (SQLite may leave the undone ids unused; PostgreSQL gives them back.)
+    let d = s.insert_message(PUBLIC_CHAT, alice, 1, "d").unwrap();
+    assert!(d > 3, "{d}");
+    s.commit().unwrap();
+    let (page, _) = s
+        .history(PUBLIC_CHAT, HistoryDirection::After(0), 10)
+        .unwrap();
+    let texts: Vec<&str> = page.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["a", "b", "c", "d"]);
+    assert_eq!(ids(&page), [1, 2, 3, d]);
 }
 
 fn ids_of_a_deleted_group_are_never_handed_out_again(db: &DbLocation) {

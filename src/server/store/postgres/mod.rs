@@ -189,6 +189,34 @@ pub struct PostgresStore {
     last_msg_id_at_begin: Cell<u64>,
     /// `cluster_state.event_seq` as read (and locked) at begin.
     event_seq: Cell<Option<i64>>,
+    /// Messages of the open transaction not yet sent to PostgreSQL: they go
+    /// in one statement before the next statement of any kind (so every
+    /// read in the transaction sees them) or at the commit. A round of a
+    /// busy room then costs one round trip for its messages, not one each.
+    unsent: RefCell<UnsentMessages>,
+}
+
+/// Messages waiting for [`PostgresStore::run`], column by column as the
+/// `UNNEST` insert takes them.
+#[derive(Default)]
+struct UnsentMessages {
+    ids: Vec<i64>,
+    chats: Vec<ChatId>,
+    senders: Vec<AccountId>,
+    ts: Vec<i64>,
+    texts: Vec<String>,
+}
+
+impl UnsentMessages {
+    /// Drops the messages after `last_id` (rolled back to a savepoint).
+    fn truncate_after(&mut self, last_id: u64) {
+        let keep = self.ids.partition_point(|id| to_u64(*id) <= last_id);
+        self.ids.truncate(keep);
+        self.chats.truncate(keep);
+        self.senders.truncate(keep);
+        self.ts.truncate(keep);
+        self.texts.truncate(keep);
+    }
 }
 
 macro_rules! account_sql {
@@ -302,6 +330,7 @@ impl PostgresStore {
             conn: RefCell::new(conn),
             tx: Cell::new(Tx::None),
             savepoints: RefCell::new(Vec::new()),
+            unsent: RefCell::new(UnsentMessages::default()),
             last_msg_id: Cell::new(to_u64(last)),
             last_msg_id_at_begin: Cell::new(to_u64(last)),
             event_seq: Cell::new(None),
@@ -330,7 +359,18 @@ impl PostgresStore {
         &self,
         f: impl FnOnce(&mut PgConn) -> Result<T, ::postgres::Error>,
     ) -> Result<T, StoreError> {
-        let result = f(&mut self.conn.borrow_mut());
+        let mut conn = self.conn.borrow_mut();
+        let unsent = std::mem::take(&mut *self.unsent.borrow_mut());
+        let result = if unsent.ids.is_empty() {
+            f(&mut conn)
+        } else {
+            conn.execute(
+                "INSERT INTO messages (id, chat_id, sender_id, ts, text)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[])",
+                &[&unsent.ids, &unsent.chats, &unsent.senders, &unsent.ts, &unsent.texts],
+            )
+            .and_then(|_| f(&mut conn))
+        };
         result.map_err(|e| {
             if self.tx.get() == Tx::Open {
                 self.tx.set(Tx::Failed);
@@ -510,6 +550,7 @@ impl Store for PostgresStore {
         }
         self.tx.set(Tx::None);
         self.savepoints.borrow_mut().clear();
+        *self.unsent.borrow_mut() = UnsentMessages::default();
         self.event_seq.set(None);
         // Ids of messages that were rolled back were never seen by anyone.
         self.last_msg_id.set(self.last_msg_id_at_begin.get());
@@ -643,13 +684,16 @@ impl Store for PostgresStore {
         if self.tx.get() == Tx::None {
             return self.in_own_transaction(|| self.insert_message(chat, sender, ts, text));
         }
+        if self.tx.get() == Tx::Failed {
+            return Err(StoreError::TransactionAborted);
+        }
         let id = self.last_msg_id.get() + 1;
-        self.run(|c| {
-            c.execute(
-                "INSERT INTO messages (id, chat_id, sender_id, ts, text) VALUES ($1, $2, $3, $4, $5)",
-                &[&db_u64(id), &chat, &sender, &ts, &text],
-            )
-        })?;
+        let mut unsent = self.unsent.borrow_mut();
+        unsent.ids.push(db_u64(id));
+        unsent.chats.push(chat);
+        unsent.senders.push(sender);
+        unsent.ts.push(ts);
+        unsent.texts.push(text.to_owned());
         self.last_msg_id.set(id);
         Ok(id)
     }
@@ -1352,6 +1396,7 @@ impl Store for PostgresStore {
             }
             if let Some(sp) = sp {
                 self.last_msg_id.set(sp.last_msg_id);
+                self.unsent.borrow_mut().truncate_after(sp.last_msg_id);
             }
         }
     }
