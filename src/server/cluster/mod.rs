@@ -32,7 +32,9 @@ pub const NODE_TIMEOUT_MS: i64 = 5_000;
 
 /// Logged rounds are kept this long: a node that falls further behind
 /// (stopped in a debugger, say) reloads its state instead of replaying.
-pub const LOG_RETENTION_MS: i64 = 3_600_000;
+/// Ten minutes of a busy cluster's rounds is a table of a few hundred MB
+/// at most.
+pub const LOG_RETENTION_MS: i64 = 600_000;
 
 /// The most logged rounds applied at the start of one round.
 pub const CATCH_UP_BATCH: usize = 4096;
@@ -87,6 +89,14 @@ impl Cluster {
             ticks: 0,
             last_beat_ms: None,
         }
+    }
+
+    /// A server on PostgreSQL without a bus is alone on its database (a
+    /// second one is refused): it logs nothing for others and keeps no
+    /// presence rows, and reads the log only to notice the account command
+    /// line's changes.
+    pub fn alone(&self) -> bool {
+        self.bell.is_none()
     }
 
     /// A name for this run of a server: host, process and a random part, so

@@ -16,7 +16,9 @@ impl Hub {
         let joined = (|| {
             let log = self.store.cluster().ok_or(StoreError::Closed)?;
             cluster.applied = log.locked_seq();
-            log.heartbeat(&cluster.node, now_ms())?;
+            if !cluster.alone() {
+                log.heartbeat(&cluster.node, now_ms())?;
+            }
             let presence = log.presence()?;
             Ok::<_, StoreError>(presence)
         })();
@@ -66,9 +68,14 @@ impl Hub {
 
     /// Notes, for the other nodes, something this round did.
     pub(super) fn record(&mut self, event: impl FnOnce() -> Ev) {
-        if let Some(cluster) = &mut self.cluster {
+        if let Some(cluster) = self.shared() {
             cluster.recorded.push(event());
         }
+    }
+
+    /// This node's cluster, when other nodes may share its database.
+    fn shared(&mut self) -> Option<&mut Cluster> {
+        self.cluster.as_mut().filter(|c| !c.alone())
     }
 
     /// Sessions of `account` on other nodes.
@@ -81,7 +88,7 @@ impl Hub {
 
     /// `account` has `sessions` here now, neither its first nor its last.
     pub(super) fn note_sessions(&mut self, account: AccountId, sessions: usize) {
-        if let Some(cluster) = &mut self.cluster {
+        if let Some(cluster) = self.shared() {
             cluster.recorded.push(Ev::Sessions {
                 n: cluster.node.clone(),
                 a: account,
@@ -97,7 +104,7 @@ impl Hub {
         name: &UserName,
     ) -> Result<(), StoreError> {
         let status = self.status_of(account);
-        let Some(cluster) = &mut self.cluster else {
+        let Some(cluster) = self.cluster.as_mut().filter(|c| !c.alone()) else {
             return Ok(());
         };
         if let Some(log) = self.store.cluster() {
@@ -114,7 +121,7 @@ impl Hub {
 
     /// The last session of `account` on this node logged out.
     pub(super) fn note_down(&mut self, account: AccountId) -> Result<(), StoreError> {
-        let Some(cluster) = &mut self.cluster else {
+        let Some(cluster) = self.cluster.as_mut().filter(|c| !c.alone()) else {
             return Ok(());
         };
         if let Some(log) = self.store.cluster() {
@@ -341,7 +348,7 @@ impl Hub {
     /// At shutdown: the other nodes forget this one now rather than when
     /// it stops beating, and hear that the users online only here are gone.
     pub(super) fn leave_cluster(&mut self) {
-        let Some(cluster) = &self.cluster else {
+        let Some(cluster) = self.cluster.as_ref().filter(|c| !c.alone()) else {
             return;
         };
         let me = cluster.node.clone();
@@ -373,7 +380,7 @@ impl Hub {
     /// Once a second: this node beats; nodes that stopped beating are
     /// forgotten, and whoever was online only there goes offline.
     pub(super) fn cluster_tick(&mut self) {
-        let Some(cluster) = &mut self.cluster else {
+        let Some(cluster) = self.cluster.as_mut().filter(|c| !c.alone()) else {
             return;
         };
         cluster.ticks += 1;
