@@ -16,6 +16,7 @@ mod io;
 mod limits;
 mod link;
 mod outbox;
+mod pacing;
 mod session;
 pub mod store;
 mod transfer;

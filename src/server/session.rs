@@ -535,6 +535,7 @@ impl Connection {
     /// disk, so a fast sender is paced by the disk, not buffered.
     async fn file_chunk(&self, id: Option<u64>, file_id: &str, offset: u64, data: &str) -> Flow {
         use base64::Engine as _;
+        self.shared.files.pacing.give_way().await;
         let Some(upload) = self.own_upload(file_id) else {
             self.error(id, ErrorCode::NoSuchFile, "there is no such upload")
                 .await;
@@ -663,6 +664,7 @@ impl Connection {
         let registry = self.downloads.clone();
         let outbox = self.outbox.clone();
         let control = self.control.clone();
+        let files = self.shared.files.clone();
         tokio::spawn(async move {
             let stop = control.stopped().clone();
             let mut offset = job.offset;
@@ -671,6 +673,7 @@ impl Connection {
                     _ = stop.cancelled() => return,
                     _ = outbox.wait_until_at_most(DOWNLOAD_ROOM) => {}
                 }
+                files.pacing.give_way().await;
                 let path = job.path.clone();
                 let chunk = if offset < job.size {
                     let at = offset;

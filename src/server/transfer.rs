@@ -44,6 +44,8 @@ pub struct FileStore {
     /// One lock per upload being written, so that two sessions of one user
     /// cannot interleave chunks of the same upload.
     writing: Mutex<HashMap<String, std::sync::Arc<Mutex<()>>>>,
+    /// Transfers give way while chat deliveries are busy.
+    pub pacing: super::pacing::TransferPacing,
 }
 
 /// The hash of the first `held` bytes of an upload.
@@ -78,6 +80,7 @@ impl FileStore {
             hashing: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             writing: Mutex::new(HashMap::new()),
+            pacing: Default::default(),
         })
     }
 

@@ -124,6 +124,9 @@ impl Hub {
     /// One wake per session that got frames this round, however many.
     pub(super) fn wake_writers(&mut self) {
         self.woken_last_round = self.touched.len();
+        if self.woken_last_round >= PACE_AFTER_WAKES {
+            self.files.pacing.deliveries_busy();
+        }
         for id in self.touched.drain(..) {
             if let Some(entry) = self.sessions.get_mut(&id) {
                 entry.needs_wake = false;
