@@ -251,6 +251,67 @@ async fn an_upload_resumes_after_the_line_is_cut() {
     assert!(std::fs::read(bob.app.last_download.clone().unwrap()).unwrap() == bytes);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_resumes_after_the_line_is_cut() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, addr) = start_server(&dir.path().join("t.db"));
+    // Alice posts the file straight to the server.
+    let bytes = pseudo_random(32 << 20);
+    let src = dir.path().join("big.bin");
+    std::fs::write(&src, &bytes).unwrap();
+    let mut alice = client(&addr, "alice", &dir.path().join("dl-a")).await;
+    alice.command(&format!("/send {}", src.display())).await;
+    alice
+        .until("the file is posted", |a| {
+            a.transfers.is_empty() && file_of(a).is_some()
+        })
+        .await;
+
+    // Bob fetches it through a line that is cut halfway.
+    let proxy = Proxy::start(addr.clone()).await;
+    let dl = dir.path().join("dl-bob");
+    let mut bob = client(&proxy.addr, "bob", &dl).await;
+    bob.until("bob sees the file", |a| file_of(a).is_some())
+        .await;
+    bob.command("/get").await;
+    bob.until("some bytes are down", |a| {
+        a.transfers.first().is_some_and(|t| t.done >= 1 << 20)
+    })
+    .await;
+    proxy.cut_off();
+    bob.until("the cut is noticed", |a| {
+        matches!(a.conn, ConnState::Reconnecting { .. })
+    })
+    .await;
+    let before = bob.app.transfers.first().map(|t| t.done);
+    assert!(
+        before.is_some_and(|b| b < bytes.len() as u64),
+        "cut before the end: {before:?}"
+    );
+    proxy.reopen();
+    bob.until("the download goes on", |a| {
+        a.conn == ConnState::Connected && a.transfers.first().is_some_and(|t| t.since.is_some())
+    })
+    .await;
+    let (_, resumed_at) = bob.app.transfers[0].since.unwrap();
+    assert!(resumed_at > 0, "resumed from what was written, not from 0");
+    bob.until("bob saved it", |a| {
+        a.last_download.is_some() && a.transfers.is_empty()
+    })
+    .await;
+    let saved = bob.app.last_download.clone().unwrap();
+    assert!(
+        std::fs::read(&saved).unwrap() == bytes,
+        "the saved file is the file"
+    );
+    // Nothing but the file is left in the download directory.
+    let names: Vec<_> = std::fs::read_dir(saved.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
 /// A server that logs anyone in and answers `file_get` with bytes that do
 /// not match the SHA-256 it announces.
 async fn lying_server() -> String {
