@@ -40,7 +40,9 @@ pub struct FileStore {
     hashing: Mutex<HashMap<String, RunningHash>>,
     /// Contents being linked into `blobs/` whose message is not committed
     /// yet: never removed as unreferenced meanwhile.
-    in_flight: Mutex<HashMap<String, usize>>,
+    /// By upload (`file_id` → its content), so that settling an upload
+    /// twice, or one that was never marked, cannot unmark another's.
+    in_flight: Mutex<HashMap<String, String>>,
     /// One lock per upload being written, so that two sessions of one user
     /// cannot interleave chunks of the same upload.
     writing: Mutex<HashMap<String, std::sync::Arc<Mutex<()>>>>,
@@ -200,7 +202,7 @@ impl FileStore {
         }
         file.sync_all()?;
         if let Ok(mut f) = self.in_flight.lock() {
-            *f.entry(sha256.to_owned()).or_default() += 1;
+            f.insert(file_id.to_owned(), sha256.to_owned());
         }
         let blob = self.blob_path(sha256);
         if !blob.exists() {
@@ -211,7 +213,7 @@ impl FileStore {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
-                    self.settled(sha256);
+                    self.settled(file_id);
                     return Err(e);
                 }
             }
@@ -220,15 +222,12 @@ impl FileStore {
         Ok(true)
     }
 
-    /// The hub has answered the upload of `sha256` (posted or refused).
-    pub fn settled(&self, sha256: &str) {
+    /// The hub has answered `file_done` for this upload (posted or
+    /// refused): its content is no longer in flight. Harmless for an
+    /// upload that was not marked.
+    pub fn settled(&self, file_id: &str) {
         if let Ok(mut f) = self.in_flight.lock() {
-            if let Some(n) = f.get_mut(sha256) {
-                *n -= 1;
-                if *n == 0 {
-                    f.remove(sha256);
-                }
-            }
+            f.remove(file_id);
         }
     }
 
@@ -238,7 +237,7 @@ impl FileStore {
         let Ok(in_flight) = self.in_flight.lock() else {
             return;
         };
-        if in_use || in_flight.contains_key(sha256) {
+        if in_use || in_flight.values().any(|s| s == sha256) {
             return;
         }
         let _ = fs::remove_file(self.blob_path(sha256));
@@ -252,7 +251,9 @@ impl FileStore {
             let in_flight = self.in_flight.lock().ok();
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let busy = in_flight.as_ref().is_some_and(|f| f.contains_key(&name));
+                let busy = in_flight
+                    .as_ref()
+                    .is_some_and(|f| f.values().any(|s| *s == name));
                 let old = entry
                     .metadata()
                     .and_then(|m| m.modified())
@@ -309,4 +310,38 @@ pub fn new_file_id() -> String {
     let mut bytes = [0u8; 16];
     let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
     hex(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha_hex(data: &[u8]) -> String {
+        hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
+    }
+
+    #[test]
+    fn an_upload_settled_twice_or_unmarked_never_unmarks_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = FileStore::open(dir.path()).unwrap();
+        let data = b"the same bytes, sent twice";
+        let sha = sha_hex(data);
+        for id in ["one", "two"] {
+            assert_eq!(files.append(id, 0, data).unwrap(), Ok(data.len() as u64));
+            assert!(files.finish(id, &sha).unwrap());
+        }
+        // "one" is answered twice, and an upload never marked is settled:
+        // "two" still holds the content in flight.
+        files.settled("one");
+        files.settled("one");
+        files.settled("never-marked");
+        files.remove_if_unused(&sha, false);
+        assert!(
+            files.has_blob(&sha),
+            "removed while an upload was in flight"
+        );
+        files.settled("two");
+        files.remove_if_unused(&sha, false);
+        assert!(!files.has_blob(&sha));
+    }
 }

@@ -82,12 +82,8 @@ impl Hub {
                 Effect::AdminDone(reply, answer) => {
                     let _ = reply.send(answer);
                 }
-                Effect::UploadSettled {
-                    file_id,
-                    sha256,
-                    posted,
-                } => {
-                    self.files.settled(&sha256);
+                Effect::UploadSettled { file_id, posted } => {
+                    self.files.settled(&file_id);
                     if posted {
                         self.files.forget(&file_id);
                     }
@@ -194,7 +190,7 @@ impl Hub {
                 Effect::AdminDone(reply, _) => {
                     let _ = reply.send(AdminReply::failed_to_store());
                 }
-                Effect::UploadSettled { sha256, .. } => self.files.settled(&sha256),
+                Effect::UploadSettled { file_id, .. } => self.files.settled(&file_id),
                 Effect::Remove(session) => gone.push(session),
                 // Already logged out in the hub's state: closing is safer
                 // than leaving them connected but logged out.

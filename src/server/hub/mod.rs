@@ -217,11 +217,7 @@ enum Effect {
     AdminDone(oneshot::Sender<AdminReply>, AdminReply),
     /// An upload's content is no longer in flight; if it was posted, its
     /// partial copy goes.
-    UploadSettled {
-        file_id: String,
-        sha256: String,
-        posted: bool,
-    },
+    UploadSettled { file_id: String, posted: bool },
     /// A message or group with this content was deleted: remove the bytes
     /// if nothing refers to them any more.
     RemoveBlobIfUnused(String),

@@ -6,10 +6,27 @@ use crate::server::store::StoredFile;
 /// SHA-256) and made them durable: the chat is checked again as for
 /// `send`, then the file is posted as a message.
 pub(super) fn run(hub: &mut Hub, cx: &Cx, file_id: &str) -> Result<(), Failure> {
-    let Some(file) = hub.store.file(file_id)? else {
+    let file = hub.store.file(file_id)?;
+    if file.as_ref().is_some_and(|f| f.uploader != cx.me) {
+        // Someone else's upload: theirs to settle.
         return file_cancel::no_such_file();
+    }
+    // The connection marked the content in flight when it checked it: it
+    // is settled once, whatever happens now (after the commit, or with a
+    // failed batch), refusals included.
+    let posted = match file {
+        Some(file) => check_and_post(hub, cx, file_id, file),
+        None => file_cancel::no_such_file(),
     };
-    if file.uploader != cx.me || file.msg_id.is_some() {
+    hub.out.push(Effect::UploadSettled {
+        file_id: file_id.to_owned(),
+        posted: posted.is_ok(),
+    });
+    posted
+}
+
+fn check_and_post(hub: &mut Hub, cx: &Cx, file_id: &str, file: StoredFile) -> Result<(), Failure> {
+    if file.msg_id.is_some() {
         return file_cancel::no_such_file();
     }
     // Only bytes checked and on disk are ever posted: never a message
@@ -24,16 +41,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, file_id: &str) -> Result<(), Failure> 
             )
         })));
     }
-    // The connection marked the content in flight: it is settled once,
-    // whatever happens now (after the commit, or with a failed batch).
-    let sha256 = file.sha256.clone();
-    let posted = post_file(hub, cx, file);
-    hub.out.push(Effect::UploadSettled {
-        file_id: file_id.to_owned(),
-        sha256,
-        posted: posted.is_ok(),
-    });
-    posted
+    post_file(hub, cx, file)
 }
 
 fn post_file(hub: &mut Hub, cx: &Cx, file: StoredFile) -> Result<(), Failure> {
