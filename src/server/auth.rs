@@ -31,6 +31,8 @@ pub struct PasswordHasher {
     /// the same work, which holds under any load, not by a timer.
     slowest: std::sync::OnceLock<(u32, String)>,
     permits: Semaphore,
+    /// Where the hashing runs (see `hash_pool`).
+    pool: super::hash_pool::HashPool,
 }
 
 /// The cost a bcrypt hash was made with (`$2b$12$…` → 12).
@@ -65,6 +67,8 @@ impl PasswordHasher {
             dummy_hash,
             slowest: std::sync::OnceLock::new(),
             permits: Semaphore::new(cores),
+            pool: super::hash_pool::HashPool::new(cores)
+                .map_err(|e| HashError(format!("cannot start the hashing threads: {e}")))?,
         }))
     }
 
@@ -93,13 +97,11 @@ impl PasswordHasher {
             .await
             .map_err(|e| HashError(e.to_string()))?;
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || {
-            yield_cpu_to_delivery();
-            bcrypt::hash(password, cost)
-        })
-        .await
-        .map_err(|e| HashError(e.to_string()))?
-        .map_err(|e| HashError(e.to_string()))
+        self.pool
+            .run(move || bcrypt::hash(password, cost))
+            .await
+            .ok_or_else(|| HashError("the hashing threads are gone".into()))?
+            .map_err(|e| HashError(e.to_string()))
     }
 
     /// Whether `password` matches `hash`; with `None` (no such account) it
@@ -111,56 +113,31 @@ impl PasswordHasher {
         };
         let slowest = self.slowest.get().cloned();
         let dummy = self.dummy_hash.clone();
-        tokio::task::spawn_blocking(move || {
-            yield_cpu_to_delivery();
-            let matched = match &hash {
-                Some(h) => bcrypt::verify(&password, h).unwrap_or(false),
-                None => false,
-            };
-            if matched {
-                return true;
-            }
-            // The work of a failure does not depend on the account.
-            let checked_cost = hash.as_deref().and_then(bcrypt_cost_of);
-            match &slowest {
-                Some((cost, slow)) if checked_cost.is_none_or(|c| c < *cost) => {
-                    let _ = bcrypt::verify(&password, slow);
+        self.pool
+            .run(move || {
+                let matched = match &hash {
+                    Some(h) => bcrypt::verify(&password, h).unwrap_or(false),
+                    None => false,
+                };
+                if matched {
+                    return true;
                 }
-                None if hash.is_none() => {
-                    let _ = bcrypt::verify(&password, &dummy);
+                // The work of a failure does not depend on the account.
+                let checked_cost = hash.as_deref().and_then(bcrypt_cost_of);
+                match &slowest {
+                    Some((cost, slow)) if checked_cost.is_none_or(|c| c < *cost) => {
+                        let _ = bcrypt::verify(&password, slow);
+                    }
+                    None if hash.is_none() => {
+                        let _ = bcrypt::verify(&password, &dummy);
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-            false
-        })
-        .await
-        .unwrap_or(false)
+                false
+            })
+            .await
+            .unwrap_or(false)
     }
-}
-
-/// Lowers the scheduling priority of the current (blocking-pool) thread, so
-/// that when logins and message delivery compete for the cores, delivery
-/// wins and a login storm does not stall a busy room; logins still use every
-/// idle cycle. Delivery runs on the reactor and hub threads, which this
-/// never touches. The blocking pool also reads history pages and file
-/// chunks: one of those landing on a thread that once hashed runs at the
-/// lowered priority too, so under a login storm it yields to delivery as
-/// well (a dedicated hashing pool would keep them apart).
-fn yield_cpu_to_delivery() {
-    thread_local! {
-        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    LOWERED.with(|done| {
-        if !done.get() {
-            // SAFETY: setpriority on the calling thread's own id; no memory
-            // is passed. A failure only leaves the priority as it was.
-            unsafe {
-                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-            }
-            done.set(true);
-        }
-    });
 }
 
 /// Attempts counted for one key inside the window, and a lockout if one

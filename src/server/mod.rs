@@ -9,6 +9,7 @@ pub mod cluster;
 mod config;
 mod conn_limit;
 pub(crate) mod files;
+mod hash_pool;
 mod history;
 mod hub;
 mod instance;
