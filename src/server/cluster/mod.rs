@@ -114,6 +114,16 @@ impl Cluster {
         )
     }
 
+    /// The log is applied up to `seq`: the bus stops ringing for it.
+    pub fn set_applied(&mut self, seq: u64) {
+        self.applied = seq;
+        if let Some(bell) = &self.bell {
+            bell.shared
+                .applied
+                .store(seq, std::sync::atomic::Ordering::Release);
+        }
+    }
+
     /// Notes that `account` is online on `node`.
     pub fn up(&mut self, node: &str, account: AccountId, name: UserName) {
         let entry = self.remote.entry(account).or_insert_with(|| RemoteOnline {

@@ -40,11 +40,7 @@ impl Hub {
             cluster.up(&node, account, name);
         }
         self.store.commit()?;
-        if let Some(bell) = &cluster.bell {
-            bell.shared
-                .applied
-                .store(cluster.applied, std::sync::atomic::Ordering::Release);
-        }
+        cluster.set_applied(cluster.applied);
         tracing::info!(node = %cluster.node, seq = cluster.applied, "joined the cluster");
         self.cluster = Some(cluster);
         Ok(())
@@ -201,12 +197,7 @@ impl Hub {
         }
         tracing::trace!(from = applied, to = locked, "caught up");
         if let Some(cluster) = &mut self.cluster {
-            cluster.applied = locked;
-            if let Some(bell) = &cluster.bell {
-                bell.shared
-                    .applied
-                    .store(locked, std::sync::atomic::Ordering::Release);
-            }
+            cluster.set_applied(locked);
         }
         if gap {
             self.resync();
@@ -470,11 +461,8 @@ impl Hub {
         cluster.recorded.clear();
         if let Some(seq) = cluster.sealed.take() {
             if committed {
-                cluster.applied = seq;
+                cluster.set_applied(seq);
                 if let Some(bell) = &cluster.bell {
-                    bell.shared
-                        .applied
-                        .store(seq, std::sync::atomic::Ordering::Release);
                     bell.ring(seq);
                 }
             }
