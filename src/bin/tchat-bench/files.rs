@@ -29,8 +29,6 @@ pub struct FilesRun {
     pub room_seconds: u64,
     pub slow_rate: u64,
     pub slow_seconds: u64,
-    /// The CPU list for `taskset -c` of the server; `None`: not pinned.
-    pub server_cpus: Option<String>,
 }
 
 /// Peak RSS of a process while a phase runs, sampled every 20 ms.
@@ -264,7 +262,7 @@ pub async fn files(env: &Env, run: &FilesRun) -> Result<Vec<Report>> {
         (1u64 << 40).to_string(),
     ];
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let server = env.start_pinned(&db, 4, &extra, run.server_cpus.as_deref())?;
+    let server = env.start_with(&db, 4, &extra)?;
     let pid = server.pid();
     let addr = server.addr;
 
@@ -284,7 +282,7 @@ pub async fn files(env: &Env, run: &FilesRun) -> Result<Vec<Report>> {
     let mut r = Report::new(format!(
         "file transfer, {} MiB of random bytes{}",
         run.size_mib,
-        match &run.server_cpus {
+        match &env.server_cpus {
             Some(c) => format!(", server on CPU {c} (taskset), generator on the others"),
             None => ", not pinned".to_owned(),
         }

@@ -27,6 +27,12 @@ struct Cli {
     #[arg(long, value_name = "PATH")]
     server_bin: Option<PathBuf>,
 
+    /// CPUs for the server (`taskset -c`, e.g. `0` or `0,1`); the generator
+    /// is pinned to every other CPU, so that the server's own cost is what
+    /// is measured. `none`: neither is pinned.
+    #[arg(long, global = true, default_value = "0", value_name = "LIST")]
+    server_cpus: String,
+
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -97,10 +103,6 @@ enum Scenario {
         /// How long the slow reader reads.
         #[arg(long, default_value_t = 10)]
         slow_seconds: u64,
-        /// CPUs for the server (`taskset -c`); the generator takes the
-        /// others. `none`: no pinning.
-        #[arg(long, default_value = "0")]
-        server_cpus: String,
     },
     /// The burst through several nodes on one PostgreSQL database, joined
     /// by NATS: make an empty database and start nats-server first (see
@@ -130,13 +132,12 @@ fn main() -> Result<()> {
     let server_bin = cli
         .server_bin
         .unwrap_or_else(server_proc::default_server_bin);
-    let env = scenarios::Env::new(server_bin)?;
-    if let Scenario::Files { server_cpus, .. } = &cli.scenario {
-        if server_cpus != "none" {
-            // Before the runtime exists, so its threads inherit the mask.
-            pin_away_from(server_cpus)?;
-        }
+    let server_cpus = (cli.server_cpus != "none").then(|| cli.server_cpus.clone());
+    if let Some(cpus) = &server_cpus {
+        // Before the runtime exists, so its threads inherit the mask.
+        pin_away_from(cpus)?;
     }
+    let env = scenarios::Env::new(server_bin, server_cpus)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -222,7 +223,6 @@ fn main() -> Result<()> {
                     room_seconds,
                     slow_rate,
                     slow_seconds,
-                    server_cpus,
                 } => {
                     let run = files::FilesRun {
                         size_mib,
@@ -230,7 +230,6 @@ fn main() -> Result<()> {
                         room_seconds,
                         slow_rate,
                         slow_seconds,
-                        server_cpus: (server_cpus != "none").then_some(server_cpus),
                     };
                     files::files(&env, &run).await
                 }

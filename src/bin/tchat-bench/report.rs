@@ -41,6 +41,16 @@ impl Report {
         );
     }
 
+    /// Server CPU divided by the deliveries made: the cost that matters
+    /// when the server has a core to itself.
+    pub fn cpu_per_delivery(&mut self, before: ProcStats, after: ProcStats, deliveries: u64) {
+        let cpu = after.cpu.saturating_sub(before.cpu);
+        self.row(
+            "server CPU per delivery",
+            format!("{:.0} ns", cpu.as_nanos() as f64 / deliveries.max(1) as f64),
+        );
+    }
+
     /// The generator's own CPU over the same interval: on a machine shared
     /// by both, a run whose generator uses the rest of the cores measures the
     /// generator, not the server.

@@ -32,13 +32,16 @@ pub(crate) const QUIET: Duration = Duration::from_secs(10);
 
 pub struct Env {
     server_bin: PathBuf,
+    /// `taskset -c` CPUs for every server started; `None`: not pinned.
+    pub(crate) server_cpus: Option<String>,
     dir: tempfile::TempDir,
 }
 
 impl Env {
-    pub fn new(server_bin: PathBuf) -> Result<Env> {
+    pub fn new(server_bin: PathBuf, server_cpus: Option<String>) -> Result<Env> {
         Ok(Env {
             server_bin,
+            server_cpus,
             dir: tempfile::tempdir()?,
         })
     }
@@ -47,25 +50,24 @@ impl Env {
         self.dir.path().join(format!("{name}.db"))
     }
 
-    fn start(&self, db: &Path, cost: u32) -> Result<ServerProcess> {
-        ServerProcess::start(&self.server_bin, db, cost, &[])
+    pub(crate) fn start(&self, db: &Path, cost: u32) -> Result<ServerProcess> {
+        self.start_with(db, cost, &[])
     }
 
     /// A server on `db` as given to `--db` (a path or a URL).
     fn start_at(&self, db: &str, cost: u32, extra: &[&str]) -> Result<ServerProcess> {
-        ServerProcess::start(&self.server_bin, Path::new(db), cost, extra)
+        self.start_with(Path::new(db), cost, extra)
     }
 
-    /// Starts the server with `extra` arguments, under `taskset -c cpus`
-    /// when `cpus` is given.
-    pub(crate) fn start_pinned(
-        &self,
-        db: &Path,
-        cost: u32,
-        extra: &[&str],
-        cpus: Option<&str>,
-    ) -> Result<ServerProcess> {
-        ServerProcess::start_on(&self.server_bin, db, cost, extra, cpus)
+    /// Starts the server with `extra` arguments, on the server's CPUs.
+    pub(crate) fn start_with(&self, db: &Path, cost: u32, extra: &[&str]) -> Result<ServerProcess> {
+        ServerProcess::start_on(
+            &self.server_bin,
+            db,
+            cost,
+            extra,
+            self.server_cpus.as_deref(),
+        )
     }
 }
 
@@ -227,6 +229,7 @@ pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
     r.row("latency send → delivery", got.latency.summary());
     errors_row(&mut r, &got);
     r.server(before, after, elapsed);
+    r.cpu_per_delivery(before, after, got.messages);
     r.generator(generator_before, own_stats(), elapsed);
     Ok(r)
 }

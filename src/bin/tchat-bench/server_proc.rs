@@ -26,12 +26,8 @@ pub struct ProcStats {
 }
 
 impl ServerProcess {
-    pub fn start(bin: &Path, db: &Path, cost: u32, extra: &[&str]) -> Result<ServerProcess> {
-        ServerProcess::start_on(bin, db, cost, extra, None)
-    }
-
-    /// [`ServerProcess::start`] under `taskset -c cpus` when `cpus` is
-    /// given (taskset execs the server, so the child's pid is the server's).
+    /// Starts the server on `db` (a path or a URL), under `taskset -c cpus`
+    /// when `cpus` is given (taskset execs the server, so the child's pid is the server's).
     pub fn start_on(
         bin: &Path,
         db: &Path,
