@@ -8,6 +8,7 @@ pub(crate) mod auth;
 pub mod cluster;
 mod config;
 mod conn_limit;
+mod feed;
 pub(crate) mod files;
 mod hash_pool;
 mod history;
@@ -202,6 +203,7 @@ impl Server {
                 .await
                 .map_err(|_| ServerError::HubGone)??
         };
+        let feed = hub.feed();
         // With PostgreSQL there is no file to put a socket beside: the
         // account command line writes to the database and the hub notices
         // within a tick (`Store::note_outside_change`).
@@ -252,6 +254,7 @@ impl Server {
                 tls,
                 history,
                 files,
+                feed,
             }),
             hub_thread,
             hub_stopped,

@@ -8,12 +8,14 @@
 //! the difference between one system call per frame and one per batch.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::feed::Feed;
+use super::link::SessionId;
 use crate::protocol::{ErrorCode, ErrorFrame, ServerFrame};
 
 /// The last word to a peer whose queue overflowed.
@@ -36,9 +38,28 @@ pub enum PushError {
     Closed,
 }
 
+/// What the writer has yet to take, and where it reads the feed.
+#[derive(Debug, Default)]
+struct State {
+    /// Frames for this session alone, each with the feed position it comes
+    /// after: the writer sends the feed up to there first, so the session
+    /// sees everything in the order the hub produced it.
+    queue: VecDeque<(u64, Bytes)>,
+    /// The next feed position to read, while subscribed.
+    cursor: u64,
+    /// Logged in: the feed's frames are for this session.
+    subscribed: bool,
+}
+
 #[derive(Debug)]
 struct Shared {
-    queue: Mutex<VecDeque<Bytes>>,
+    me: SessionId,
+    feed: Arc<Feed>,
+    state: Mutex<State>,
+    /// [`State::cursor`], readable without the lock.
+    cursor: AtomicU64,
+    subscribed: AtomicBool,
+    /// Private frames queued, plus everything taken and not yet written.
     queued_bytes: AtomicUsize,
     limit: usize,
     wake: Notify,
@@ -47,6 +68,21 @@ struct Shared {
     room: Notify,
     senders: AtomicUsize,
     receiver_alive: AtomicBool,
+}
+
+impl Shared {
+    /// Bytes waiting for this session: its own queue, what the writer has
+    /// in hand, and the feed it has not read.
+    fn backlog(&self) -> usize {
+        let unread = if self.subscribed.load(Ordering::Acquire) {
+            self.feed
+                .published()
+                .saturating_sub(self.cursor.load(Ordering::Acquire))
+        } else {
+            0
+        };
+        self.queued_bytes.load(Ordering::Acquire) + unread as usize
+    }
 }
 
 /// The sending side; clone it for every party that sends.
@@ -62,10 +98,15 @@ pub struct OutboxReceiver {
 }
 
 impl Outbox {
-    /// A queue holding at most `limit` bytes.
-    pub fn new(limit: usize) -> (Outbox, OutboxReceiver) {
+    /// A queue for session `me` holding at most `limit` bytes, its own and
+    /// the `feed`'s together.
+    pub fn new(limit: usize, feed: Arc<Feed>, me: SessionId) -> (Outbox, OutboxReceiver) {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(VecDeque::new()),
+            me,
+            feed,
+            state: Mutex::new(State::default()),
+            cursor: AtomicU64::new(0),
+            subscribed: AtomicBool::new(false),
             queued_bytes: AtomicUsize::new(0),
             limit,
             wake: Notify::new(),
@@ -82,23 +123,58 @@ impl Outbox {
     }
 
     /// Queues a frame without waking the writer: call [`Outbox::wake`] once
-    /// the batch is queued.
+    /// the batch is queued. It goes out after every feed frame appended so
+    /// far.
     pub fn push_quiet(&self, frame: Bytes) -> Result<(), PushError> {
         if !self.shared.receiver_alive.load(Ordering::Relaxed) {
             return Err(PushError::Closed);
         }
         let len = frame.len();
-        if self.shared.queued_bytes.load(Ordering::Relaxed) + len > self.shared.limit {
+        if self.shared.backlog() + len > self.shared.limit {
             return Err(PushError::Full);
         }
-        self.shared.queued_bytes.fetch_add(len, Ordering::Relaxed);
-        match self.shared.queue.lock() {
-            Ok(mut q) => {
-                q.push_back(frame);
+        match self.shared.state.lock() {
+            Ok(mut state) => {
+                self.shared.queued_bytes.fetch_add(len, Ordering::Relaxed);
+                state.queue.push_back((self.shared.feed.appended(), frame));
                 Ok(())
             }
             Err(_) => Err(PushError::Closed),
         }
+    }
+
+    /// From now on the feed's frames are for this session: everything
+    /// appended from here on. The hub calls it where the session logs in,
+    /// in the order of its round.
+    pub fn subscribe(&self) {
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.subscribed = true;
+            state.cursor = self.shared.feed.appended();
+            self.shared.cursor.store(state.cursor, Ordering::Release);
+            self.shared.subscribed.store(true, Ordering::Release);
+        }
+    }
+
+    /// The session logged out: no more feed frames, not even those it has
+    /// not read yet.
+    pub fn unsubscribe(&self) {
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.subscribed = false;
+            self.shared.subscribed.store(false, Ordering::Release);
+        }
+    }
+
+    /// The feed position this session's writer reads next, if subscribed.
+    pub fn feed_cursor(&self) -> Option<u64> {
+        self.shared
+            .subscribed
+            .load(Ordering::Acquire)
+            .then(|| self.shared.cursor.load(Ordering::Acquire))
+    }
+
+    /// Whether more is waiting for this session than its budget allows.
+    pub fn over_budget(&self) -> bool {
+        self.shared.backlog() > self.shared.limit
     }
 
     /// Lets the writer send what is queued.
@@ -116,8 +192,7 @@ impl Outbox {
             let written = self.shared.room.notified();
             tokio::pin!(written);
             written.as_mut().enable();
-            if self.shared.queued_bytes.load(Ordering::Acquire) <= bytes
-                || !self.shared.receiver_alive.load(Ordering::Acquire)
+            if self.shared.backlog() <= bytes || !self.shared.receiver_alive.load(Ordering::Acquire)
             {
                 return;
             }
@@ -125,9 +200,9 @@ impl Outbox {
         }
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued (the unread feed included) and not yet written.
     pub fn queued_bytes(&self) -> usize {
-        self.shared.queued_bytes.load(Ordering::Acquire)
+        self.shared.backlog()
     }
 
     /// The most bytes the queue holds.
@@ -162,9 +237,10 @@ impl Drop for Outbox {
 }
 
 impl OutboxReceiver {
-    /// Waits until frames are queued and moves up to `max_frames` of them
-    /// (and not much more than `max_bytes`) into `out`. Returns the bytes
-    /// taken; 0 means every sender is gone and the queue is empty.
+    /// Waits until frames are waiting and moves up to `max_frames` of them
+    /// (and not much more than `max_bytes`) into `out`; a run of feed
+    /// frames counts as one. Returns the bytes taken; 0 means every sender
+    /// is gone and nothing is left.
     pub async fn recv_batch(
         &mut self,
         out: &mut Vec<Bytes>,
@@ -183,24 +259,51 @@ impl OutboxReceiver {
         }
     }
 
-    /// Moves what is queued now, within the limits, without waiting.
+    /// Moves what is waiting now, within the limits, without waiting: the
+    /// feed and the private queue merged in the order the hub made them.
     pub fn take(&mut self, out: &mut Vec<Bytes>, max_frames: usize, max_bytes: usize) -> usize {
-        let Ok(mut q) = self.shared.queue.lock() else {
+        let shared = &*self.shared;
+        let Ok(mut state) = shared.state.lock() else {
             return 0;
         };
+        let published = shared.feed.published();
         let mut bytes = 0;
-        while out.len() < max_frames && bytes < max_bytes {
-            match q.pop_front() {
-                Some(frame) => {
-                    bytes += frame.len();
-                    out.push(frame);
+        loop {
+            let next_tag = state.queue.front().map(|(tag, _)| *tag);
+            if state.subscribed {
+                // The feed up to the next private frame, or all of it.
+                let to = next_tag.map_or(published, |t| t.min(published));
+                if state.cursor < to {
+                    let taken = shared.feed.read(state.cursor, to, shared.me, out);
+                    shared.queued_bytes.fetch_add(taken, Ordering::Relaxed);
+                    bytes += taken;
+                    state.cursor = to;
+                }
+            }
+            if out.len() >= max_frames || bytes >= max_bytes {
+                break;
+            }
+            match next_tag {
+                // Its feed frames are not published yet (the hub is
+                // mid-round): it waits for them.
+                Some(tag) if state.subscribed && tag > published => break,
+                Some(_) => {
+                    if let Some((_, frame)) = state.queue.pop_front() {
+                        bytes += frame.len();
+                        out.push(frame);
+                    }
                 }
                 None => break,
             }
         }
-        if q.is_empty() && q.capacity() > 8 {
+        if !state.subscribed {
+            // Nothing in the feed is for a session that is not logged in.
+            state.cursor = published;
+        }
+        shared.cursor.store(state.cursor, Ordering::Release);
+        if state.queue.is_empty() && state.queue.capacity() > 8 {
             // A burst must not pin a large ring for an idle session.
-            *q = VecDeque::new();
+            state.queue = VecDeque::new();
         }
         bytes
     }
@@ -222,10 +325,84 @@ impl Drop for OutboxReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::feed::FeedWriter;
+
+    fn lines(out: &[Bytes]) -> String {
+        out.iter()
+            .map(|b| std::str::from_utf8(b).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn feed_and_private_frames_come_out_in_the_order_they_were_made() {
+        let mut feed = FeedWriter::new();
+        let (tx, mut rx) = Outbox::new(1024, feed.feed().clone(), 1);
+        tx.push_quiet(Bytes::from_static(b"hello\n")).unwrap();
+        tx.subscribe();
+        feed.append(b"m1\n", None);
+        tx.push_quiet(Bytes::from_static(b"ok\n")).unwrap();
+        feed.append(b"m2\n", None);
+        let mut out = Vec::new();
+        rx.take(&mut out, 64, 1 << 20);
+        assert_eq!(
+            lines(&out),
+            "hello\n",
+            "nothing after an unpublished feed frame"
+        );
+        feed.publish();
+        tx.push_quiet(Bytes::from_static(b"later\n")).unwrap();
+        out.clear();
+        rx.take(&mut out, 64, 1 << 20);
+        assert_eq!(lines(&out), "m1\nok\nm2\nlater\n");
+    }
+
+    #[test]
+    fn a_session_gets_the_feed_from_where_it_logged_in_until_it_logs_out() {
+        let mut feed = FeedWriter::new();
+        let (tx, mut rx) = Outbox::new(1024, feed.feed().clone(), 1);
+        feed.append(b"before\n", None);
+        feed.publish();
+        tx.subscribe();
+        feed.append(b"during\n", None);
+        feed.append(b"not for me\n", Some(1));
+        feed.publish();
+        let mut out = Vec::new();
+        rx.take(&mut out, 64, 1 << 20);
+        assert_eq!(lines(&out), "during\n");
+        tx.unsubscribe();
+        feed.append(b"after\n", None);
+        feed.publish();
+        out.clear();
+        assert_eq!(rx.take(&mut out, 64, 1 << 20), 0);
+    }
+
+    #[test]
+    fn unread_feed_counts_against_the_budget() {
+        let mut feed = FeedWriter::new();
+        let (tx, mut rx) = Outbox::new(25, feed.feed().clone(), 1);
+        tx.subscribe();
+        feed.append(b"0123456789012345678\n", None);
+        feed.publish();
+        assert!(!tx.over_budget());
+        assert_eq!(tx.queued_bytes(), 20);
+        assert_eq!(
+            tx.push_quiet(Bytes::from_static(b"0123456789")),
+            Err(PushError::Full)
+        );
+        feed.append(b"0123456789\n", None);
+        feed.publish();
+        assert!(tx.over_budget());
+        let mut out = Vec::new();
+        let n = rx.take(&mut out, 64, 1 << 20);
+        assert_eq!(n, 31);
+        rx.written(n);
+        assert_eq!(tx.queued_bytes(), 0);
+        assert!(!tx.over_budget());
+    }
 
     #[tokio::test]
     async fn quiet_pushes_are_taken_in_one_batch_after_a_wake() {
-        let (tx, mut rx) = Outbox::new(1024);
+        let (tx, mut rx) = Outbox::new(1024, Arc::new(Feed::default()), 1);
         for i in 0..5u8 {
             tx.push_quiet(Bytes::from(vec![i; 10])).unwrap();
         }
@@ -238,7 +415,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_byte_budget_refuses_frames_until_written() {
-        let (tx, mut rx) = Outbox::new(25);
+        let (tx, mut rx) = Outbox::new(25, Arc::new(Feed::default()), 1);
         tx.push(Bytes::from_static(b"0123456789")).unwrap();
         tx.push(Bytes::from_static(b"0123456789")).unwrap();
         assert_eq!(
@@ -253,7 +430,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_writer_ends_when_every_sender_is_gone() {
-        let (tx, mut rx) = Outbox::new(1024);
+        let (tx, mut rx) = Outbox::new(1024, Arc::new(Feed::default()), 1);
         let other = tx.clone();
         tx.push(Bytes::from_static(b"last\n")).unwrap();
         drop(tx);
@@ -266,7 +443,7 @@ mod tests {
 
     #[tokio::test]
     async fn pushing_to_a_gone_writer_fails() {
-        let (tx, rx) = Outbox::new(1024);
+        let (tx, rx) = Outbox::new(1024, Arc::new(Feed::default()), 1);
         drop(rx);
         assert_eq!(tx.push(Bytes::from_static(b"x")), Err(PushError::Closed));
     }

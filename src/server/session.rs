@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 use super::auth::PasswordHasher;
 use super::config::ServerConfig;
+use super::feed::Feed;
 use super::history::HistoryReader;
 use super::hub::{needs, HubCommand, LoginLookup, Needs, RegisterCheck};
 use super::hub::{DownloadJob, Job};
@@ -47,6 +48,8 @@ pub struct Shared {
     pub history: HistoryReader,
     /// File bytes on disk (uploads and downloads pass here, not the hub).
     pub files: Arc<FileStore>,
+    /// What goes to every logged-in session, read at each one's cursor.
+    pub feed: Arc<Feed>,
 }
 
 /// Largest write the writer assembles from queued frames.
@@ -96,7 +99,11 @@ async fn run<R, W>(
     R: ReadSource + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (outbox, rx) = Outbox::new(shared.config.outgoing_limit_bytes.max(1024));
+    let (outbox, rx) = Outbox::new(
+        shared.config.outgoing_limit_bytes.max(1024),
+        shared.feed.clone(),
+        session,
+    );
     let control = Arc::new(SessionControl::default());
     tracker.spawn(write_loop(write, rx, control.clone()));
 

@@ -47,13 +47,14 @@ impl Hub {
         for effect in effects {
             match effect {
                 Effect::To(session, frame) => self.push(session, &frame),
-                Effect::ToAll { frame, seq, except } => {
-                    for (id, entry) in self.sessions.iter_mut() {
-                        if entry.account.is_some()
-                            && entry.attached_seq <= seq
-                            && Some(*id) != except
-                        {
-                            push_to(entry, &frame, *id, &mut self.touched);
+                // Once for everyone; each writer reads it from the feed.
+                // (`seq` is kept by `Subscribe` being in the same order.)
+                Effect::ToAll { frame, except, .. } => self.feed.append(&frame, except),
+                Effect::Subscribe(session) => {
+                    if let Some(entry) = self.sessions.get(&session) {
+                        // Not if it logged out again later in the round.
+                        if entry.account.is_some() && !entry.closing {
+                            entry.link.outbox.subscribe();
                         }
                     }
                 }
@@ -105,6 +106,7 @@ impl Hub {
                 }
                 Effect::Remove(session) => {
                     if let Some(entry) = self.sessions.remove(&session) {
+                        entry.link.outbox.unsubscribe();
                         entry.link.outbox.wake();
                     }
                 }
@@ -120,6 +122,9 @@ impl Hub {
     /// One wake per session that got frames this round, however many.
     pub(super) fn wake_writers(&mut self) {
         self.woken_last_round = self.touched.len();
+        if self.feed.publish() {
+            self.woken_last_round += self.wake_feed_readers();
+        }
         if self.woken_last_round >= PACE_AFTER_WAKES {
             self.files.pacing.deliveries_busy();
         }
@@ -129,6 +134,36 @@ impl Hub {
                 entry.link.outbox.wake();
             }
         }
+    }
+
+    /// Wakes every subscribed writer for the feed just published, closes
+    /// those too far behind to catch up (a reader that stopped reading must
+    /// never hold the feed for everyone), and forgets what all have read.
+    /// How many it woke.
+    fn wake_feed_readers(&mut self) -> usize {
+        let mut oldest = self.feed.feed().published();
+        let mut woken = 0;
+        for entry in self.sessions.values_mut() {
+            if entry.closing {
+                continue;
+            }
+            let Some(cursor) = entry.link.outbox.feed_cursor() else {
+                continue;
+            };
+            if entry.link.outbox.over_budget() {
+                entry.closing = true;
+                tracing::warn!(peer = %entry.peer, "outgoing queue full; closing a connection that stopped reading");
+                entry.link.control.close_with(not_reading_frame());
+                continue;
+            }
+            oldest = oldest.min(cursor);
+            if !entry.needs_wake {
+                entry.link.outbox.wake();
+                woken += 1;
+            }
+        }
+        self.feed.forget_before(oldest);
+        woken
     }
 
     /// Queues `frame` for every session of `account` attached by `seq`,
@@ -221,10 +256,9 @@ impl Hub {
             }
         }
         self.out.clear();
-        for (frame, seq, except) in offline {
+        for (frame, except) in offline {
             self.out.push(Effect::ToAll {
                 frame,
-                seq,
                 except: Some(except),
             });
         }

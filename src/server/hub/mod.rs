@@ -28,6 +28,7 @@ use super::admin_socket::{AdminReply, AdminRequest};
 use super::auth::{AttemptTicket, Lockout, RegistrationLimit};
 use super::cluster::{self, Cluster, Ev};
 use super::config::ServerConfig;
+use super::feed::{Feed, FeedWriter};
 use super::history::HistoryJob;
 use super::transfer::FileStore;
 
@@ -188,10 +189,10 @@ pub enum LoginLookup {
 enum Effect {
     /// To one session.
     To(SessionId, Bytes),
-    /// To every logged-in session attached by `seq`, but `except`.
+    /// To every logged-in session, but `except`: those logged in later in
+    /// the round get it only if it comes after their `Subscribe`.
     ToAll {
         frame: Bytes,
-        seq: u64,
         except: Option<SessionId>,
     },
     /// To every session of these accounts (a group's members) attached by
@@ -228,6 +229,8 @@ enum Effect {
     /// Forget a session whose connection is gone, after it has been given
     /// everything queued for it before (a last reply, a fatal error).
     Remove(SessionId),
+    /// The session logged in: what the feed gets from here on is for it.
+    Subscribe(SessionId),
 }
 
 impl Effect {
@@ -350,7 +353,7 @@ pub struct Hub {
     /// "Gone offline" broadcasts of this batch (frame, seq, the session that
     /// left). Presence does not depend on storage, so they go out even if
     /// the commit fails.
-    offline_in_batch: Vec<(Bytes, u64, SessionId)>,
+    offline_in_batch: Vec<(Bytes, SessionId)>,
     /// Statuses before this batch changed them, to restore if it fails.
     status_undo: Vec<(AccountId, Option<Status>)>,
     shutting_down: bool,
@@ -371,6 +374,8 @@ pub struct Hub {
     rounds_since_sweep: u64,
     /// This node's part in a cluster of nodes, if it is one.
     cluster: Option<Cluster>,
+    /// What goes to every logged-in session, appended once per frame.
+    feed: FeedWriter,
 }
 
 impl Hub {
@@ -414,11 +419,17 @@ impl Hub {
             status_undo: Vec::new(),
             shutting_down: false,
             data_version: 0,
+            feed: FeedWriter::new(),
         };
         if let Some(cluster) = cluster {
             hub.join_cluster(cluster)?;
         }
         Ok(hub)
+    }
+
+    /// The broadcast feed the sessions' writers read.
+    pub fn feed(&self) -> std::sync::Arc<Feed> {
+        self.feed.feed().clone()
     }
 
     /// Runs until shutdown or until every sender is gone.
@@ -859,11 +870,7 @@ impl Hub {
         self.record(|| Ev::All {
             f: cluster::raw(&frame),
         });
-        self.out.push(Effect::ToAll {
-            frame,
-            seq: self.seq,
-            except,
-        });
+        self.out.push(Effect::ToAll { frame, except });
     }
 
     fn send_to_user(&mut self, account: AccountId, frame: &ServerFrame, except: Option<SessionId>) {

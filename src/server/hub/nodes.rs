@@ -212,7 +212,6 @@ impl Hub {
         match event {
             Ev::All { f } => self.out.push(Effect::ToAll {
                 frame: cluster::line(&f),
-                seq: self.seq,
                 except: None,
             }),
             Ev::To { a, f } => self.out.push(Effect::ToMembers {

@@ -95,6 +95,7 @@ impl Hub {
             s.account = Some(account.id);
             s.attached_seq = self.seq;
         }
+        self.out.push(Effect::Subscribe(session));
         self.names.insert(account.id, name.clone());
         self.roles.insert(account.id, account.role);
         self.mutes.insert(account.id, account.mute);
@@ -141,6 +142,8 @@ impl Hub {
         let Some(account) = entry.account.take() else {
             return Ok(());
         };
+        // Nothing more of the feed, not even this round's.
+        entry.link.outbox.unsubscribe();
         let peer = entry.peer;
         let mut last = false;
         if let Some(online) = self.online.get_mut(&account) {
@@ -175,10 +178,9 @@ impl Hub {
                 });
                 self.out.push(Effect::ToAll {
                     frame: presence.clone(),
-                    seq: self.seq,
                     except: Some(session),
                 });
-                self.offline_in_batch.push((presence, self.seq, session));
+                self.offline_in_batch.push((presence, session));
             }
         }
         let name = self.name_of(account)?;
