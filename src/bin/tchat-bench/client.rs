@@ -172,8 +172,14 @@ impl BenchClient {
 
     /// The frame that sends one timestamped message to `#public`.
     pub fn public_message() -> String {
+        Self::message_to("#public")
+    }
+
+    /// The frame that sends one timestamped message to `chat` (`#public`
+    /// or a group's `#name`: neither needs escaping in JSON).
+    pub fn message_to(chat: &str) -> String {
         format!(
-            "{{\"type\":\"send\",\"chat\":\"#public\",\"text\":\"{TEXT_PREFIX}{}\"}}\n",
+            "{{\"type\":\"send\",\"chat\":\"{chat}\",\"text\":\"{TEXT_PREFIX}{}\"}}\n",
             clock_ns()
         )
     }

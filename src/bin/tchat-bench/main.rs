@@ -8,6 +8,7 @@
 
 mod client;
 mod files;
+mod groups;
 mod histogram;
 mod report;
 mod scenarios;
@@ -46,6 +47,20 @@ enum Scenario {
         #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
         clients: Vec<usize>,
         /// Seconds each run lasts.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// The busy room spread over groups: N clients, all in #public and
+    /// each in one group of --group-size (made straight in the database).
+    /// Each sends one message per second, spread evenly over the second:
+    /// to #public in even seconds, to its group in odd ones.
+    Groups {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Members per group (the last group takes what is left).
+        #[arg(long, default_value_t = 10)]
+        group_size: usize,
+        /// Seconds the run lasts.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
@@ -176,6 +191,13 @@ fn main() -> Result<()> {
                     }
                     Ok::<_, anyhow::Error>(out)
                 }
+                Scenario::Groups {
+                    clients,
+                    group_size,
+                    seconds,
+                } => Ok(vec![
+                    groups::groups(&env, clients, group_size, seconds).await?,
+                ]),
                 Scenario::Burst {
                     senders,
                     messages,
