@@ -2,7 +2,7 @@
 //! scanning lines instead of parsing every one as JSON, so that the
 //! generator is not the bottleneck it measures.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use tchat::protocol::MAX_SERVER_FRAME_BYTES;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::histogram::Histogram;
 
@@ -77,6 +77,20 @@ impl LineReader {
             self.end += n;
         }
     }
+
+    /// Gives back the memory one long line (a `welcome` listing thousands
+    /// of users) made the buffer grow to, keeping what is unread.
+    pub fn shrink(&mut self) {
+        let unread = self.end - self.start;
+        if self.buf.len() <= 4096 || unread > 4096 {
+            return;
+        }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.start = 0;
+        self.end = unread;
+        self.buf.truncate(4096);
+        self.buf.shrink_to_fit();
+    }
 }
 
 pub struct BenchClient {
@@ -126,6 +140,26 @@ fn sent_ns(line: &[u8]) -> Option<u64> {
 impl BenchClient {
     pub async fn connect(addr: SocketAddr) -> Result<BenchClient> {
         let stream = TcpStream::connect(addr).await.context("connect")?;
+        Self::greeted(stream).await
+    }
+
+    /// Connects from the local address `source` (port chosen by the
+    /// system): many loopback addresses let one generator stand for many
+    /// hosts where the server counts per address.
+    pub async fn connect_from(addr: SocketAddr, source: IpAddr) -> Result<BenchClient> {
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .with_context(|| format!("bind {source}"))?;
+        let stream = socket.connect(addr).await.context("connect")?;
+        Self::greeted(stream).await
+    }
+
+    /// A client on `stream` once the server's `hello` arrived.
+    async fn greeted(stream: TcpStream) -> Result<BenchClient> {
         stream.set_nodelay(true)?;
         let (r, w) = stream.into_split();
         let mut client = BenchClient {
@@ -150,13 +184,26 @@ impl BenchClient {
 
     /// Logs in (or registers) and waits for `welcome`; returns how long it took.
     pub async fn auth(&mut self, kind: &str, user: &str, password: &str) -> Result<Duration> {
+        let (took, ()) = self.auth_then(kind, user, password, |_| ()).await?;
+        Ok(took)
+    }
+
+    /// [`BenchClient::auth`], handing the `welcome` line to `welcome`.
+    pub async fn auth_then<T>(
+        &mut self,
+        kind: &str,
+        user: &str,
+        password: &str,
+        welcome: impl FnOnce(&[u8]) -> T,
+    ) -> Result<(Duration, T)> {
         let began = Instant::now();
         let frame = serde_json::json!({"type": kind, "id": 1, "user": user, "password": password});
         self.send_raw(&format!("{frame}\n")).await?;
         loop {
             let line = self.next_line().await?;
             if line.starts_with(br#"{"type":"welcome""#) {
-                return Ok(began.elapsed());
+                let seen = welcome(line);
+                return Ok((began.elapsed(), seen));
             }
             if line.starts_with(br#"{"type":"error""#) {
                 bail!("{kind} {user}: {}", String::from_utf8_lossy(line));

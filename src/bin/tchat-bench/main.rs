@@ -10,6 +10,7 @@ mod client;
 mod files;
 mod groups;
 mod histogram;
+mod mass_login;
 mod report;
 mod scenarios;
 mod server_proc;
@@ -89,6 +90,18 @@ enum Scenario {
         #[arg(long, default_value_t = 12)]
         cost: u32,
         #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Sessions logging in (bcrypt cost 4) spread evenly over --seconds,
+    /// each from its scheduled time on, staying connected and reading
+    /// everything: time until the last welcome, until every session has
+    /// the presence of everyone who logged in after it, login latency,
+    /// server CPU and peak RSS.
+    MassLogin {
+        #[arg(long, default_value_t = 10_000)]
+        sessions: usize,
+        /// Seconds the logins are spread over.
+        #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
     /// History pages from a database of many stored messages; database
@@ -236,6 +249,9 @@ fn main() -> Result<()> {
                 } => Ok(vec![
                     scenarios::login_storm(&env, logins, room, cost, seconds).await?,
                 ]),
+                Scenario::MassLogin { sessions, seconds } => {
+                    Ok(vec![mass_login::mass_login(&env, sessions, seconds).await?])
+                }
                 Scenario::History { messages, queries } => {
                     Ok(vec![scenarios::history(&env, messages, queries).await?])
                 }
