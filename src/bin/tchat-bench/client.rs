@@ -129,12 +129,23 @@ pub fn classify(line: &[u8]) -> Line {
 /// The send time in a bench text: the text is the last field, so the line
 /// ends with `"text":"bench <ns>"}`.
 fn sent_ns(line: &[u8]) -> Option<u64> {
-    let body = line.strip_suffix(b"\"}")?;
-    let digits_start = body.iter().rposition(|b| *b == b' ')? + 1;
-    std::str::from_utf8(&body[digits_start..])
+    stamp_at_end(line.strip_suffix(b"\"}")?)
+}
+
+/// The send time of a [`bench_text`] that ends `bytes`: the digits after
+/// the last space.
+pub fn stamp_at_end(bytes: &[u8]) -> Option<u64> {
+    let digits_start = bytes.iter().rposition(|b| *b == b' ')? + 1;
+    std::str::from_utf8(&bytes[digits_start..])
         .ok()?
         .parse()
         .ok()
+}
+
+/// A message text carrying its send time, `bench <ns>`: receivers take
+/// their latency from it, whatever protocol carried it.
+pub fn bench_text() -> String {
+    format!("{TEXT_PREFIX}{}", clock_ns())
 }
 
 impl BenchClient {
@@ -226,8 +237,8 @@ impl BenchClient {
     /// or a group's `#name`: neither needs escaping in JSON).
     pub fn message_to(chat: &str) -> String {
         format!(
-            "{{\"type\":\"send\",\"chat\":\"{chat}\",\"text\":\"{TEXT_PREFIX}{}\"}}\n",
-            clock_ns()
+            "{{\"type\":\"send\",\"chat\":\"{chat}\",\"text\":\"{}\"}}\n",
+            bench_text()
         )
     }
 }
@@ -247,22 +258,31 @@ impl Received {
     /// and how long it took.
     pub fn note(&mut self, line: &[u8]) -> Option<(u64, Duration)> {
         match classify(line) {
-            Line::Message { sent_ns } => {
-                self.messages += 1;
-                let now = clock_ns();
-                self.last_at_ns = now;
-                let sent = sent_ns?;
-                let latency = Duration::from_nanos(now.saturating_sub(sent));
-                self.latency.record(latency);
-                Some((sent, latency))
-            }
+            Line::Message { sent_ns } => self.message(sent_ns),
             Line::Error(e) => {
-                self.errors += 1;
-                self.first_error.get_or_insert(e);
+                self.error(e);
                 None
             }
             Line::Ok | Line::Other => None,
         }
+    }
+
+    /// Counts one message delivered now, sent at `sent_ns` when it carried
+    /// a [`bench_text`]; returns when it was sent and how long it took.
+    pub fn message(&mut self, sent_ns: Option<u64>) -> Option<(u64, Duration)> {
+        self.messages += 1;
+        let now = clock_ns();
+        self.last_at_ns = now;
+        let sent = sent_ns?;
+        let latency = Duration::from_nanos(now.saturating_sub(sent));
+        self.latency.record(latency);
+        Some((sent, latency))
+    }
+
+    /// Counts one error, keeping the first.
+    pub fn error(&mut self, e: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(e);
     }
 
     pub fn merge(&mut self, other: &Received) {
