@@ -10,6 +10,8 @@ mod client;
 mod files;
 mod groups;
 mod histogram;
+mod irc;
+mod ircd;
 mod mass_login;
 mod report;
 mod scenarios;
@@ -151,6 +153,34 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         listeners: usize,
     },
+    /// The busy room or the burst against an IRC server, for comparison:
+    /// starts ngIRCd on a free port with its limits lifted, pinned like
+    /// tchat-server (--server-cpus). Clients register (NICK, USER), join
+    /// #public and send PRIVMSGs carrying the same timestamps. IRC does not
+    /// echo a message to its sender: each reaches every member but one.
+    Irc {
+        /// The tchat scenario to repeat against IRC.
+        #[arg(long, value_enum)]
+        scenario: irc::IrcScenario,
+        /// The ngIRCd binary.
+        #[arg(long, default_value = "/usr/sbin/ngircd", value_name = "PATH")]
+        ircd: PathBuf,
+        /// busy-room: client counts to run, one after another.
+        #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
+        clients: Vec<usize>,
+        /// busy-room: seconds each run lasts.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// burst: clients sending.
+        #[arg(long, default_value_t = 50)]
+        senders: usize,
+        /// burst: messages each sender sends.
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        /// burst: clients only receiving.
+        #[arg(long, default_value_t = 50)]
+        listeners: usize,
+    },
     /// Every scenario with its defaults.
     All,
 }
@@ -270,6 +300,25 @@ fn main() -> Result<()> {
                         slow_seconds,
                     };
                     files::files(&env, &run).await
+                }
+                Scenario::Irc {
+                    scenario,
+                    ircd,
+                    clients,
+                    seconds,
+                    senders,
+                    messages,
+                    listeners,
+                } => {
+                    let run = irc::IrcRun {
+                        scenario,
+                        clients,
+                        seconds,
+                        senders,
+                        messages,
+                        listeners,
+                    };
+                    irc::irc(&env, &ircd, &run).await
                 }
                 Scenario::All => Ok(Vec::new()),
             }
