@@ -2,7 +2,7 @@
 //! scanning lines instead of parsing every one as JSON, so that the
 //! generator is not the bottleneck it measures.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use tchat::protocol::MAX_SERVER_FRAME_BYTES;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::histogram::Histogram;
 
@@ -77,6 +77,20 @@ impl LineReader {
             self.end += n;
         }
     }
+
+    /// Gives back the memory one long line (a `welcome` listing thousands
+    /// of users) made the buffer grow to, keeping what is unread.
+    pub fn shrink(&mut self) {
+        let unread = self.end - self.start;
+        if self.buf.len() <= 4096 || unread > 4096 {
+            return;
+        }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.start = 0;
+        self.end = unread;
+        self.buf.truncate(4096);
+        self.buf.shrink_to_fit();
+    }
 }
 
 pub struct BenchClient {
@@ -115,17 +129,48 @@ pub fn classify(line: &[u8]) -> Line {
 /// The send time in a bench text: the text is the last field, so the line
 /// ends with `"text":"bench <ns>"}`.
 fn sent_ns(line: &[u8]) -> Option<u64> {
-    let body = line.strip_suffix(b"\"}")?;
-    let digits_start = body.iter().rposition(|b| *b == b' ')? + 1;
-    std::str::from_utf8(&body[digits_start..])
+    stamp_at_end(line.strip_suffix(b"\"}")?)
+}
+
+/// The send time of a [`bench_text`] that ends `bytes`: the digits after
+/// the last space.
+pub fn stamp_at_end(bytes: &[u8]) -> Option<u64> {
+    let digits_start = bytes.iter().rposition(|b| *b == b' ')? + 1;
+    std::str::from_utf8(&bytes[digits_start..])
         .ok()?
         .parse()
         .ok()
 }
 
+/// A message text carrying its send time, `bench <ns>`: receivers take
+/// their latency from it, whatever protocol carried it.
+pub fn bench_text() -> String {
+    format!("{TEXT_PREFIX}{}", clock_ns())
+}
+
 impl BenchClient {
     pub async fn connect(addr: SocketAddr) -> Result<BenchClient> {
         let stream = TcpStream::connect(addr).await.context("connect")?;
+        Self::greeted(stream).await
+    }
+
+    /// Connects from the local address `source` (port chosen by the
+    /// system): many loopback addresses let one generator stand for many
+    /// hosts where the server counts per address.
+    pub async fn connect_from(addr: SocketAddr, source: IpAddr) -> Result<BenchClient> {
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .with_context(|| format!("bind {source}"))?;
+        let stream = socket.connect(addr).await.context("connect")?;
+        Self::greeted(stream).await
+    }
+
+    /// A client on `stream` once the server's `hello` arrived.
+    async fn greeted(stream: TcpStream) -> Result<BenchClient> {
         stream.set_nodelay(true)?;
         let (r, w) = stream.into_split();
         let mut client = BenchClient {
@@ -150,13 +195,26 @@ impl BenchClient {
 
     /// Logs in (or registers) and waits for `welcome`; returns how long it took.
     pub async fn auth(&mut self, kind: &str, user: &str, password: &str) -> Result<Duration> {
+        let (took, ()) = self.auth_then(kind, user, password, |_| ()).await?;
+        Ok(took)
+    }
+
+    /// [`BenchClient::auth`], handing the `welcome` line to `welcome`.
+    pub async fn auth_then<T>(
+        &mut self,
+        kind: &str,
+        user: &str,
+        password: &str,
+        welcome: impl FnOnce(&[u8]) -> T,
+    ) -> Result<(Duration, T)> {
         let began = Instant::now();
         let frame = serde_json::json!({"type": kind, "id": 1, "user": user, "password": password});
         self.send_raw(&format!("{frame}\n")).await?;
         loop {
             let line = self.next_line().await?;
             if line.starts_with(br#"{"type":"welcome""#) {
-                return Ok(began.elapsed());
+                let seen = welcome(line);
+                return Ok((began.elapsed(), seen));
             }
             if line.starts_with(br#"{"type":"error""#) {
                 bail!("{kind} {user}: {}", String::from_utf8_lossy(line));
@@ -172,9 +230,15 @@ impl BenchClient {
 
     /// The frame that sends one timestamped message to `#public`.
     pub fn public_message() -> String {
+        Self::message_to("#public")
+    }
+
+    /// The frame that sends one timestamped message to `chat` (`#public`
+    /// or a group's `#name`: neither needs escaping in JSON).
+    pub fn message_to(chat: &str) -> String {
         format!(
-            "{{\"type\":\"send\",\"chat\":\"#public\",\"text\":\"{TEXT_PREFIX}{}\"}}\n",
-            clock_ns()
+            "{{\"type\":\"send\",\"chat\":\"{chat}\",\"text\":\"{}\"}}\n",
+            bench_text()
         )
     }
 }
@@ -194,22 +258,31 @@ impl Received {
     /// and how long it took.
     pub fn note(&mut self, line: &[u8]) -> Option<(u64, Duration)> {
         match classify(line) {
-            Line::Message { sent_ns } => {
-                self.messages += 1;
-                let now = clock_ns();
-                self.last_at_ns = now;
-                let sent = sent_ns?;
-                let latency = Duration::from_nanos(now.saturating_sub(sent));
-                self.latency.record(latency);
-                Some((sent, latency))
-            }
+            Line::Message { sent_ns } => self.message(sent_ns),
             Line::Error(e) => {
-                self.errors += 1;
-                self.first_error.get_or_insert(e);
+                self.error(e);
                 None
             }
             Line::Ok | Line::Other => None,
         }
+    }
+
+    /// Counts one message delivered now, sent at `sent_ns` when it carried
+    /// a [`bench_text`]; returns when it was sent and how long it took.
+    pub fn message(&mut self, sent_ns: Option<u64>) -> Option<(u64, Duration)> {
+        self.messages += 1;
+        let now = clock_ns();
+        self.last_at_ns = now;
+        let sent = sent_ns?;
+        let latency = Duration::from_nanos(now.saturating_sub(sent));
+        self.latency.record(latency);
+        Some((sent, latency))
+    }
+
+    /// Counts one error, keeping the first.
+    pub fn error(&mut self, e: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(e);
     }
 
     pub fn merge(&mut self, other: &Received) {

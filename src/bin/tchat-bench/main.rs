@@ -8,7 +8,11 @@
 
 mod client;
 mod files;
+mod groups;
 mod histogram;
+mod irc;
+mod ircd;
+mod mass_login;
 mod report;
 mod scenarios;
 mod server_proc;
@@ -49,6 +53,20 @@ enum Scenario {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// The busy room spread over groups: N clients, all in #public and
+    /// each in one group of --group-size (made straight in the database).
+    /// Each sends one message per second, spread evenly over the second:
+    /// to #public in even seconds, to its group in odd ones.
+    Groups {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Members per group (the last group takes what is left).
+        #[arg(long, default_value_t = 10)]
+        group_size: usize,
+        /// Seconds the run lasts.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
     /// Senders each send a burst of messages as fast as they can while
     /// listeners only receive; every message is persisted.
     Burst {
@@ -74,6 +92,18 @@ enum Scenario {
         #[arg(long, default_value_t = 12)]
         cost: u32,
         #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Sessions logging in (bcrypt cost 4) spread evenly over --seconds,
+    /// each from its scheduled time on, staying connected and reading
+    /// everything: time until the last welcome, until every session has
+    /// the presence of everyone who logged in after it, login latency,
+    /// server CPU and peak RSS.
+    MassLogin {
+        #[arg(long, default_value_t = 10_000)]
+        sessions: usize,
+        /// Seconds the logins are spread over.
+        #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
     /// History pages from a database of many stored messages; database
@@ -121,6 +151,34 @@ enum Scenario {
         #[arg(long, default_value_t = 500)]
         messages: usize,
         #[arg(long, default_value_t = 20)]
+        listeners: usize,
+    },
+    /// The busy room or the burst against an IRC server, for comparison:
+    /// starts ngIRCd on a free port with its limits lifted, pinned like
+    /// tchat-server (--server-cpus). Clients register (NICK, USER), join
+    /// #public and send PRIVMSGs carrying the same timestamps. IRC does not
+    /// echo a message to its sender: each reaches every member but one.
+    Irc {
+        /// The tchat scenario to repeat against IRC.
+        #[arg(long, value_enum)]
+        scenario: irc::IrcScenario,
+        /// The ngIRCd binary.
+        #[arg(long, default_value = "/usr/sbin/ngircd", value_name = "PATH")]
+        ircd: PathBuf,
+        /// busy-room: client counts to run, one after another.
+        #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
+        clients: Vec<usize>,
+        /// busy-room: seconds each run lasts.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// burst: clients sending.
+        #[arg(long, default_value_t = 50)]
+        senders: usize,
+        /// burst: messages each sender sends.
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        /// burst: clients only receiving.
+        #[arg(long, default_value_t = 50)]
         listeners: usize,
     },
     /// Every scenario with its defaults.
@@ -176,6 +234,13 @@ fn main() -> Result<()> {
                     }
                     Ok::<_, anyhow::Error>(out)
                 }
+                Scenario::Groups {
+                    clients,
+                    group_size,
+                    seconds,
+                } => Ok(vec![
+                    groups::groups(&env, clients, group_size, seconds).await?,
+                ]),
                 Scenario::Burst {
                     senders,
                     messages,
@@ -214,6 +279,9 @@ fn main() -> Result<()> {
                 } => Ok(vec![
                     scenarios::login_storm(&env, logins, room, cost, seconds).await?,
                 ]),
+                Scenario::MassLogin { sessions, seconds } => {
+                    Ok(vec![mass_login::mass_login(&env, sessions, seconds).await?])
+                }
                 Scenario::History { messages, queries } => {
                     Ok(vec![scenarios::history(&env, messages, queries).await?])
                 }
@@ -232,6 +300,25 @@ fn main() -> Result<()> {
                         slow_seconds,
                     };
                     files::files(&env, &run).await
+                }
+                Scenario::Irc {
+                    scenario,
+                    ircd,
+                    clients,
+                    seconds,
+                    senders,
+                    messages,
+                    listeners,
+                } => {
+                    let run = irc::IrcRun {
+                        scenario,
+                        clients,
+                        seconds,
+                        senders,
+                        messages,
+                        listeners,
+                    };
+                    irc::irc(&env, &ircd, &run).await
                 }
                 Scenario::All => Ok(Vec::new()),
             }

@@ -21,6 +21,8 @@ use crate::report::{loss, Report};
 use crate::server_proc::{own_stats, ServerProcess};
 
 pub(crate) const PASSWORD: &str = "bench password";
+/// The public room's chat key.
+pub(crate) const PUBLIC: &str = "#public";
 /// Parallel connection attempts while logging many clients in; more would
 /// overflow the listen backlog and add SYN retries to the figures. Below
 /// the server's per-address lockout (`LOCKOUT_IP_FAILURES`, 20), which
@@ -71,7 +73,7 @@ impl Env {
     }
 }
 
-fn user(prefix: &str, i: usize) -> String {
+pub(crate) fn user(prefix: &str, i: usize) -> String {
     format!("{prefix}{i}")
 }
 
@@ -157,7 +159,7 @@ pub(crate) async fn merge_all(
     all
 }
 
-fn errors_row(report: &mut Report, got: &Received) {
+pub(crate) fn errors_row(report: &mut Report, got: &Received) {
     let first = got.first_error.as_deref().unwrap_or("");
     report.row(
         "error frames",
@@ -176,17 +178,31 @@ fn errors_row(report: &mut Report, got: &Received) {
 /// Sends one timestamped public message per second from `writer`,
 /// starting at `first`.
 pub(crate) async fn send_every_second(
-    mut writer: OwnedWriteHalf,
+    writer: OwnedWriteHalf,
     first: tokio::time::Instant,
     seconds: u64,
 ) -> OwnedWriteHalf {
+    send_alternating(
+        writer,
+        first,
+        seconds,
+        [PUBLIC.to_owned(), PUBLIC.to_owned()],
+    )
+    .await
+}
+
+/// Sends one timestamped message per second from `writer`, starting at
+/// `first`: in second `k` to `chats[k % 2]`.
+pub(crate) async fn send_alternating(
+    mut writer: OwnedWriteHalf,
+    first: tokio::time::Instant,
+    seconds: u64,
+    chats: [String; 2],
+) -> OwnedWriteHalf {
     for k in 0..seconds {
         sleep_until(first + Duration::from_secs(k)).await;
-        if writer
-            .write_all(BenchClient::public_message().as_bytes())
-            .await
-            .is_err()
-        {
+        let frame = BenchClient::message_to(&chats[(k % 2) as usize]);
+        if writer.write_all(frame.as_bytes()).await.is_err() {
             break;
         }
     }

@@ -36,15 +36,7 @@ impl ServerProcess {
         cpus: Option<&str>,
     ) -> Result<ServerProcess> {
         let began = Instant::now();
-        let mut command = match cpus {
-            Some(cpus) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", cpus]).arg(bin);
-                c
-            }
-            None => Command::new(bin),
-        };
-        let mut child = command
+        let mut child = pinned_command(bin, cpus)
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -104,6 +96,19 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A command running `bin` under `taskset -c cpus` when `cpus` is given
+/// (taskset execs it, so the child's pid is `bin`'s).
+pub fn pinned_command(bin: &Path, cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(bin);
+            c
+        }
+        None => Command::new(bin),
     }
 }
 
