@@ -72,19 +72,33 @@ pub async fn serve(
             let (read, write) = stream.into_split();
             run(read, write, peer, session, shared, tracker).await;
         }
+        // Boxed: a future is as large as its largest state, and the TLS
+        // handshake's is several kilobytes that every plain connection
+        // would otherwise carry for its whole life.
         Some(acceptor) => {
-            // The handshake counts against the login deadline, so a peer that
-            // opens a connection and never speaks TLS is dropped in time.
-            let handshake = timeout(shared.config.login_timeout, acceptor.accept(stream)).await;
-            match handshake {
-                Ok(Ok(tls)) => {
-                    let (read, write) = tokio::io::split(tls);
-                    run(read, write, peer, session, shared, tracker).await;
-                }
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-            }
+            Box::pin(serve_tls(stream, acceptor, peer, session, shared, tracker)).await
         }
+    }
+}
+
+async fn serve_tls(
+    stream: TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
+    peer: SocketAddr,
+    session: SessionId,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+) {
+    // The handshake counts against the login deadline, so a peer that
+    // opens a connection and never speaks TLS is dropped in time.
+    let handshake = timeout(shared.config.login_timeout, acceptor.accept(stream)).await;
+    match handshake {
+        Ok(Ok(tls)) => {
+            let (read, write) = tokio::io::split(tls);
+            run(read, write, peer, session, shared, tracker).await;
+        }
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
     }
 }
 
@@ -114,16 +128,14 @@ async fn run<R, W>(
         outbox: outbox.clone(),
         control: control.clone(),
     };
-    if shared
-        .hub
-        .send(HubCommand::Connect {
-            session,
-            peer,
-            link,
-        })
-        .await
-        .is_err()
-    {
+    // The two sends are boxed: their futures would otherwise take room in
+    // this one for as long as the connection lasts.
+    let connect = shared.hub.send(HubCommand::Connect {
+        session,
+        peer,
+        link,
+    });
+    if Box::pin(connect).await.is_err() {
         return;
     }
     let mut conn = Connection {
@@ -137,7 +149,7 @@ async fn run<R, W>(
         hub_sent: AtomicU64::new(0),
     };
     conn.read_loop(read).await;
-    let _ = shared.hub.send(HubCommand::Disconnect { session }).await;
+    let _ = Box::pin(shared.hub.send(HubCommand::Disconnect { session })).await;
 }
 
 /// Most bytes the kernel holds unsent for a connection: beyond this the
@@ -265,64 +277,71 @@ impl Connection {
                         ErrorCode::FrameTooLarge,
                         format!("a frame is at most {limit} bytes including the newline; closing"),
                     );
-                    self.reply(ServerFrame::Error(frame.fatal())).await;
+                    Box::pin(self.reply(ServerFrame::Error(frame.fatal()))).await;
                     return;
                 }
                 Some(Err(LineError::Io(_))) => return,
                 Some(Ok(line)) => line,
             };
             idle_deadline = Instant::now() + idle_timeout;
-            let decoded = decode_client_frame(&line);
-            drop(line);
-            // A history request is paced by the server itself (one at a
-            // time per session), so a client catching up on many chats is
-            // never taken for a flood; it still counts against the rate.
-            let paced = decoded
-                .as_ref()
-                .is_ok_and(|f| matches!(f.request, Request::History { .. }));
-            // File chunks are paced by the disk and the 8-chunk window
-            // instead of the frame rate (§14).
-            let chunk = decoded
-                .as_ref()
-                .is_ok_and(|f| matches!(f.request, Request::FileChunk { .. }));
-            let verdict = if chunk {
-                Verdict::Allow
-            } else {
-                limiter.check(std::time::Instant::now(), !paced)
-            };
-            match verdict {
-                Verdict::Allow => {}
-                Verdict::Limited { retry_after_ms } => {
-                    let id = decoded.as_ref().ok().and_then(|f| f.id);
-                    let frame =
-                        ErrorFrame::new(id, ErrorCode::RateLimited, "too many frames; slow down")
-                            .retry_after(retry_after_ms);
-                    self.reply(ServerFrame::Error(frame)).await;
-                    continue;
-                }
-                Verdict::Flood => {
-                    tracing::warn!(peer = %self.peer, "flooding; closing");
-                    let id = decoded.as_ref().ok().and_then(|f| f.id);
-                    let frame = ErrorFrame::new(
-                        id,
-                        ErrorCode::RateLimited,
-                        "flooding far over the rate limit; closing",
-                    )
-                    .fatal();
-                    self.reply(ServerFrame::Error(frame)).await;
-                    return;
-                }
-            }
-            let flow = match decoded {
-                Err(e) => {
-                    self.reply(ServerFrame::Error(e.into_frame())).await;
-                    Flow::Continue
-                }
-                Ok(frame) => self.handle(frame).await,
-            };
-            if let Flow::Close = flow {
+            // Boxed: a future is as large as its largest state, and handling
+            // a request (a login, a file chunk) needs kilobytes for a moment,
+            // which an idle session must not keep.
+            if let Flow::Close = Box::pin(self.take_line(line, &mut limiter)).await {
                 return;
             }
+        }
+    }
+
+    /// Decodes one line, holds it against the rate limit and handles it.
+    async fn take_line(&mut self, line: bytes::BytesMut, limiter: &mut RateLimiter) -> Flow {
+        let decoded = decode_client_frame(&line);
+        drop(line);
+        // A history request is paced by the server itself (one at a
+        // time per session), so a client catching up on many chats is
+        // never taken for a flood; it still counts against the rate.
+        let paced = decoded
+            .as_ref()
+            .is_ok_and(|f| matches!(f.request, Request::History { .. }));
+        // File chunks are paced by the disk and the 8-chunk window
+        // instead of the frame rate (§14).
+        let chunk = decoded
+            .as_ref()
+            .is_ok_and(|f| matches!(f.request, Request::FileChunk { .. }));
+        let verdict = if chunk {
+            Verdict::Allow
+        } else {
+            limiter.check(std::time::Instant::now(), !paced)
+        };
+        match verdict {
+            Verdict::Allow => {}
+            Verdict::Limited { retry_after_ms } => {
+                let id = decoded.as_ref().ok().and_then(|f| f.id);
+                let frame =
+                    ErrorFrame::new(id, ErrorCode::RateLimited, "too many frames; slow down")
+                        .retry_after(retry_after_ms);
+                self.reply(ServerFrame::Error(frame)).await;
+                return Flow::Continue;
+            }
+            Verdict::Flood => {
+                tracing::warn!(peer = %self.peer, "flooding; closing");
+                let id = decoded.as_ref().ok().and_then(|f| f.id);
+                let frame = ErrorFrame::new(
+                    id,
+                    ErrorCode::RateLimited,
+                    "flooding far over the rate limit; closing",
+                )
+                .fatal();
+                self.reply(ServerFrame::Error(frame)).await;
+                return Flow::Close;
+            }
+        }
+        match decoded {
+            Err(e) => {
+                self.reply(ServerFrame::Error(e.into_frame())).await;
+                Flow::Continue
+            }
+            Ok(frame) => self.handle(frame).await,
         }
     }
 
