@@ -49,7 +49,10 @@ impl Hub {
                 Effect::To(session, frame) => self.push(session, &frame),
                 // Once for everyone; each writer reads it from the feed.
                 // (`seq` is kept by `Subscribe` being in the same order.)
-                Effect::ToAll { frame, except, .. } => self.feed.append(&frame, except),
+                Effect::ToAll { frame, except, .. } => {
+                    self.feed.append(&frame, except);
+                    self.feed_urgent |= !is_presence(&frame);
+                }
                 Effect::Subscribe(session) => {
                     if let Some(entry) = self.sessions.get(&session) {
                         // Not if it logged out again later in the round.
@@ -123,6 +126,12 @@ impl Hub {
     pub(super) fn wake_writers(&mut self) {
         self.woken_last_round = self.touched.len();
         if self.feed.publish() {
+            self.feed_unwoken = true;
+        }
+        let urgent = std::mem::take(&mut self.feed_urgent);
+        if self.feed_unwoken
+            && (urgent || self.feed_wake_due().is_some_and(|t| t <= Instant::now()))
+        {
             self.woken_last_round += self.wake_feed_readers();
         }
         if self.woken_last_round >= PACE_AFTER_WAKES {
@@ -141,6 +150,8 @@ impl Hub {
     /// never hold the feed for everyone), and forgets what all have read.
     /// How many it woke.
     fn wake_feed_readers(&mut self) -> usize {
+        self.feed_unwoken = false;
+        self.last_feed_wake = Some(Instant::now());
         let mut oldest = self.feed.feed().published();
         let mut woken = 0;
         for entry in self.sessions.values_mut() {
@@ -164,6 +175,27 @@ impl Hub {
         }
         self.feed.forget_before(oldest);
         woken
+    }
+
+    /// When the feed's writers must be woken for what they were not woken
+    /// for yet (presence only), if anything.
+    pub(super) fn feed_wake_due(&self) -> Option<Instant> {
+        if !self.feed_unwoken {
+            return None;
+        }
+        let spacing = (PRESENCE_WAKE_PER_SESSION * self.sessions.len() as u32)
+            .clamp(ROUND_INTERVAL, PRESENCE_WAKE_MAX);
+        Some(
+            self.last_feed_wake
+                .map_or_else(Instant::now, |t| t + spacing),
+        )
+    }
+
+    /// Wakes the feed's writers for presence that waited long enough.
+    pub(super) fn wake_feed_now(&mut self) {
+        if self.feed_unwoken {
+            self.wake_feed_readers();
+        }
     }
 
     /// Queues `frame` for every session of `account` attached by `seq`,
@@ -292,5 +324,35 @@ pub(super) fn push_to(
             entry.link.control.close_with(not_reading_frame());
         }
         Err(PushError::Closed) => entry.closing = true,
+    }
+}
+
+/// Whether a feed frame is a presence event, which may wait for the next
+/// wake of everyone (see `PRESENCE_WAKE_PER_SESSION`). Frames from other
+/// nodes arrive encoded, so this looks at the encoding: the `type` tag is
+/// always written first.
+fn is_presence(frame: &[u8]) -> bool {
+    frame.starts_with(br#"{"type":"presence","#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Presence, Status, UserName};
+
+    #[test]
+    fn presence_is_told_from_other_frames_by_its_encoding() {
+        let presence = ServerFrame::Presence(Presence {
+            user: UserName::parse("bob").unwrap(),
+            online: true,
+            status: Status::Available,
+        })
+        .to_line();
+        assert!(is_presence(&presence));
+        let shutdown = ServerFrame::Shutdown {
+            reason: "presence".into(),
+        }
+        .to_line();
+        assert!(!is_presence(&shutdown));
     }
 }

@@ -83,6 +83,16 @@ const ROUND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10)
 /// Rounds that woke at least this many writers pace the next one.
 const PACE_AFTER_WAKES: usize = 32;
 
+/// Presence alone wakes every logged-in writer at most once per this much
+/// time per logged-in session: a wake-up and a write cost each writer a
+/// few microseconds, so when thousands log in at once, waking everyone for
+/// each round's handful of presence frames made the storm cost O(N²) write
+/// calls. Spaced like this, presence takes at most about a quarter of a
+/// core whatever N, and arrives in batches. Messages still wake at once.
+const PRESENCE_WAKE_PER_SESSION: std::time::Duration = std::time::Duration::from_micros(20);
+/// The most presence may wait.
+const PRESENCE_WAKE_MAX: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// What a session asks of the hub.
 pub enum HubCommand {
     /// A new connection (not yet logged in).
@@ -376,6 +386,13 @@ pub struct Hub {
     cluster: Option<Cluster>,
     /// What goes to every logged-in session, appended once per frame.
     feed: FeedWriter,
+    /// The feed has frames its writers were not woken for (presence only).
+    feed_unwoken: bool,
+    /// This round appended a frame to the feed that must not wait.
+    feed_urgent: bool,
+    last_feed_wake: Option<Instant>,
+    /// To wait for a command with a deadline (a presence wake due).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Hub {
@@ -420,6 +437,10 @@ impl Hub {
             shutting_down: false,
             data_version: 0,
             feed: FeedWriter::new(),
+            feed_unwoken: false,
+            feed_urgent: false,
+            last_feed_wake: None,
+            runtime: tokio::runtime::Handle::try_current().ok(),
         };
         if let Some(cluster) = cluster {
             hub.join_cluster(cluster)?;
@@ -436,7 +457,12 @@ impl Hub {
     pub fn run(mut self, mut rx: mpsc::Receiver<HubCommand>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut last_round: Option<Instant> = None;
-        while let Some(first) = rx.blocking_recv() {
+        while let Some(first) = self.next_command(&mut rx) {
+            let Some(first) = first else {
+                // Presence waited long enough.
+                self.wake_feed_now();
+                continue;
+            };
             // Under steady fan-out, at most one round per ROUND_INTERVAL:
             // what arrives meanwhile joins the round, so a session that
             // receives many frames gets them with one wake-up and one write,
@@ -465,6 +491,25 @@ impl Hub {
             }
         }
         tracing::debug!("hub stopped");
+    }
+
+    /// The next command (`None` when every sender is gone), or `Some(None)`
+    /// when presence held back in the feed is due before one comes.
+    fn next_command(&self, rx: &mut mpsc::Receiver<HubCommand>) -> Option<Option<HubCommand>> {
+        let due = self.feed_wake_due();
+        match (due, &self.runtime) {
+            (Some(due), Some(runtime)) => {
+                let due = tokio::time::Instant::from_std(due);
+                // Made inside the runtime: a timer needs its context.
+                let waited =
+                    runtime.block_on(async { tokio::time::timeout_at(due, rx.recv()).await });
+                match waited {
+                    Ok(cmd) => cmd.map(Some),
+                    Err(_) => Some(None),
+                }
+            }
+            _ => rx.blocking_recv().map(Some),
+        }
     }
 
     fn process(&mut self, batch: &mut Vec<HubCommand>) {
