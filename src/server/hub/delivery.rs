@@ -135,6 +135,7 @@ impl Hub {
             self.woken_last_round += self.wake_feed_readers();
         }
         if self.woken_last_round >= PACE_AFTER_WAKES {
+            self.fanned_out_since_tick = true;
             self.files.pacing.deliveries_busy();
         }
         for id in self.touched.drain(..) {

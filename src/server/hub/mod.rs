@@ -328,6 +328,9 @@ struct SessionEntry {
 
 struct OnlineEntry {
     name: UserName,
+    /// `name.key()`, made once: every welcome sorts the online users by it,
+    /// so a login storm would otherwise make N keys per login.
+    key: NameKey,
     sessions: Vec<SessionId>,
     /// The password hash the sessions logged in against: when the stored
     /// one differs, the password was changed and they are closed.
@@ -406,6 +409,10 @@ pub struct Hub {
     last_feed_wake: Option<Instant>,
     /// To wait for a command with a deadline (a presence wake due).
     runtime: Option<tokio::runtime::Handle>,
+    /// A round woke many writers since the last tick.
+    fanned_out_since_tick: bool,
+    /// There was fan-out, and memory was not given back since.
+    memory_to_release: bool,
 }
 
 impl Hub {
@@ -454,11 +461,29 @@ impl Hub {
             feed_urgent: false,
             last_feed_wake: None,
             runtime: tokio::runtime::Handle::try_current().ok(),
+            fanned_out_since_tick: false,
+            memory_to_release: false,
         };
         if let Some(cluster) = cluster {
             hub.join_cluster(cluster)?;
         }
         Ok(hub)
+    }
+
+    /// After a burst (a login storm, a flood of messages) the allocator
+    /// keeps the memory it freed, and an idle server stays at its peak:
+    /// once a second without fan-out follows fan-out, it is given back.
+    fn release_memory_when_quiet(&mut self) {
+        let busy = std::mem::take(&mut self.fanned_out_since_tick);
+        if busy {
+            self.memory_to_release = true;
+        } else if std::mem::take(&mut self.memory_to_release) {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only walks the allocator's own free lists.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
     }
 
     /// The broadcast feed the sessions' writers read.
@@ -870,6 +895,7 @@ impl Hub {
             HubCommand::Remote => {}
             HubCommand::Tick => {
                 self.cluster_tick();
+                self.release_memory_when_quiet();
                 // About every ten minutes: forget expired uploads and bytes
                 // nothing refers to.
                 self.rounds_since_sweep += 1;

@@ -1,5 +1,7 @@
 //! Who is online: names, presence, logging in and out, `welcome`.
 
+use std::borrow::Cow;
+
 use super::*;
 
 impl Hub {
@@ -26,10 +28,10 @@ impl Hub {
     /// that `welcome` and `who` fit in a frame however many are online),
     /// and how many more there are.
     pub(super) fn online_list(&self) -> (Vec<OnlineUser>, u64) {
-        let mut list: Vec<(NameKey, AccountId, &UserName)> = self
+        let mut list: Vec<(Cow<'_, NameKey>, AccountId, &UserName)> = self
             .online
             .iter()
-            .map(|(id, e)| (e.name.key(), *id, &e.name))
+            .map(|(id, e)| (Cow::Borrowed(&e.key), *id, &e.name))
             .collect();
         if let Some(cluster) = &self.cluster {
             list.extend(
@@ -37,7 +39,7 @@ impl Hub {
                     .remote
                     .iter()
                     .filter(|(id, _)| !self.online.contains_key(id))
-                    .map(|(id, e)| (e.name.key(), *id, &e.name)),
+                    .map(|(id, e)| (Cow::Owned(e.name.key()), *id, &e.name)),
             );
         }
         let more = list.len().saturating_sub(MAX_LISTED_ONLINE);
@@ -106,6 +108,7 @@ impl Hub {
         self.online
             .entry(account.id)
             .or_insert_with(|| OnlineEntry {
+                key: name.key(),
                 name: name.clone(),
                 sessions: Vec::new(),
                 password_hash: account.password_hash.clone(),
