@@ -172,8 +172,6 @@ pub async fn groups(env: &Env, n: usize, group_size: usize, seconds: u64) -> Res
     r.row("latency send → delivery, #public", public.latency.summary());
     r.row("latency send → delivery, groups", group.latency.summary());
     errors_row(&mut r, &all);
-    r.server(before, after, elapsed);
-    r.cpu_per_delivery(before, after, all.messages);
-    r.generator(generator_before, own_stats(), elapsed);
+    r.costs((before, after), generator_before, elapsed, all.messages);
     Ok(r)
 }

@@ -259,9 +259,7 @@ async fn busy_room(env: &Env, bin: &Path, n: usize, seconds: u64) -> Result<Repo
         format!("{:.0} deliveries/s", got.messages as f64 / seconds as f64),
     );
     rows(&mut r, &got, dropped, n);
-    r.server(before, after, elapsed);
-    r.cpu_per_delivery(before, after, got.messages);
-    r.generator(generator_before, own_stats(), elapsed);
+    r.costs((before, after), generator_before, elapsed, got.messages);
     Ok(r)
 }
 
@@ -326,18 +324,9 @@ async fn burst(
             got.messages,
         ),
     );
-    r.row(
-        "throughput",
-        format!(
-            "{:.0} deliveries/s ({:.2} s from first send to last delivery)",
-            got.messages as f64 / active.as_secs_f64().max(1e-9),
-            active.as_secs_f64()
-        ),
-    );
+    r.throughput(got.messages, active);
     rows(&mut r, &got, dropped, senders + listeners);
-    r.server(before, after, elapsed);
-    r.cpu_per_delivery(before, after, got.messages);
-    r.generator(generator_before, own_stats(), elapsed);
+    r.costs((before, after), generator_before, elapsed, got.messages);
     Ok(r)
 }
 

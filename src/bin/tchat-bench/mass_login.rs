@@ -261,8 +261,6 @@ pub async fn mass_login(env: &Env, n: usize, seconds: u64) -> Result<Report> {
         since_start(last_presence.max(last_welcome)),
     );
     errors_row(&mut r, &other);
-    r.server(before, after, elapsed);
-    r.cpu_per_delivery(before, after, presence);
-    r.generator(generator_before, own_stats(), elapsed);
+    r.costs((before, after), generator_before, elapsed, presence);
     Ok(r)
 }

@@ -51,6 +51,33 @@ impl Report {
         );
     }
 
+    /// The three cost rows of a scenario that counts deliveries: server CPU
+    /// and memory, CPU per delivery, and the generator's own CPU.
+    pub fn costs(
+        &mut self,
+        server: (ProcStats, ProcStats),
+        generator_before: ProcStats,
+        wall: Duration,
+        deliveries: u64,
+    ) {
+        let (before, after) = server;
+        self.server(before, after, wall);
+        self.cpu_per_delivery(before, after, deliveries);
+        self.generator(generator_before, crate::server_proc::own_stats(), wall);
+    }
+
+    /// Deliveries per second over the time they took to arrive.
+    pub fn throughput(&mut self, deliveries: u64, active: Duration) {
+        self.row(
+            "throughput",
+            format!(
+                "{:.0} deliveries/s ({:.2} s from first send to last delivery)",
+                deliveries as f64 / active.as_secs_f64().max(1e-9),
+                active.as_secs_f64()
+            ),
+        );
+    }
+
     /// The generator's own CPU over the same interval: on a machine shared
     /// by both, a run whose generator uses the rest of the cores measures the
     /// generator, not the server.

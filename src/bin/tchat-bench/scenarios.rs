@@ -244,9 +244,7 @@ pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
     );
     r.row("latency send → delivery", got.latency.summary());
     errors_row(&mut r, &got);
-    r.server(before, after, elapsed);
-    r.cpu_per_delivery(before, after, got.messages);
-    r.generator(generator_before, own_stats(), elapsed);
+    r.costs((before, after), generator_before, elapsed, got.messages);
     Ok(r)
 }
 
@@ -358,14 +356,7 @@ async fn burst_through(
         "deliveries",
         loss(expected_each * (senders + listeners) as u64, got.messages),
     );
-    r.row(
-        "throughput",
-        format!(
-            "{:.0} deliveries/s ({:.2} s from first send to last delivery)",
-            got.messages as f64 / active.as_secs_f64().max(1e-9),
-            active.as_secs_f64()
-        ),
-    );
+    r.throughput(got.messages, active);
     r.row("latency send → delivery", got.latency.summary());
     errors_row(&mut r, &got);
     r.server(before, after, elapsed);
