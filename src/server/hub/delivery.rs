@@ -184,8 +184,11 @@ impl Hub {
         if !self.feed_unwoken {
             return None;
         }
-        let spacing = (PRESENCE_WAKE_PER_SESSION * self.sessions.len() as u32)
-            .clamp(ROUND_INTERVAL, PRESENCE_WAKE_MAX);
+        let spacing = spacing(
+            PRESENCE_WAKE_PER_SESSION,
+            self.sessions.len(),
+            PRESENCE_WAKE_MAX,
+        );
         Some(
             self.last_feed_wake
                 .map_or_else(Instant::now, |t| t + spacing),

@@ -106,6 +106,26 @@ const PRESENCE_WAKE_PER_SESSION: std::time::Duration = std::time::Duration::from
 /// The most presence may wait.
 const PRESENCE_WAKE_MAX: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// `per` times `count`, at least [`ROUND_INTERVAL`] and at most `max`: how
+/// far apart the hub spaces work whose cost grows with `count` writers.
+fn spacing(
+    per: std::time::Duration,
+    count: usize,
+    max: std::time::Duration,
+) -> std::time::Duration {
+    per.saturating_mul(u32::try_from(count).unwrap_or(u32::MAX))
+        .clamp(ROUND_INTERVAL, max)
+}
+
+/// What the hub waits for between rounds.
+enum Next {
+    Command(HubCommand),
+    /// Presence held back in the feed is due.
+    PresenceDue,
+    /// Every sender is gone.
+    Closed,
+}
+
 /// What a session asks of the hub.
 pub enum HubCommand {
     /// A new connection (not yet logged in).
@@ -495,11 +515,14 @@ impl Hub {
     pub fn run(mut self, mut rx: mpsc::Receiver<HubCommand>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut last_round: Option<Instant> = None;
-        while let Some(first) = self.next_command(&mut rx) {
-            let Some(first) = first else {
-                // Presence waited long enough.
-                self.wake_feed_now();
-                continue;
+        loop {
+            let first = match self.next_command(&mut rx) {
+                Next::Command(cmd) => cmd,
+                Next::PresenceDue => {
+                    self.wake_feed_now();
+                    continue;
+                }
+                Next::Closed => break,
             };
             // Under steady fan-out, at most one round per round interval:
             // what arrives meanwhile joins the round, so a session that
@@ -508,8 +531,11 @@ impl Hub {
             // sessions (a reply, a private message) is not followed by a
             // pause, so request/reply latency stays at the commit time.
             if self.woken_last_round >= PACE_AFTER_WAKES {
-                let interval = (ROUND_SPACING_PER_WAKE * self.woken_last_round as u32)
-                    .clamp(ROUND_INTERVAL, ROUND_INTERVAL_MAX);
+                let interval = spacing(
+                    ROUND_SPACING_PER_WAKE,
+                    self.woken_last_round,
+                    ROUND_INTERVAL_MAX,
+                );
                 if let Some(due) = last_round.map(|t| t + interval) {
                     let now = Instant::now();
                     if now < due {
@@ -533,23 +559,21 @@ impl Hub {
         tracing::debug!("hub stopped");
     }
 
-    /// The next command (`None` when every sender is gone), or `Some(None)`
-    /// when presence held back in the feed is due before one comes.
-    fn next_command(&self, rx: &mut mpsc::Receiver<HubCommand>) -> Option<Option<HubCommand>> {
-        let due = self.feed_wake_due();
-        match (due, &self.runtime) {
+    /// The next command, or word that presence held back in the feed is
+    /// due before one comes.
+    fn next_command(&self, rx: &mut mpsc::Receiver<HubCommand>) -> Next {
+        let received = match (self.feed_wake_due(), &self.runtime) {
             (Some(due), Some(runtime)) => {
                 let due = tokio::time::Instant::from_std(due);
                 // Made inside the runtime: a timer needs its context.
-                let waited =
-                    runtime.block_on(async { tokio::time::timeout_at(due, rx.recv()).await });
-                match waited {
-                    Ok(cmd) => cmd.map(Some),
-                    Err(_) => Some(None),
+                match runtime.block_on(async { tokio::time::timeout_at(due, rx.recv()).await }) {
+                    Ok(received) => received,
+                    Err(_) => return Next::PresenceDue,
                 }
             }
-            _ => rx.blocking_recv().map(Some),
-        }
+            _ => rx.blocking_recv(),
+        };
+        received.map_or(Next::Closed, Next::Command)
     }
 
     fn process(&mut self, batch: &mut Vec<HubCommand>) {
