@@ -367,3 +367,45 @@ async fn sending_to_chats_that_do_not_exist() {
     alice.assert_open().await;
     alice.expect_silence().await;
 }
+
+/// `welcome` and `who` list who is online by name, letter case aside,
+/// whatever order they came in, and forget who left.
+#[tokio::test]
+async fn online_users_are_listed_by_name_as_they_come_and_go() {
+    let server = TestServer::start().await;
+    let names = ["mallory", "Bob", "zoe", "alice", "Carol"];
+    let mut sessions = Vec::new();
+    for name in names {
+        sessions.push(server.user(name).await);
+    }
+    let listed = |v: &serde_json::Value| -> Vec<String> {
+        v["online"]
+            .as_array()
+            .expect("an online list")
+            .iter()
+            .map(|u| u["user"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut dave = server.client().await;
+    let w = dave.register("dave").await;
+    assert_eq!(
+        listed(&w),
+        ["alice", "Bob", "Carol", "dave", "mallory", "zoe"],
+        "{w}"
+    );
+    assert!(w.get("more_online").is_none(), "nobody left out: {w}");
+
+    let mut carol = sessions.remove(4);
+    carol.ok(json!({"type": "logout"})).await;
+    let p = dave.expect_event("presence").await;
+    assert_eq!(
+        (p["user"].as_str(), p["online"].as_bool()),
+        (Some("Carol"), Some(false))
+    );
+    let who = dave.request(json!({"type": "who"})).await;
+    assert_eq!(
+        listed(&who),
+        ["alice", "Bob", "dave", "mallory", "zoe"],
+        "{who}"
+    );
+}

@@ -17,6 +17,7 @@ mod instance;
 mod io;
 mod limits;
 mod link;
+mod name_order;
 mod outbox;
 mod pacing;
 mod session;

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 pub use event::{decode, encode, line, raw, Ev};
 
 use crate::protocol::UserName;
+use crate::server::name_order::NameOrder;
 use crate::server::store::AccountId;
 
 /// A node that has not beaten for this long is taken for dead: the users
@@ -63,7 +64,9 @@ pub struct Cluster {
     /// The last logged round applied here (our own included).
     pub applied: u64,
     /// Who is online elsewhere, and where.
-    pub remote: HashMap<AccountId, RemoteOnline>,
+    remote: HashMap<AccountId, RemoteOnline>,
+    /// The accounts of `remote`, by name.
+    remote_by_name: NameOrder,
     /// This round's events, appended to the log before its commit.
     pub recorded: Vec<Ev>,
     /// The sequence number this round's events got, until the commit.
@@ -83,6 +86,7 @@ impl Cluster {
             node,
             applied: 0,
             remote: HashMap::new(),
+            remote_by_name: NameOrder::default(),
             recorded: Vec::new(),
             sealed: None,
             bell,
@@ -124,11 +128,39 @@ impl Cluster {
         }
     }
 
+    /// Where `account` is online elsewhere, if it is.
+    pub fn remote(&self, account: AccountId) -> Option<&RemoteOnline> {
+        self.remote.get(&account)
+    }
+
+    pub fn is_remote(&self, account: AccountId) -> bool {
+        self.remote.contains_key(&account)
+    }
+
+    /// The accounts online elsewhere.
+    pub fn remote_accounts(&self) -> impl Iterator<Item = AccountId> + '_ {
+        self.remote.keys().copied()
+    }
+
+    /// The accounts online elsewhere, by name.
+    pub fn remote_by_name(&self) -> &NameOrder {
+        &self.remote_by_name
+    }
+
+    /// Forgets who is online elsewhere (before reading it anew).
+    pub fn clear_remote(&mut self) {
+        self.remote.clear();
+        self.remote_by_name.clear();
+    }
+
     /// Notes that `account` is online on `node`.
     pub fn up(&mut self, node: &str, account: AccountId, name: UserName) {
-        let entry = self.remote.entry(account).or_insert_with(|| RemoteOnline {
-            name,
-            nodes: Vec::new(),
+        let entry = self.remote.entry(account).or_insert_with(|| {
+            self.remote_by_name.insert(&name, account);
+            RemoteOnline {
+                name,
+                nodes: Vec::new(),
+            }
         });
         if !entry.nodes.iter().any(|(n, _)| n == node) {
             entry.nodes.push((node.to_owned(), 1));
@@ -149,6 +181,7 @@ impl Cluster {
         if let Some(entry) = self.remote.get_mut(&account) {
             entry.nodes.retain(|(n, _)| n != node);
             if entry.nodes.is_empty() {
+                self.remote_by_name.remove(&entry.name, account);
                 self.remote.remove(&account);
             }
         }
@@ -157,9 +190,11 @@ impl Cluster {
     /// Forgets `node`; the accounts that were online only there.
     pub fn node_down(&mut self, node: &str) -> Vec<(AccountId, UserName)> {
         let mut gone = Vec::new();
+        let by_name = &mut self.remote_by_name;
         self.remote.retain(|account, entry| {
             entry.nodes.retain(|(n, _)| n != node);
             if entry.nodes.is_empty() {
+                by_name.remove(&entry.name, *account);
                 gone.push((*account, entry.name.clone()));
                 false
             } else {

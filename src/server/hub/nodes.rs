@@ -49,17 +49,12 @@ impl Hub {
     /// Whether `account` has a session on any node.
     pub(super) fn is_online(&self, account: AccountId) -> bool {
         self.online.contains_key(&account)
-            || self
-                .cluster
-                .as_ref()
-                .is_some_and(|c| c.remote.contains_key(&account))
+            || self.cluster.as_ref().is_some_and(|c| c.is_remote(account))
     }
 
     /// Whether `account` has a session on another node.
     pub(super) fn is_online_elsewhere(&self, account: AccountId) -> bool {
-        self.cluster
-            .as_ref()
-            .is_some_and(|c| c.remote.contains_key(&account))
+        self.cluster.as_ref().is_some_and(|c| c.is_remote(account))
     }
 
     /// Notes, for the other nodes, something this round did.
@@ -78,7 +73,7 @@ impl Hub {
     pub(super) fn sessions_elsewhere(&self, account: AccountId) -> usize {
         self.cluster
             .as_ref()
-            .and_then(|c| c.remote.get(&account))
+            .and_then(|c| c.remote(account))
             .map_or(0, |r| r.sessions())
     }
 
@@ -295,7 +290,7 @@ impl Hub {
             }
         }
         if let Some(c) = &mut self.cluster {
-            c.remote.clear();
+            c.clear_remote();
             for (node, account, name) in remote {
                 c.up(&node, account, name);
             }
@@ -320,10 +315,7 @@ impl Hub {
                 tracing::error!(error = %e, "cannot record presence");
                 continue;
             }
-            let elsewhere = self
-                .cluster
-                .as_ref()
-                .is_some_and(|c| c.remote.contains_key(&account));
+            let elsewhere = self.cluster.as_ref().is_some_and(|c| c.is_remote(account));
             if !elsewhere {
                 let presence = ServerFrame::Presence(Presence {
                     user: name,

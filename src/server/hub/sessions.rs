@@ -1,7 +1,5 @@
 //! Who is online: names, presence, logging in and out, `welcome`.
 
-use std::borrow::Cow;
-
 use super::*;
 
 impl Hub {
@@ -28,34 +26,28 @@ impl Hub {
     /// that `welcome` and `who` fit in a frame however many are online),
     /// and how many more there are.
     pub(super) fn online_list(&self) -> (Vec<OnlineUser>, u64) {
-        let mut list: Vec<(Cow<'_, NameKey>, AccountId, &UserName)> = self
-            .online
-            .iter()
-            .map(|(id, e)| (Cow::Borrowed(&e.key), *id, &e.name))
-            .collect();
-        if let Some(cluster) = &self.cluster {
-            list.extend(
-                cluster
-                    .remote
-                    .iter()
-                    .filter(|(id, _)| !self.online.contains_key(id))
-                    .map(|(id, e)| (Cow::Owned(e.name.key()), *id, &e.name)),
-            );
-        }
-        let more = list.len().saturating_sub(MAX_LISTED_ONLINE);
-        if more > 0 {
-            list.select_nth_unstable_by(MAX_LISTED_ONLINE - 1, |a, b| a.0.cmp(&b.0));
-            list.truncate(MAX_LISTED_ONLINE);
-        }
-        list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let listed = list
-            .into_iter()
-            .map(|(_, id, name)| OnlineUser {
+        static NOBODY: std::sync::LazyLock<NameOrder> =
+            std::sync::LazyLock::new(NameOrder::default);
+        let elsewhere = self
+            .cluster
+            .as_ref()
+            .map_or(&*NOBODY, |c| c.remote_by_name());
+        let listed: Vec<OnlineUser> = self
+            .online_by_name
+            .merged(elsewhere)
+            .take(MAX_LISTED_ONLINE)
+            .map(|(id, name)| OnlineUser {
                 user: name.clone(),
                 status: self.status_of(id),
             })
             .collect();
-        (listed, more as u64)
+        let only_elsewhere = self.cluster.as_ref().map_or(0, |c| {
+            c.remote_accounts()
+                .filter(|id| !self.online.contains_key(id))
+                .count()
+        });
+        let online = self.online.len() + only_elsewhere;
+        (listed, online.saturating_sub(MAX_LISTED_ONLINE) as u64)
     }
 
     // ----- sessions -------------------------------------------------------
@@ -105,10 +97,12 @@ impl Hub {
         self.statuses.entry(account.id).or_insert(account.status);
         self.attached_in_batch.push(session);
         let first = !self.online.contains_key(&account.id);
+        if first {
+            self.online_by_name.insert(&name, account.id);
+        }
         self.online
             .entry(account.id)
             .or_insert_with(|| OnlineEntry {
-                key: name.key(),
                 name: name.clone(),
                 sessions: Vec::new(),
                 password_hash: account.password_hash.clone(),
@@ -163,6 +157,9 @@ impl Hub {
             self.roles.remove(&account);
             self.mutes.remove(&account);
             let gone = self.online.remove(&account);
+            if let Some(gone) = &gone {
+                self.online_by_name.remove(&gone.name, account);
+            }
             if gone.is_some() {
                 // Presence must go out even when the database is failing.
                 if let Err(e) = self.note_down(account) {
