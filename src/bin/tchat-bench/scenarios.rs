@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use futures::stream::{self, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout};
 
 use tchat::protocol::{now_ms, Role, PING_INTERVAL};
@@ -145,6 +146,30 @@ pub(crate) async fn receive(mut reader: LineReader, expected: u64) -> (Received,
         }
     }
     (got, reader)
+}
+
+/// Reads from `reader` until one public message has come, counting into
+/// `got` and pinging while idle; returns early when the connection ends.
+async fn read_one_message(
+    reader: &mut LineReader,
+    writer: &mut OwnedWriteHalf,
+    ping: &mut tokio::time::Interval,
+    got: &mut Received,
+) {
+    let goal = got.messages + 1;
+    while got.messages < goal {
+        tokio::select! {
+            line = next_line(reader) => match line {
+                Ok(line) => {
+                    got.note(line);
+                }
+                Err(_) => return,
+            },
+            _ = ping.tick() => {
+                let _ = writer.write_all(b"{\"type\":\"ping\"}\n").await;
+            }
+        }
+    }
 }
 
 pub(crate) async fn merge_all(
@@ -379,49 +404,80 @@ pub async fn idle(env: &Env, sessions: usize) -> Result<Report> {
     let addr = server.addr;
     let empty = server.stats();
     let began = Instant::now();
+    let (drained_tx, mut drained) = mpsc::unbounded_channel();
+    let (got_tx, mut got_rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop) = watch::channel(false);
     // Each session starts reading as soon as it is in, as a real client
-    // would, so presence events never pile up in the server's queues.
+    // would. It reads until a first public message (sent once everyone is
+    // in, so behind the whole storm's presence in every queue), says so,
+    // then waits idle for the second, the one measured. It stays connected
+    // until every session has reported: a session leaving is announced to
+    // all the others, and 10 000 leaving while the message is still on its
+    // way would be a logout storm racing the message.
     let readers: Vec<Result<_>> = stream::iter(0..sessions)
-        .map(|i| async move {
-            let client = BenchClient::login(addr, &user("i", i), PASSWORD).await?;
-            let BenchClient {
-                mut reader,
-                mut writer,
-            } = client;
-            Ok(tokio::spawn(async move {
-                let mut got = Received::default();
-                // Idle clients ping every 30 s, as the contract asks.
-                let mut ping = tokio::time::interval(PING_INTERVAL);
-                ping.tick().await;
-                while got.messages < 1 {
-                    tokio::select! {
-                        line = next_line(&mut reader) => match line {
-                            Ok(line) => {
-                                got.note(line);
-                            }
-                            Err(_) => break,
-                        },
-                        _ = ping.tick() => {
-                            let _ = writer.write_all(b"{\"type\":\"ping\"}\n").await;
-                        }
-                    }
-                }
-                drop(writer);
-                (got, reader)
-            }))
+        .map(|i| {
+            let drained_tx = drained_tx.clone();
+            let got_tx = got_tx.clone();
+            let mut stop = stop.clone();
+            async move {
+                let client = BenchClient::login(addr, &user("i", i), PASSWORD).await?;
+                let BenchClient {
+                    mut reader,
+                    mut writer,
+                } = client;
+                Ok(tokio::spawn(async move {
+                    // Idle clients ping every 30 s, as the contract asks.
+                    let mut ping = tokio::time::interval(PING_INTERVAL);
+                    ping.tick().await;
+                    let mut backlog = Received::default();
+                    read_one_message(&mut reader, &mut writer, &mut ping, &mut backlog).await;
+                    let _ = drained_tx.send(());
+                    let mut got = Received::default();
+                    read_one_message(&mut reader, &mut writer, &mut ping, &mut got).await;
+                    got.errors += backlog.errors;
+                    got.first_error = backlog.first_error.or(got.first_error);
+                    let _ = got_tx.send(got);
+                    let _ = stop.wait_for(|s| *s).await;
+                    drop(writer);
+                    drop(reader);
+                }))
+            }
         })
         .buffered(CONNECT_CONCURRENCY)
         .collect()
         .await;
+    drop((drained_tx, got_tx));
     let readers: Vec<_> = readers.into_iter().collect::<Result<_>>()?;
     let login_took = began.elapsed();
-    // Let the last presence events drain before measuring memory.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let loaded = server.stats();
     let mut speaker = BenchClient::login(addr, "speaker0", PASSWORD).await?;
     speaker.send_raw(&BenchClient::public_message()).await?;
-    let got = timeout(Duration::from_secs(30), merge_all(readers)).await?;
+    let mut caught_up = 0;
+    timeout(Duration::from_secs(600), async {
+        while caught_up < sessions && drained.recv().await.is_some() {
+            caught_up += 1;
+        }
+    })
+    .await?;
+    let drain_took = began.elapsed() - login_took;
+    // The hub gives freed memory back one quiet second after a fan-out.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let loaded = server.stats();
+    speaker.send_raw(&BenchClient::public_message()).await?;
+    let mut got = Received::default();
+    timeout(Duration::from_secs(30), async {
+        for _ in 0..sessions {
+            match got_rx.recv().await {
+                Some(one) => got.merge(&one),
+                None => break,
+            }
+        }
+    })
+    .await?;
     let after = server.stats();
+    let _ = stop_tx.send(true);
+    for r in readers {
+        let _ = r.await;
+    }
     server.stop()?;
     let per_session =
         (loaded.rss_kib.saturating_sub(empty.rss_kib)) as f64 * 1024.0 / sessions as f64;
@@ -445,7 +501,14 @@ pub async fn idle(env: &Env, sessions: usize) -> Result<Report> {
             login_took.as_secs_f64()
         ),
     );
-    r.row("one public message", loss(sessions as u64, got.messages));
+    r.row(
+        "then until every session had read all of it",
+        format!("{:.1} s", drain_took.as_secs_f64()),
+    );
+    r.row(
+        "one public message to idle sessions",
+        loss(sessions as u64, got.messages),
+    );
     r.row(
         "time until all received",
         format!(
