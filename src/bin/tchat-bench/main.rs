@@ -82,6 +82,11 @@ enum Scenario {
     Idle {
         #[arg(long, default_value_t = 10_000)]
         sessions: usize,
+        /// Once memory is measured, keep every session idle this many
+        /// seconds more, printing the server's pid, so that its memory
+        /// can be looked at (gdb, heaptrack, /proc/PID/smaps).
+        #[arg(long, default_value_t = 0)]
+        hold: u64,
     },
     /// Logins at a real bcrypt cost, all at once, while a busy room runs.
     LoginStorm {
@@ -210,7 +215,10 @@ fn main() -> Result<()> {
                 messages: 1000,
                 listeners: 50,
             },
-            Scenario::Idle { sessions: 10_000 },
+            Scenario::Idle {
+                sessions: 10_000,
+                hold: 0,
+            },
             Scenario::LoginStorm {
                 logins: 100,
                 room: 500,
@@ -248,7 +256,9 @@ fn main() -> Result<()> {
                 } => Ok(vec![
                     scenarios::burst(&env, senders, messages, listeners).await?,
                 ]),
-                Scenario::Idle { sessions } => Ok(vec![scenarios::idle(&env, sessions).await?]),
+                Scenario::Idle { sessions, hold } => {
+                    Ok(vec![scenarios::idle(&env, sessions, hold).await?])
+                }
                 Scenario::Cluster {
                     db,
                     bus,

@@ -397,7 +397,7 @@ async fn burst_through(
     Ok(r)
 }
 
-pub async fn idle(env: &Env, sessions: usize) -> Result<Report> {
+pub async fn idle(env: &Env, sessions: usize, hold: u64) -> Result<Report> {
     let db = env.db("idle");
     create_accounts(&db, &[("i", sessions, 4), ("speaker", 1, 4)])?;
     let server = env.start(&db, 4)?;
@@ -462,6 +462,13 @@ pub async fn idle(env: &Env, sessions: usize) -> Result<Report> {
     // The hub gives freed memory back one quiet second after a fan-out.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let loaded = server.stats();
+    if hold > 0 {
+        eprintln!(
+            "{sessions} idle sessions on server pid {} for {hold} s",
+            server.pid()
+        );
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+    }
     speaker.send_raw(&BenchClient::public_message()).await?;
     let mut got = Received::default();
     timeout(Duration::from_secs(30), async {
