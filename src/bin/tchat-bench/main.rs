@@ -52,6 +52,9 @@ enum Scenario {
         /// Seconds each run lasts.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+        /// Each client sends one message every this many seconds.
+        #[arg(long, default_value_t = 1)]
+        every: u64,
     },
     /// The busy room spread over groups: N clients, all in #public and
     /// each in one group of --group-size (made straight in the database).
@@ -209,6 +212,7 @@ fn main() -> Result<()> {
             Scenario::BusyRoom {
                 clients: vec![100, 500, 1000, 2000, 4000],
                 seconds: 30,
+                every: 1,
             },
             Scenario::Burst {
                 senders: 50,
@@ -235,10 +239,14 @@ fn main() -> Result<()> {
     for scenario in scenarios {
         let reports = runtime.block_on(async {
             match scenario {
-                Scenario::BusyRoom { clients, seconds } => {
+                Scenario::BusyRoom {
+                    clients,
+                    seconds,
+                    every,
+                } => {
                     let mut out = Vec::new();
                     for n in clients {
-                        out.push(scenarios::busy_room(&env, n, seconds).await?);
+                        out.push(scenarios::busy_room(&env, n, seconds, every).await?);
                     }
                     Ok::<_, anyhow::Error>(out)
                 }

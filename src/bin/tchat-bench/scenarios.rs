@@ -207,13 +207,25 @@ pub(crate) async fn send_every_second(
     first: tokio::time::Instant,
     seconds: u64,
 ) -> OwnedWriteHalf {
-    send_alternating(
-        writer,
-        first,
-        seconds,
-        [PUBLIC.to_owned(), PUBLIC.to_owned()],
-    )
-    .await
+    send_every(writer, first, seconds, Duration::from_secs(1)).await
+}
+
+/// Sends `count` timestamped public messages from `writer`, `period`
+/// apart, starting at `first`.
+pub(crate) async fn send_every(
+    mut writer: OwnedWriteHalf,
+    first: tokio::time::Instant,
+    count: u64,
+    period: Duration,
+) -> OwnedWriteHalf {
+    for k in 0..count {
+        sleep_until(first + period.saturating_mul(k as u32)).await;
+        let frame = BenchClient::message_to(PUBLIC);
+        if writer.write_all(frame.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    writer
 }
 
 /// Sends one timestamped message per second from `writer`, starting at
@@ -234,7 +246,10 @@ pub(crate) async fn send_alternating(
     writer
 }
 
-pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
+/// N clients in #public, each sending one message every `every` seconds
+/// (spread evenly over that time), for `seconds`.
+pub async fn busy_room(env: &Env, n: usize, seconds: u64, every: u64) -> Result<Report> {
+    let every = every.max(1);
     let db = env.db(&format!("busy-{n}"));
     create_accounts(&db, &[("u", n, 4)])?;
     let server = env.start(&db, 4)?;
@@ -243,16 +258,19 @@ pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
     let generator_before = own_stats();
     let wall = Instant::now();
     let start = tokio::time::Instant::now() + Duration::from_millis(200);
-    let expected_each = n as u64 * seconds;
+    let each_sends = seconds / every;
+    let expected_each = n as u64 * each_sends;
+    let period = Duration::from_secs(every);
     let mut readers = Vec::new();
     let mut writers = Vec::new();
     for (i, client) in clients.into_iter().enumerate() {
-        let offset = Duration::from_secs(1).mul_f64(i as f64 / n as f64);
+        let offset = period.mul_f64(i as f64 / n as f64);
         readers.push(tokio::spawn(receive(client.reader, expected_each)));
-        writers.push(tokio::spawn(send_every_second(
+        writers.push(tokio::spawn(send_every(
             client.writer,
             start + offset,
-            seconds,
+            each_sends,
+            period,
         )));
     }
     let got = merge_all(readers).await;
@@ -260,8 +278,13 @@ pub async fn busy_room(env: &Env, n: usize, seconds: u64) -> Result<Report> {
     let after = server.stats();
     drop(writers);
     server.stop()?;
-    let mut r = Report::new(format!("busy room, N = {n}, {seconds} s"));
-    r.row("messages sent", (n as u64 * seconds).to_string());
+    let rate = if every == 1 {
+        String::new()
+    } else {
+        format!(", one message per client every {every} s")
+    };
+    let mut r = Report::new(format!("busy room, N = {n}, {seconds} s{rate}"));
+    r.row("messages sent", (n as u64 * each_sends).to_string());
     r.row("deliveries", loss(expected_each * n as u64, got.messages));
     r.row(
         "delivery rate",
