@@ -971,11 +971,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             }
             r = write_frames(&mut write, &frames, &mut progress) => r,
         };
-        frames.clear();
-        if frames.capacity() > 16 {
-            // Room for a burst's frames must not stay with an idle session.
-            frames = Vec::new();
-        }
+        // The list of what was written goes too: kept, it held a few
+        // hundred bytes for every idle session (one allocation per write
+        // costs tens of nanoseconds beside a write's microseconds).
+        frames = Vec::new();
         rx.written(bytes);
         if written.is_err() {
             // The peer is gone; make the reader stop too.
