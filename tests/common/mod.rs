@@ -480,12 +480,18 @@ impl TestClient {
 
     /// The reply with `id`, buffering anything else that arrives first.
     pub async fn reply_to(&mut self, id: u64) -> Value {
+        self.reply_to_within(id, RECV_TIMEOUT).await
+    }
+
+    /// [`Self::reply_to`], for a reply that may take longer than usual to
+    /// come (one behind slow password checks).
+    pub async fn reply_to_within(&mut self, id: u64, wait: Duration) -> Value {
         if let Some(pos) = self.buffered.iter().position(|v| v["id"] == json!(id)) {
             return self.buffered.remove(pos).unwrap();
         }
         loop {
-            match self.read_frame(RECV_TIMEOUT).await {
-                Err(()) => panic!("no reply to id {id} within {RECV_TIMEOUT:?}"),
+            match self.read_frame(wait).await {
+                Err(()) => panic!("no reply to id {id} within {wait:?}"),
                 Ok(None) => panic!("connection closed before the reply to id {id}"),
                 Ok(Some(v)) if v["id"] == json!(id) => return v,
                 Ok(Some(v)) => self.buffered.push_back(v),
