@@ -16,6 +16,7 @@ mod mass_login;
 mod report;
 mod scenarios;
 mod server_proc;
+mod write_floor;
 
 use std::path::PathBuf;
 
@@ -189,6 +190,21 @@ enum Scenario {
         #[arg(long, default_value_t = 50)]
         listeners: usize,
     },
+    /// No chat server: one thread pinned to --server-cpus writes message
+    /// frames to N loopback connections, every connection getting 1 000
+    /// frames a second, batched --frames to a write; its CPU per write and
+    /// per frame is the floor under any server that writes each session
+    /// once per round on this machine.
+    WriteFloor {
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        /// Frames per write, one run each.
+        #[arg(long, value_delimiter = ',', default_value = "10,20,50,100,300")]
+        frames: Vec<usize>,
+        /// Seconds each run lasts.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Every scenario with its defaults.
     All,
 }
@@ -338,6 +354,19 @@ fn main() -> Result<()> {
                     };
                     irc::irc(&env, &ircd, &run).await
                 }
+                Scenario::WriteFloor {
+                    connections,
+                    frames,
+                    seconds,
+                } => Ok(vec![
+                    write_floor::write_floor(
+                        connections,
+                        &frames,
+                        seconds,
+                        env.server_cpus.as_deref(),
+                    )
+                    .await?,
+                ]),
                 Scenario::All => Ok(Vec::new()),
             }
         })?;
