@@ -23,6 +23,7 @@ use crate::ircd::IrcServer;
 use crate::report::{loss, Report};
 use crate::scenarios::{errors_row, Env, QUIET};
 use crate::server_proc::own_stats;
+use crate::{BurstArgs, RoomArgs};
 
 /// Parallel connection attempts: ngIRCd listens with a backlog of 10.
 const CONNECT_CONCURRENCY: usize = 8;
@@ -41,11 +42,8 @@ pub enum IrcScenario {
 /// The parameters of a run (those of the scenario not chosen are unused).
 pub struct IrcRun {
     pub scenario: IrcScenario,
-    pub clients: Vec<usize>,
-    pub seconds: u64,
-    pub senders: usize,
-    pub messages: usize,
-    pub listeners: usize,
+    pub room: RoomArgs,
+    pub burst: BurstArgs,
 }
 
 /// The frame that sends one timestamped message to `#public`.
@@ -204,13 +202,20 @@ pub async fn irc(env: &Env, bin: &Path, run: &IrcRun) -> Result<Vec<Report>> {
     match run.scenario {
         IrcScenario::BusyRoom => {
             let mut out = Vec::new();
-            for &n in &run.clients {
-                out.push(busy_room(env, bin, n, run.seconds).await?);
+            for &n in &run.room.clients {
+                out.push(busy_room(env, bin, n, run.room.seconds).await?);
             }
             Ok(out)
         }
         IrcScenario::Burst => Ok(vec![
-            burst(env, bin, run.senders, run.messages, run.listeners).await?,
+            burst(
+                env,
+                bin,
+                run.burst.senders,
+                run.burst.messages,
+                run.burst.listeners,
+            )
+            .await?,
         ]),
     }
 }

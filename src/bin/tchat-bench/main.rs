@@ -42,17 +42,48 @@ struct Cli {
     scenario: Scenario,
 }
 
+/// The busy room's sizes and length, the same for tchat and for IRC.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RoomArgs {
+    /// Client counts to run, one after another.
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
+    pub clients: Vec<usize>,
+    /// Seconds each run lasts.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+}
+
+/// The burst's shape, the same for tchat and for IRC.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BurstArgs {
+    /// Clients sending.
+    #[arg(long, default_value_t = 50)]
+    pub senders: usize,
+    /// Messages each sender sends.
+    #[arg(long, default_value_t = 1000)]
+    pub messages: usize,
+    /// Clients only receiving.
+    #[arg(long, default_value_t = 50)]
+    pub listeners: usize,
+}
+
+/// Arguments as clap fills them when none are given.
+fn defaults<A: clap::Args>() -> A {
+    #[derive(Parser)]
+    struct Only<A: clap::Args> {
+        #[command(flatten)]
+        args: A,
+    }
+    Only::<A>::parse_from(["tchat-bench"]).args
+}
+
 #[derive(Subcommand, Debug, Clone)]
 enum Scenario {
-    /// N clients in #public, each sending one message per second, spread
-    /// evenly over the second.
+    /// N clients in #public, each sending one message per second (or
+    /// every --every seconds), spread evenly over that time.
     BusyRoom {
-        /// Client counts to run, one after another.
-        #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
-        clients: Vec<usize>,
-        /// Seconds each run lasts.
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
+        #[command(flatten)]
+        room: RoomArgs,
         /// Each client sends one message every this many seconds.
         #[arg(long, default_value_t = 1)]
         every: u64,
@@ -74,12 +105,8 @@ enum Scenario {
     /// Senders each send a burst of messages as fast as they can while
     /// listeners only receive; every message is persisted.
     Burst {
-        #[arg(long, default_value_t = 50)]
-        senders: usize,
-        #[arg(long, default_value_t = 1000)]
-        messages: usize,
-        #[arg(long, default_value_t = 50)]
-        listeners: usize,
+        #[command(flatten)]
+        burst: BurstArgs,
     },
     /// Many logged-in idle sessions: memory per session, and how long one
     /// public message takes to reach them all.
@@ -174,21 +201,12 @@ enum Scenario {
         /// The ngIRCd binary.
         #[arg(long, default_value = "/usr/sbin/ngircd", value_name = "PATH")]
         ircd: PathBuf,
-        /// busy-room: client counts to run, one after another.
-        #[arg(long, value_delimiter = ',', default_value = "100,500,1000,2000,4000")]
-        clients: Vec<usize>,
-        /// busy-room: seconds each run lasts.
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-        /// burst: clients sending.
-        #[arg(long, default_value_t = 50)]
-        senders: usize,
-        /// burst: messages each sender sends.
-        #[arg(long, default_value_t = 1000)]
-        messages: usize,
-        /// burst: clients only receiving.
-        #[arg(long, default_value_t = 50)]
-        listeners: usize,
+        /// For --scenario busy-room.
+        #[command(flatten)]
+        room: RoomArgs,
+        /// For --scenario burst.
+        #[command(flatten)]
+        burst: BurstArgs,
     },
     /// No chat server: one thread pinned to --server-cpus writes message
     /// frames to N loopback connections, every connection getting 1 000
@@ -226,15 +244,10 @@ fn main() -> Result<()> {
     let scenarios = match cli.scenario {
         Scenario::All => vec![
             Scenario::BusyRoom {
-                clients: vec![100, 500, 1000, 2000, 4000],
-                seconds: 30,
+                room: defaults(),
                 every: 1,
             },
-            Scenario::Burst {
-                senders: 50,
-                messages: 1000,
-                listeners: 50,
-            },
+            Scenario::Burst { burst: defaults() },
             Scenario::Idle {
                 sessions: 10_000,
                 hold: 0,
@@ -255,14 +268,10 @@ fn main() -> Result<()> {
     for scenario in scenarios {
         let reports = runtime.block_on(async {
             match scenario {
-                Scenario::BusyRoom {
-                    clients,
-                    seconds,
-                    every,
-                } => {
+                Scenario::BusyRoom { room, every } => {
                     let mut out = Vec::new();
-                    for n in clients {
-                        out.push(scenarios::busy_room(&env, n, seconds, every).await?);
+                    for n in room.clients {
+                        out.push(scenarios::busy_room(&env, n, room.seconds, every).await?);
                     }
                     Ok::<_, anyhow::Error>(out)
                 }
@@ -273,12 +282,8 @@ fn main() -> Result<()> {
                 } => Ok(vec![
                     groups::groups(&env, clients, group_size, seconds).await?,
                 ]),
-                Scenario::Burst {
-                    senders,
-                    messages,
-                    listeners,
-                } => Ok(vec![
-                    scenarios::burst(&env, senders, messages, listeners).await?,
+                Scenario::Burst { burst } => Ok(vec![
+                    scenarios::burst(&env, burst.senders, burst.messages, burst.listeners).await?,
                 ]),
                 Scenario::Idle { sessions, hold } => {
                     Ok(vec![scenarios::idle(&env, sessions, hold).await?])
@@ -338,19 +343,13 @@ fn main() -> Result<()> {
                 Scenario::Irc {
                     scenario,
                     ircd,
-                    clients,
-                    seconds,
-                    senders,
-                    messages,
-                    listeners,
+                    room,
+                    burst,
                 } => {
                     let run = irc::IrcRun {
                         scenario,
-                        clients,
-                        seconds,
-                        senders,
-                        messages,
-                        listeners,
+                        room,
+                        burst,
                     };
                     irc::irc(&env, &ircd, &run).await
                 }
