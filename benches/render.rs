@@ -35,7 +35,7 @@ fn app_with_history(width: u16, height: u16) -> App {
             user: me.clone(),
             role: tchat::protocol::Role::User,
             last_msg_id: 0,
-            online: vec![],
+            online: Default::default(),
             chats: vec![],
             public_unread: 0,
             requests_in: vec![],

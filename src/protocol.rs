@@ -10,6 +10,7 @@ mod decode;
 mod frames;
 mod limits;
 mod names;
+mod online_list;
 mod text;
 
 pub use codec::{encode_line, LineCodec, LineError};
@@ -17,6 +18,7 @@ pub use decode::{decode_client_frame, decode_server_frame, DecodeError};
 pub use frames::*;
 pub use limits::*;
 pub use names::{name_skeleton, ChatKey, GroupName, NameError, NameKey, UserName};
+pub use online_list::OnlineList;
 pub use text::{validate_password, validate_text, PasswordError, TextError};
 
 /// The current time as a tchat timestamp: milliseconds since the Unix epoch.

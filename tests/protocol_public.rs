@@ -409,3 +409,55 @@ async fn online_users_are_listed_by_name_as_they_come_and_go() {
         "{who}"
     );
 }
+
+/// The online list is kept between requests: every change to what it
+/// shows (a status, a login, a logout) must still be in the next one.
+#[tokio::test]
+async fn who_and_welcome_show_each_status_change_and_arrival() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.user("bob").await;
+    alice.expect_event("presence").await;
+    let status_of = |v: &serde_json::Value, user: &str| -> Option<String> {
+        v["online"]
+            .as_array()
+            .expect("an online list")
+            .iter()
+            .find(|u| u["user"] == user)
+            .map(|u| u["status"].as_str().unwrap().to_owned())
+    };
+    let who = alice.request(json!({"type": "who"})).await;
+    assert_eq!(
+        status_of(&who, "bob").as_deref(),
+        Some("available"),
+        "{who}"
+    );
+
+    bob.ok(json!({"type": "set_status", "status": "busy"}))
+        .await;
+    alice.expect_event("presence").await;
+    let who = alice.request(json!({"type": "who"})).await;
+    assert_eq!(status_of(&who, "bob").as_deref(), Some("busy"), "{who}");
+    let mut carol = server.client().await;
+    let w = carol.register("carol").await;
+    assert_eq!(alice.expect_event("presence").await["user"], "carol");
+    assert_eq!(status_of(&w, "bob").as_deref(), Some("busy"), "{w}");
+    assert_eq!(status_of(&w, "carol").as_deref(), Some("available"), "{w}");
+
+    bob.ok(json!({"type": "set_status", "status": "away"}))
+        .await;
+    alice.expect_event("presence").await;
+    let who = alice.request(json!({"type": "who"})).await;
+    assert_eq!(status_of(&who, "bob").as_deref(), Some("away"), "{who}");
+    assert_eq!(
+        status_of(&who, "carol").as_deref(),
+        Some("available"),
+        "{who}"
+    );
+
+    carol.ok(json!({"type": "logout"})).await;
+    let p = alice.expect_event("presence").await;
+    assert_eq!(p["user"], "carol");
+    let who = alice.request(json!({"type": "who"})).await;
+    assert_eq!(status_of(&who, "carol"), None, "{who}");
+}

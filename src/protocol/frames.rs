@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::names::{ChatKey, UserName};
+use super::online_list::OnlineList;
 
 /// A password as it travels in `register` and `login`. Its `Debug` output is
 /// redacted so that it can never end up in a log line by accident.
@@ -626,7 +627,7 @@ pub struct Welcome {
     pub user: UserName,
     pub role: Role,
     pub last_msg_id: u64,
-    pub online: Vec<OnlineUser>,
+    pub online: OnlineList,
     pub chats: Vec<ChatSummary>,
     pub public_unread: u64,
     pub requests_in: Vec<RequestIn>,
@@ -818,7 +819,7 @@ pub enum ServerFrame {
     Presence(Presence),
     Who {
         id: u64,
-        online: Vec<OnlineUser>,
+        online: OnlineList,
         /// How many online users `online` leaves out; absent when none.
         #[serde(default, skip_serializing_if = "is_zero")]
         more_online: u64,
@@ -1163,7 +1164,8 @@ mod tests {
                     user: longest_name(i),
                     status: Status::Available,
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
             chats: (0..MAX_LISTED_CHATS)
                 .map(|i| ChatSummary {
                     chat: ChatKey::Private(longest_name(i)),
@@ -1257,7 +1259,8 @@ mod tests {
                     user: longest_name(i),
                     status: Status::Available,
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
             more_online: u64::MAX,
         };
         assert!(who.to_line().len() <= MAX_SERVER_FRAME_BYTES);

@@ -15,22 +15,68 @@ use std::iter::Peekable;
 use crate::protocol::{NameKey, UserName};
 use crate::server::store::AccountId;
 
+/// A position in the order: an account and its name's key.
+pub type Place = (NameKey, AccountId);
+
+/// Where the order changed since it was last asked ([`NameOrder::take_change`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Change {
+    #[default]
+    None,
+    /// Nothing before this place changed.
+    From(Place),
+    Everything,
+}
+
+impl Change {
+    /// Whether the first entries, up to `last` (all of them when `None`),
+    /// may be different now.
+    pub fn reaches(&self, last: Option<&Place>) -> bool {
+        match (self, last) {
+            (Change::None, _) => false,
+            (Change::Everything, _) | (Change::From(_), None) => true,
+            (Change::From(at), Some(last)) => at <= last,
+        }
+    }
+
+    fn note(&mut self, at: Place) {
+        match self {
+            Change::None => *self = Change::From(at),
+            Change::From(first) if at < *first => *first = at,
+            _ => {}
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct NameOrder {
-    entries: BTreeMap<(NameKey, AccountId), UserName>,
+    entries: BTreeMap<Place, UserName>,
+    change: Change,
 }
 
 impl NameOrder {
     pub fn insert(&mut self, name: &UserName, account: AccountId) {
-        self.entries.insert((name.key(), account), name.clone());
+        let at = (name.key(), account);
+        self.change.note(at.clone());
+        self.entries.insert(at, name.clone());
     }
 
     pub fn remove(&mut self, name: &UserName, account: AccountId) {
-        self.entries.remove(&(name.key(), account));
+        let at = (name.key(), account);
+        if self.entries.remove(&at).is_some() {
+            self.change.note(at);
+        }
     }
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.change = Change::Everything;
+    }
+
+    /// Where the order changed since the last call: what was listed from
+    /// it before that place is still what it lists.
+    pub fn take_change(&mut self) -> Change {
+        std::mem::take(&mut self.change)
     }
 
     pub fn len(&self) -> usize {
@@ -47,7 +93,7 @@ impl NameOrder {
     }
 }
 
-type Entries<'a> = Peekable<std::collections::btree_map::Iter<'a, (NameKey, AccountId), UserName>>;
+type Entries<'a> = Peekable<std::collections::btree_map::Iter<'a, Place, UserName>>;
 
 /// See [`NameOrder::merged`].
 pub struct Merged<'a> {
@@ -56,7 +102,7 @@ pub struct Merged<'a> {
 }
 
 impl<'a> Iterator for Merged<'a> {
-    type Item = (AccountId, &'a UserName);
+    type Item = (&'a Place, &'a UserName);
 
     fn next(&mut self) -> Option<Self::Item> {
         let next = match (self.a.peek(), self.b.peek()) {
@@ -72,7 +118,7 @@ impl<'a> Iterator for Merged<'a> {
                 }
             },
         };
-        next.map(|((_, account), name)| (*account, name))
+        next
     }
 }
 
@@ -85,7 +131,7 @@ mod tests {
     }
 
     fn accounts(o: &NameOrder, other: &NameOrder) -> Vec<AccountId> {
-        o.merged(other).map(|(id, _)| id).collect()
+        o.merged(other).map(|(at, _)| at.1).collect()
     }
 
     fn order(users: &[(&str, AccountId)]) -> NameOrder {
@@ -113,6 +159,29 @@ mod tests {
         assert_eq!(accounts(&o, &NameOrder::default()), [2]);
         o.clear();
         assert_eq!(o.len(), 0);
+    }
+
+    fn place(n: &str, id: AccountId) -> Place {
+        (name(n).key(), id)
+    }
+
+    #[test]
+    fn it_tells_the_first_place_that_changed_since_it_was_last_asked() {
+        let mut o = order(&[("mallory", 13), ("dave", 4)]);
+        assert_eq!(o.take_change(), Change::From(place("dave", 4)));
+        assert_eq!(o.take_change(), Change::None);
+        o.insert(&name("zoe"), 26);
+        o.insert(&name("Carol"), 3);
+        o.remove(&name("nobody"), 99);
+        assert_eq!(o.take_change(), Change::From(place("carol", 3)));
+        o.remove(&name("zoe"), 26);
+        let change = o.take_change();
+        assert!(change.reaches(None), "a short list may change anywhere");
+        assert!(change.reaches(Some(&place("zoe", 26))));
+        assert!(!change.reaches(Some(&place("mallory", 13))));
+        o.clear();
+        assert!(o.take_change().reaches(Some(&place("a", 1))));
+        assert!(!Change::None.reaches(None));
     }
 
     #[test]

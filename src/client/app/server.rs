@@ -154,7 +154,7 @@ impl App {
                 if self.pending.remove(&id) != Some(Pending::Who) {
                     return;
                 }
-                self.set_online(online);
+                self.set_online(online.into_users());
                 // The whole list, to be read at leisure: one notice line
                 // cannot hold it.
                 self.show_who(more_online);
@@ -372,7 +372,7 @@ impl App {
         }
     }
 
-    pub(super) fn on_welcome(&mut self, w: Welcome, out: &mut Vec<Command>) {
+    pub(super) fn on_welcome(&mut self, mut w: Welcome, out: &mut Vec<Command>) {
         let same_user = self.me.as_ref().is_some_and(|m| m.key() == w.user.key());
         let resync = self.welcomed && same_user;
         if !resync {
@@ -405,7 +405,7 @@ impl App {
             self.audit.close();
         }
         self.muted = w.muted_until.map(|until| Mute { until });
-        self.set_online(w.online);
+        self.set_online(std::mem::take(&mut w.online).into_users());
         if let Some(me) = self.online.get(&w.user.key()) {
             self.status = me.status;
         }

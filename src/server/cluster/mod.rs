@@ -24,7 +24,7 @@ use std::collections::HashMap;
 pub use event::{decode, encode, line, raw, Ev};
 
 use crate::protocol::UserName;
-use crate::server::name_order::NameOrder;
+use crate::server::name_order::{Change, NameOrder};
 use crate::server::store::AccountId;
 
 /// A node that has not beaten for this long is taken for dead: the users
@@ -145,6 +145,11 @@ impl Cluster {
     /// The accounts online elsewhere, by name.
     pub fn remote_by_name(&self) -> &NameOrder {
         &self.remote_by_name
+    }
+
+    /// Where the order of who is online elsewhere changed since last asked.
+    pub fn take_remote_change(&mut self) -> Change {
+        self.remote_by_name.take_change()
     }
 
     /// Forgets who is online elsewhere (before reading it anew).

@@ -244,9 +244,11 @@ impl Hub {
         // A status change answered `internal` must not stick either.
         for (account, before) in std::mem::take(&mut self.status_undo).into_iter().rev() {
             match before {
-                Some(status) => self.statuses.insert(account, status),
-                None => self.statuses.remove(&account),
-            };
+                Some(status) => {
+                    self.statuses.set(account, status);
+                }
+                None => self.statuses.remove(account),
+            }
         }
         let mut gone = Vec::new();
         for effect in effects {

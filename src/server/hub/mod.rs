@@ -13,9 +13,11 @@ mod delivery;
 mod groups;
 mod moderation;
 mod nodes;
+mod online_list;
 mod post;
 mod requests;
 mod sessions;
+mod statuses;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -32,6 +34,8 @@ use super::feed::{Feed, FeedWriter};
 use super::history::HistoryJob;
 use super::name_order::NameOrder;
 use super::transfer::FileStore;
+use online_list::ListedOnline;
+use statuses::Statuses;
 
 /// Work a session does itself once the hub has checked a request: read a
 /// history page, or stream a file.
@@ -61,8 +65,8 @@ use super::store::{
 };
 use crate::protocol::{
     now_ms, ChatKey, ChatSummary, ErrorCode, ErrorFrame, GroupSummary, InviteIn, Message, NameKey,
-    OkReply, OnlineUser, Presence, Request, RequestIn, RequestOut, Role, ServerFrame, Status,
-    UserName, Welcome, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_LISTED_CHATS,
+    OkReply, OnlineList, OnlineUser, Presence, Request, RequestIn, RequestOut, Role, ServerFrame,
+    Status, UserName, Welcome, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_LISTED_CHATS,
     MAX_LISTED_ONLINE, MAX_LISTED_REQUESTS, MAX_PENDING_INVITES, MAX_PENDING_REQUESTS,
 };
 
@@ -380,7 +384,9 @@ pub struct Hub {
     online: HashMap<AccountId, OnlineEntry>,
     /// The accounts of `online`, by name.
     online_by_name: NameOrder,
-    statuses: HashMap<AccountId, Status>,
+    statuses: Statuses,
+    /// The online list of `welcome` and `who`, encoded, while it holds.
+    listed_online: Option<ListedOnline>,
     names: HashMap<AccountId, UserName>,
     lockout: Lockout,
     registrations: RegistrationLimit,
@@ -460,7 +466,8 @@ impl Hub {
             sessions: HashMap::new(),
             online: HashMap::new(),
             online_by_name: NameOrder::default(),
-            statuses: HashMap::new(),
+            statuses: Statuses::default(),
+            listed_online: None,
             names: HashMap::new(),
             lockout: Lockout::default(),
             registrations: RegistrationLimit::new(

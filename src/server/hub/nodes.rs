@@ -36,7 +36,7 @@ impl Hub {
             let Ok(name) = UserName::parse(&row.name) else {
                 continue;
             };
-            self.statuses.insert(account, row.status);
+            self.statuses.set(account, row.status);
             cluster.up(&node, account, name);
         }
         self.store.commit()?;
@@ -218,7 +218,7 @@ impl Hub {
             Ev::End { a, f } => self.end_sessions_of(a, cluster::line(&f)),
             Ev::Up { n, a, name, s } => {
                 if let Ok(name) = UserName::parse(&name) {
-                    self.statuses.insert(a, s);
+                    self.statuses.set(a, s);
                     self.names.insert(a, name.clone());
                     if let Some(c) = &mut self.cluster {
                         c.up(&n, a, name);
@@ -236,7 +236,7 @@ impl Hub {
                 }
             }
             Ev::Status { a, s } => {
-                self.statuses.insert(a, s);
+                self.statuses.set(a, s);
             }
             Ev::Groups => return true,
             Ev::Account { a } => self.recheck_account(a, false),

@@ -19,35 +19,7 @@ impl Hub {
     }
 
     pub(super) fn status_of(&self, account: AccountId) -> Status {
-        self.statuses.get(&account).copied().unwrap_or_default()
-    }
-
-    /// Who is online, by name, at most [`MAX_LISTED_ONLINE`] of them (so
-    /// that `welcome` and `who` fit in a frame however many are online),
-    /// and how many more there are.
-    pub(super) fn online_list(&self) -> (Vec<OnlineUser>, u64) {
-        static NOBODY: std::sync::LazyLock<NameOrder> =
-            std::sync::LazyLock::new(NameOrder::default);
-        let elsewhere = self
-            .cluster
-            .as_ref()
-            .map_or(&*NOBODY, |c| c.remote_by_name());
-        let listed: Vec<OnlineUser> = self
-            .online_by_name
-            .merged(elsewhere)
-            .take(MAX_LISTED_ONLINE)
-            .map(|(id, name)| OnlineUser {
-                user: name.clone(),
-                status: self.status_of(id),
-            })
-            .collect();
-        let only_elsewhere = self.cluster.as_ref().map_or(0, |c| {
-            c.remote_accounts()
-                .filter(|id| !self.online.contains_key(id))
-                .count()
-        });
-        let online = self.online.len() + only_elsewhere;
-        (listed, online.saturating_sub(MAX_LISTED_ONLINE) as u64)
+        self.statuses.get(account)
     }
 
     // ----- sessions -------------------------------------------------------
@@ -94,7 +66,7 @@ impl Hub {
         self.roles.insert(account.id, account.role);
         self.mutes.insert(account.id, account.mute);
         // The status the user last set, whichever server run it was set in.
-        self.statuses.entry(account.id).or_insert(account.status);
+        self.statuses.set_if_unknown(account.id, account.status);
         self.attached_in_batch.push(session);
         let first = !self.online.contains_key(&account.id);
         if first {

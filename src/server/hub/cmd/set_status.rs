@@ -9,7 +9,7 @@ pub(super) fn run(hub: &mut Hub, cx: &Cx, status: Status) -> Result<(), Failure>
         return Ok(());
     }
     hub.store.set_status(me, status)?;
-    let before = hub.statuses.insert(me, status);
+    let before = hub.statuses.set(me, status);
     hub.status_undo.push((me, before));
     hub.record(|| Ev::Status { a: me, s: status });
     hub.reply_ok(session, id);
