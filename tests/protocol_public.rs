@@ -419,12 +419,10 @@ async fn who_and_welcome_show_each_status_change_and_arrival() {
     let mut bob = server.user("bob").await;
     alice.expect_event("presence").await;
     let status_of = |v: &serde_json::Value, user: &str| -> Option<String> {
-        v["online"]
-            .as_array()
-            .expect("an online list")
-            .iter()
-            .find(|u| u["user"] == user)
-            .map(|u| u["status"].as_str().unwrap().to_owned())
+        online_set(&v["online"])
+            .into_iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, status)| status)
     };
     let who = alice.request(json!({"type": "who"})).await;
     assert_eq!(
