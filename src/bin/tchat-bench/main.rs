@@ -379,23 +379,31 @@ fn main() -> Result<()> {
 /// Pins this thread (and the threads it starts later) to every CPU not in
 /// `server_cpus` (a comma-separated list of CPU numbers).
 fn pin_away_from(server_cpus: &str) -> Result<()> {
-    let server: Vec<usize> = server_cpus
-        .split(',')
+    let server = cpu_list(server_cpus)?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rest: Vec<usize> = (0..cpus).filter(|c| !server.contains(c)).collect();
+    if rest.is_empty() {
+        anyhow::bail!("no CPU left for the generator besides {server_cpus}");
+    }
+    pin_to(&rest)
+}
+
+/// The CPU numbers of a comma-separated list.
+pub fn cpu_list(cpus: &str) -> Result<Vec<usize>> {
+    cpus.split(',')
         .map(|c| c.trim().parse())
         .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("--server-cpus {server_cpus:?}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--server-cpus {cpus:?}: {e}"))
+}
+
+/// Pins this thread (and the threads it starts later) to `cpus`.
+pub fn pin_to(cpus: &[usize]) -> Result<()> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
     // sched_setaffinity get a pointer to it and its size.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut any = false;
-        for cpu in (0..cpus).filter(|c| !server.contains(c)) {
+        for &cpu in cpus {
             libc::CPU_SET(cpu, &mut set);
-            any = true;
-        }
-        if !any {
-            anyhow::bail!("no CPU left for the generator besides {server_cpus}");
         }
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
             anyhow::bail!("sched_setaffinity: {}", std::io::Error::last_os_error());

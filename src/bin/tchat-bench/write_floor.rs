@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use tokio::io::AsyncReadExt;
 
 use crate::report::Report;
@@ -34,23 +34,6 @@ fn thread_cpu() -> Duration {
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Pins the calling thread to `cpus` (a comma-separated list).
-fn pin_to(cpus: &str) -> Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and
-    // sched_setaffinity get a pointer to it and its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in cpus.split(',') {
-            let cpu: usize = cpu.trim().parse().context("a CPU number")?;
-            libc::CPU_SET(cpu, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            bail!("sched_setaffinity: {}", std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Writes all of `slices` to `stream`.
@@ -82,7 +65,7 @@ fn write_rounds(
     cpus: Option<&str>,
 ) -> Result<Written> {
     if let Some(cpus) = cpus {
-        pin_to(cpus)?;
+        crate::pin_to(&crate::cpu_list(cpus)?)?;
     }
     let rounds = (Duration::from_secs(seconds).as_nanos() / period.as_nanos().max(1)) as u32;
     let cpu_before = thread_cpu();
